@@ -1,0 +1,1 @@
+"""The actors service: territories, actors, members' API keys and access tokens."""

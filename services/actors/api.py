@@ -1,0 +1,234 @@
+"""HTTP routes of the actors service (mounted under /v1; the JWKS at the root)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.actors import ActorKind, ActorStatus, Location
+from services.actors import handlers, store
+from services.actors.domain import Actor, ActorChanges, ActorRegistration
+from services.actors.handlers import Context
+from services.actors.settings import ActorsSettings
+from services.actors.tokens import SigningKey, issue_token, jwks
+from services.runtime.auth import CurrentActor
+from services.runtime.errors import InvalidInput
+from services.runtime.logs import current_correlation_id
+from services.runtime.service import Pool
+
+router = APIRouter()
+wellknown_router = APIRouter(tags=["auth"])
+
+
+def context() -> Context:
+    return Context(correlation_id=current_correlation_id())
+
+
+Ctx = Annotated[Context, Depends(context)]
+
+
+class ActorOut(BaseModel):
+    id: UUID
+    territory_id: UUID
+    kind: ActorKind
+    name: str
+    email: str
+    phone: str | None
+    location: Location | None
+    description: str
+    siret: str | None
+    status: ActorStatus
+    roles: list[str]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, actor: Actor) -> ActorOut:
+        return cls.model_validate({**actor.model_dump(), "roles": list(actor.roles)})
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    label: str
+    created_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class NewApiKeyOut(ApiKeyOut):
+    key: str = Field(description="The API key itself. It is shown this once and never again.")
+
+
+class RegisteredOut(BaseModel):
+    actor: ActorOut
+    api_key: NewApiKeyOut
+
+
+class ActorPage(BaseModel):
+    items: list[ActorOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` to get the next page; null at the end.")
+
+
+class TokenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    api_key: str = Field(min_length=1, max_length=200)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "Bearer"
+    expires_in: int
+
+
+class SuspendRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class ApiKeyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: str = Field(min_length=1, max_length=100)
+
+
+class TerritoryOut(BaseModel):
+    id: UUID
+    name: str
+    created_at: datetime
+
+
+def _new_key_out(key: handlers.NewKey) -> NewApiKeyOut:
+    return NewApiKeyOut(id=key.key_id, label=key.label, created_at=key.created_at, key=key.api_key)
+
+
+# --- territories and registration -----------------------------------------------------------------
+
+
+@router.get("/territories", tags=["territories"], summary="Territories one can register in")
+async def list_territories(pool: Pool) -> list[TerritoryOut]:
+    async with pool.acquire() as conn:
+        rows = await store.list_territories(conn)
+    return [TerritoryOut.model_validate(dict(row)) for row in rows]
+
+
+@router.post(
+    "/actors",
+    status_code=status.HTTP_201_CREATED,
+    tags=["actors"],
+    summary="Register an actor (no token needed); it stays pending until admitted",
+)
+async def register(body: ActorRegistration, pool: Pool, ctx: Ctx) -> RegisteredOut:
+    actor, key = await handlers.register_actor(pool, body, ctx)
+    return RegisteredOut(actor=ActorOut.of(actor), api_key=_new_key_out(key))
+
+
+# --- tokens ---------------------------------------------------------------------------------------
+
+
+@router.post("/auth/token", tags=["auth"], summary="Exchange an API key for a short-lived access token")
+async def token(body: TokenRequest, pool: Pool, request: Request) -> TokenOut:
+    settings: ActorsSettings = request.app.state.settings
+    signing: SigningKey = request.app.state.signing_keys[0]
+    actor = await handlers.authenticate_api_key(pool, body.api_key)
+    ttl = timedelta(seconds=settings.token_ttl_s)
+    jwt = issue_token(actor, signing, issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl=ttl)
+    return TokenOut(access_token=jwt, expires_in=settings.token_ttl_s)
+
+
+@wellknown_router.get("/.well-known/jwks.json", summary="Public keys that verify access tokens")
+async def jwks_endpoint(request: Request) -> dict[str, Any]:
+    return jwks(request.app.state.signing_keys)
+
+
+# --- actors ---------------------------------------------------------------------------------------
+
+
+def _encode_cursor(actor: Actor) -> str:
+    raw = f"{actor.created_at.isoformat()}|{actor.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        created, _, actor_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(created), UUID(actor_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("not a cursor returned by this API", field="cursor") from None
+
+
+@router.get("/actors", tags=["actors"], summary="Actors of my territory (facilitators see all statuses)")
+async def list_actors(
+    pool: Pool,
+    me: CurrentActor,
+    status_: Annotated[ActorStatus | None, Query(alias="status")] = None,
+    kind: ActorKind | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> ActorPage:
+    visible = list(ActorStatus) if me.is_facilitator else [ActorStatus.ACTIVE]
+    statuses = [s for s in visible if status_ is None or s == status_]
+    async with pool.acquire() as conn:
+        actors = await store.list_actors(
+            conn,
+            UUID(me.territory_id),
+            statuses=[str(s) for s in statuses],
+            kind=str(kind) if kind else None,
+            after=_decode_cursor(cursor) if cursor else None,
+            limit=limit + 1,
+        )
+    more = len(actors) > limit
+    page = actors[:limit]
+    return ActorPage(
+        items=[ActorOut.of(a) for a in page], next_cursor=_encode_cursor(page[-1]) if more else None
+    )
+
+
+@router.get("/actors/me", tags=["actors"], summary="The actor behind the token")
+async def me(pool: Pool, me: CurrentActor) -> ActorOut:
+    return ActorOut.of(await handlers.get_actor(pool, UUID(me.actor_id), me))
+
+
+@router.get("/actors/{actor_id}", tags=["actors"])
+async def get_actor(actor_id: UUID, pool: Pool, me: CurrentActor) -> ActorOut:
+    return ActorOut.of(await handlers.get_actor(pool, actor_id, me))
+
+
+@router.patch("/actors/{actor_id}", tags=["actors"], summary="Change an actor (itself, or a facilitator)")
+async def change_actor(actor_id: UUID, body: ActorChanges, pool: Pool, me: CurrentActor, ctx: Ctx) -> ActorOut:
+    return ActorOut.of(await handlers.change_actor(pool, actor_id, body, me, ctx))
+
+
+@router.post("/actors/{actor_id}/admit", tags=["actors"], summary="Admit a pending actor (facilitator)")
+async def admit(actor_id: UUID, pool: Pool, me: CurrentActor, ctx: Ctx) -> ActorOut:
+    return ActorOut.of(await handlers.admit_actor(pool, actor_id, me, ctx))
+
+
+@router.post("/actors/{actor_id}/suspend", tags=["actors"], summary="Suspend an actor (facilitator)")
+async def suspend(actor_id: UUID, body: SuspendRequest, pool: Pool, me: CurrentActor, ctx: Ctx) -> ActorOut:
+    return ActorOut.of(await handlers.suspend_actor(pool, actor_id, body.reason, me, ctx))
+
+
+# --- API keys -------------------------------------------------------------------------------------
+
+
+@router.post("/actors/{actor_id}/api-keys", status_code=201, tags=["api keys"])
+async def create_api_key(actor_id: UUID, body: ApiKeyRequest, pool: Pool, me: CurrentActor) -> NewApiKeyOut:
+    return _new_key_out(await handlers.create_api_key(pool, actor_id, body.label, me))
+
+
+@router.get("/actors/{actor_id}/api-keys", tags=["api keys"])
+async def list_api_keys(actor_id: UUID, pool: Pool, me: CurrentActor) -> list[ApiKeyOut]:
+    rows = await handlers.list_api_keys(pool, actor_id, me)
+    return [ApiKeyOut.model_validate(dict(row)) for row in rows]
+
+
+@router.delete("/actors/{actor_id}/api-keys/{key_id}", status_code=204, tags=["api keys"])
+async def revoke_api_key(actor_id: UUID, key_id: str, pool: Pool, me: CurrentActor) -> Response:
+    await handlers.revoke_api_key(pool, actor_id, key_id, me)
+    return Response(status_code=204)

@@ -1,0 +1,45 @@
+"""The actors service assembled: its routes, consumer, published events and signing keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jwt
+from fastapi import FastAPI
+
+from contracts import actors as actor_events
+from services.actors import store
+from services.actors.api import router, wellknown_router
+from services.actors.consumers import governance_decisions
+from services.actors.settings import ActorsSettings
+from services.actors.tokens import jwks
+from services.runtime.auth import TokenVerifier
+from services.runtime.service import Runtime, ServiceSpec, create_app
+
+
+async def load_signing_keys(app: FastAPI, runtime: Runtime) -> None:
+    """Sign with the newest key; verify this service's own tokens without a JWKS round trip."""
+    async with runtime.pool.acquire() as conn:
+        keys = await store.ensure_signing_key(conn)
+    app.state.signing_keys = keys
+    app.state.verifier = TokenVerifier(
+        issuer=runtime.settings.jwt_issuer,
+        audience=runtime.settings.jwt_audience,
+        keys=jwt.PyJWKSet.from_dict(jwks(keys)),
+    )
+
+
+SPEC = ServiceSpec(
+    name="actors",
+    title="MCVT actors: territories, actors, API keys and tokens",
+    migrations=Path(__file__).parent / "migrations",
+    routers=(router,),
+    extra_routers=(wellknown_router,),
+    consumers=(governance_decisions,),
+    publishes=actor_events.EVENTS,
+    on_start=(load_signing_keys,),
+)
+
+
+def build_app(settings: ActorsSettings | None = None) -> FastAPI:
+    return create_app(SPEC, settings or ActorsSettings())

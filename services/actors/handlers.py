@@ -1,0 +1,210 @@
+"""Actors' use cases: each reads, asks the domain, writes the state and its event in one transaction."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+import asyncpg
+
+from contracts.actors import (
+    ActorAdmittedV1,
+    ActorRegisteredV1,
+    ActorSuspendedV1,
+    ActorUpdatedV1,
+)
+from contracts.envelope import EventPayload, new_event
+from services.actors import domain, store
+from services.actors.domain import Actor, ActorChanges, ActorRegistration
+from services.runtime.auth import Principal
+from services.runtime.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from services.runtime.outbox import enqueue
+
+SOURCE = "/mcvt/actors"
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where a command comes from: the flow's correlation id and what caused it."""
+
+    correlation_id: str | None = None
+    causation_id: str | None = None
+
+
+async def _emit(conn: asyncpg.Connection, payload: EventPayload, actor: Actor, ctx: Context) -> None:
+    await enqueue(
+        conn,
+        new_event(
+            payload,
+            subject=str(actor.id),
+            territory=str(actor.territory_id),
+            source=SOURCE,
+            correlation_id=ctx.correlation_id,
+            causation_id=ctx.causation_id,
+        ),
+    )
+
+
+async def _insert_new_actor(conn: asyncpg.Connection, actor: Actor) -> None:
+    if not await store.territory_exists(conn, actor.territory_id):
+        raise InvalidInput("no such territory", field="territory_id")
+    try:
+        await store.insert_actor(conn, actor)
+    except asyncpg.UniqueViolationError:
+        raise Conflict("an actor with this SIRET is already registered here", field="siret") from None
+
+
+@dataclass(frozen=True)
+class NewKey:
+    key_id: str
+    api_key: str
+    label: str
+    created_at: datetime
+
+
+async def _new_key(conn: asyncpg.Connection, actor_id: UUID, label: str) -> NewKey:
+    key_id, api_key, digest = domain.new_api_key()
+    row = await store.insert_api_key(conn, key_id, actor_id, label, digest)
+    return NewKey(key_id, api_key, label, row["created_at"])
+
+
+async def register_actor(
+    pool: asyncpg.Pool, draft: ActorRegistration, ctx: Context
+) -> tuple[Actor, NewKey]:
+    """Register a pending actor and give it its first API key (shown once)."""
+    actor = domain.register(draft, actor_id=uuid.uuid4(), now=datetime.now(UTC))
+    async with pool.acquire() as conn, conn.transaction():
+        await _insert_new_actor(conn, actor)
+        key = await _new_key(conn, actor.id, "first key")
+        await _emit(conn, ActorRegisteredV1(**domain.state(actor)), actor, ctx)
+    return actor, key
+
+
+async def bootstrap_territory(
+    pool: asyncpg.Pool, territory_name: str, facilitator: ActorRegistration | None, ctx: Context
+) -> tuple[UUID, Actor | None, NewKey | None]:
+    """Create a territory (if new) and, optionally, an active facilitator with an API key."""
+    async with pool.acquire() as conn, conn.transaction():
+        territory_id = await store.territory_by_name(conn, territory_name)
+        if territory_id is None:
+            territory_id = uuid.uuid4()
+            await store.insert_territory(conn, territory_id, territory_name)
+        if facilitator is None:
+            return territory_id, None, None
+        draft = facilitator.model_copy(update={"territory_id": territory_id})
+        actor = domain.make_facilitator(draft, actor_id=uuid.uuid4(), now=datetime.now(UTC))
+        await _insert_new_actor(conn, actor)
+        key = await _new_key(conn, actor.id, "facilitator key")
+        await _emit(conn, ActorRegisteredV1(**domain.state(actor)), actor, ctx)
+    return territory_id, actor, key
+
+
+async def _locked(conn: asyncpg.Connection, actor_id: UUID, principal: Principal | None) -> Actor:
+    actor = await store.get_actor(conn, actor_id, for_update=True)
+    if actor is None or (principal is not None and not domain.may_see(principal, actor)):
+        raise NotFound("no such actor")
+    return actor
+
+
+async def get_actor(pool: asyncpg.Pool, actor_id: UUID, principal: Principal) -> Actor:
+    async with pool.acquire() as conn:
+        actor = await store.get_actor(conn, actor_id)
+    if actor is None or not domain.may_see(principal, actor):
+        raise NotFound("no such actor")
+    return actor
+
+
+async def change_actor(
+    pool: asyncpg.Pool, actor_id: UUID, changes: ActorChanges, principal: Principal, ctx: Context
+) -> Actor:
+    async with pool.acquire() as conn, conn.transaction():
+        actor = await _locked(conn, actor_id, principal)
+        domain.ensure_may_change(principal, actor)
+        updated, changed = domain.change(actor, changes, now=datetime.now(UTC))
+        if not changed:
+            return actor
+        try:
+            await store.update_actor(conn, updated)
+        except asyncpg.UniqueViolationError:
+            raise Conflict("an actor with this SIRET is already registered here", field="siret") from None
+        await _emit(conn, ActorUpdatedV1(**domain.state(updated), changed=changed), updated, ctx)
+    return updated
+
+
+async def admit_actor(pool: asyncpg.Pool, actor_id: UUID, principal: Principal, ctx: Context) -> Actor:
+    async with pool.acquire() as conn, conn.transaction():
+        actor = await _locked(conn, actor_id, principal)
+        domain.ensure_facilitates(principal, actor)
+        admitted = domain.admit(actor, now=datetime.now(UTC))
+        await store.update_actor(conn, admitted)
+        payload = ActorAdmittedV1(**domain.state(admitted), admitted_by=principal.actor_id)
+        await _emit(conn, payload, admitted, ctx)
+    return admitted
+
+
+async def admit_by_decision(
+    conn: asyncpg.Connection, actor_id: UUID, decision_id: str, ctx: Context
+) -> Actor | None:
+    """Admit an actor because governance decided so; None when it was active already."""
+    actor = await _locked(conn, actor_id, None)
+    if actor.status == "active":
+        return None
+    admitted = domain.admit(actor, now=datetime.now(UTC))
+    await store.update_actor(conn, admitted)
+    await _emit(conn, ActorAdmittedV1(**domain.state(admitted), decision_id=decision_id), admitted, ctx)
+    return admitted
+
+
+async def suspend_actor(
+    pool: asyncpg.Pool, actor_id: UUID, reason: str, principal: Principal, ctx: Context
+) -> Actor:
+    async with pool.acquire() as conn, conn.transaction():
+        actor = await _locked(conn, actor_id, principal)
+        domain.ensure_facilitates(principal, actor)
+        suspended = domain.suspend(actor, now=datetime.now(UTC))
+        await store.update_actor(conn, suspended)
+        payload = ActorSuspendedV1(
+            **domain.state(suspended), suspended_by=principal.actor_id, reason=reason
+        )
+        await _emit(conn, payload, suspended, ctx)
+    return suspended
+
+
+async def authenticate_api_key(pool: asyncpg.Pool, api_key: str) -> Actor:
+    """The actor behind a valid, unrevoked API key; suspended actors get no token."""
+    parts = domain.split_api_key(api_key)
+    if parts is None:
+        raise Unauthorized("invalid API key")
+    key_id, secret = parts
+    async with pool.acquire() as conn:
+        row = await store.usable_api_key(conn, key_id)
+        if row is None or not domain.secret_matches(secret, row["secret_hash"]):
+            raise Unauthorized("invalid API key")
+        actor = await store.get_actor(conn, row["actor_id"])
+    if actor is None or actor.status == "suspended":
+        raise Unauthorized("this actor is suspended")
+    return actor
+
+
+async def create_api_key(pool: asyncpg.Pool, actor_id: UUID, label: str, principal: Principal) -> NewKey:
+    async with pool.acquire() as conn, conn.transaction():
+        actor = await _locked(conn, actor_id, principal)
+        domain.ensure_may_change(principal, actor)
+        return await _new_key(conn, actor.id, label)
+
+
+async def list_api_keys(pool: asyncpg.Pool, actor_id: UUID, principal: Principal) -> list[asyncpg.Record]:
+    actor = await get_actor(pool, actor_id, principal)
+    domain.ensure_may_change(principal, actor)
+    async with pool.acquire() as conn:
+        return await store.list_api_keys(conn, actor_id)
+
+
+async def revoke_api_key(pool: asyncpg.Pool, actor_id: UUID, key_id: str, principal: Principal) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        actor = await _locked(conn, actor_id, principal)
+        domain.ensure_may_change(principal, actor)
+        if not await store.revoke_api_key(conn, actor.id, key_id):
+            raise NotFound("no such active API key")

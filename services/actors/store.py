@@ -1,0 +1,176 @@
+"""The actors database: SQL in the open, one function per query."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from contracts.actors import Location
+from services.actors.domain import Actor
+from services.actors.tokens import SigningKey
+
+_ACTOR_COLUMNS = """id, territory_id, kind, name, email, phone, lat, lon, commune, description,
+    siret, status, roles, version, created_at, updated_at"""
+
+
+def _actor(row: asyncpg.Record) -> Actor:
+    location = (
+        Location(lat=row["lat"], lon=row["lon"], commune=row["commune"]) if row["lat"] is not None else None
+    )
+    fields = {k: row[k] for k in row.keys() if k not in ("lat", "lon", "commune", "roles")}
+    return Actor(**fields, location=location, roles=tuple(row["roles"]))
+
+
+def _actor_values(actor: Actor) -> tuple[Any, ...]:
+    loc = actor.location
+    return (
+        actor.id, actor.territory_id, str(actor.kind), actor.name, actor.email, actor.phone,
+        loc.lat if loc else None, loc.lon if loc else None, loc.commune if loc else None,
+        actor.description, actor.siret, str(actor.status), list(actor.roles), actor.version,
+        actor.created_at, actor.updated_at,
+    )  # fmt: skip
+
+
+# --- territories ----------------------------------------------------------------------------------
+
+
+async def insert_territory(conn: asyncpg.Connection, territory_id: UUID, name: str) -> None:
+    await conn.execute("INSERT INTO territories (id, name) VALUES ($1, $2)", territory_id, name)
+
+
+async def territory_by_name(conn: asyncpg.Connection, name: str) -> UUID | None:
+    value: UUID | None = await conn.fetchval("SELECT id FROM territories WHERE name = $1", name)
+    return value
+
+
+async def territory_exists(conn: asyncpg.Connection, territory_id: UUID) -> bool:
+    return bool(await conn.fetchval("SELECT true FROM territories WHERE id = $1", territory_id))
+
+
+async def list_territories(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch("SELECT id, name, created_at FROM territories ORDER BY name")
+
+
+# --- actors ---------------------------------------------------------------------------------------
+
+
+async def insert_actor(conn: asyncpg.Connection, actor: Actor) -> None:
+    await conn.execute(
+        f"INSERT INTO actors ({_ACTOR_COLUMNS}) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        *_actor_values(actor),
+    )
+
+
+async def get_actor(conn: asyncpg.Connection, actor_id: UUID, *, for_update: bool = False) -> Actor | None:
+    lock = " FOR UPDATE" if for_update else ""
+    row = await conn.fetchrow(f"SELECT {_ACTOR_COLUMNS} FROM actors WHERE id = $1{lock}", actor_id)
+    return _actor(row) if row else None
+
+
+async def update_actor(conn: asyncpg.Connection, actor: Actor) -> None:
+    """Write the new state of an actor read FOR UPDATE in the same transaction."""
+    await conn.execute(
+        """UPDATE actors SET territory_id = $2, kind = $3, name = $4, email = $5, phone = $6,
+               lat = $7, lon = $8, commune = $9, description = $10, siret = $11, status = $12,
+               roles = $13, version = $14, created_at = $15, updated_at = $16
+           WHERE id = $1""",
+        *_actor_values(actor),
+    )
+
+
+async def list_actors(
+    conn: asyncpg.Connection,
+    territory_id: UUID,
+    *,
+    statuses: list[str],
+    kind: str | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> list[Actor]:
+    """A page of a territory's actors, newest first, after the keyset cursor `after`."""
+    rows = await conn.fetch(
+        f"""SELECT {_ACTOR_COLUMNS} FROM actors
+            WHERE territory_id = $1 AND status = ANY($2::text[]) AND ($3::text IS NULL OR kind = $3)
+              AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5))
+            ORDER BY created_at DESC, id DESC LIMIT $6""",
+        territory_id,
+        statuses,
+        kind,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [_actor(row) for row in rows]
+
+
+# --- API keys -------------------------------------------------------------------------------------
+
+
+async def insert_api_key(
+    conn: asyncpg.Connection, key_id: str, actor_id: UUID, label: str, digest: bytes
+) -> asyncpg.Record:
+    row: asyncpg.Record = await conn.fetchrow(
+        """INSERT INTO api_keys (id, actor_id, label, secret_hash) VALUES ($1, $2, $3, $4)
+           RETURNING id, label, created_at, last_used_at, revoked_at""",
+        key_id,
+        actor_id,
+        label,
+        digest,
+    )
+    return row
+
+
+async def usable_api_key(conn: asyncpg.Connection, key_id: str) -> asyncpg.Record | None:
+    """The key's actor and digest, and mark it used; None when unknown or revoked."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        """UPDATE api_keys SET last_used_at = now() WHERE id = $1 AND revoked_at IS NULL
+           RETURNING actor_id, secret_hash""",
+        key_id,
+    )
+    return row
+
+
+async def list_api_keys(conn: asyncpg.Connection, actor_id: UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT id, label, created_at, last_used_at, revoked_at FROM api_keys
+           WHERE actor_id = $1 ORDER BY created_at""",
+        actor_id,
+    )
+
+
+async def revoke_api_key(conn: asyncpg.Connection, actor_id: UUID, key_id: str) -> bool:
+    status = await conn.execute(
+        "UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND actor_id = $2 AND revoked_at IS NULL",
+        key_id,
+        actor_id,
+    )
+    return status.endswith(" 1")
+
+
+# --- signing keys ---------------------------------------------------------------------------------
+
+
+async def signing_keys(conn: asyncpg.Connection) -> list[SigningKey]:
+    """Unretired keys, newest first: the first signs, all verify."""
+    rows = await conn.fetch(
+        "SELECT kid, private_pem FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC"
+    )
+    return [SigningKey.from_pem(row["kid"], row["private_pem"]) for row in rows]
+
+
+async def ensure_signing_key(conn: asyncpg.Connection) -> list[SigningKey]:
+    """The signing keys, creating the first one if there is none (once, across replicas)."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('mcvt.signing_keys'))")
+        keys = await signing_keys(conn)
+        if not keys:
+            key = SigningKey.generate()
+            await conn.execute(
+                "INSERT INTO signing_keys (kid, private_pem) VALUES ($1, $2)", key.kid, key.private_pem()
+            )
+            keys = [key]
+    return keys

@@ -1,0 +1,145 @@
+"""Verifying access tokens: every service's one dependency for "who is calling".
+
+`actors` signs short-lived JWTs (ES256) and publishes its public keys as a JWKS; every service
+verifies signature, issuer, audience and expiry with an explicit algorithm list, so `alg: none`
+and HMAC-with-the-public-key tricks are refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Annotated, Any
+
+import httpx
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict
+
+from services.runtime.errors import Unauthorized
+
+ALGORITHMS = ["ES256"]
+FACILITATOR = "facilitator"
+
+
+class Principal(BaseModel):
+    """The authenticated actor behind a request."""
+
+    model_config = ConfigDict(frozen=True)
+
+    actor_id: str
+    territory_id: str
+    kind: str
+    roles: frozenset[str]
+    token_id: str
+
+    @property
+    def is_facilitator(self) -> bool:
+        return FACILITATOR in self.roles
+
+    def facilitates(self, territory_id: str) -> bool:
+        """A facilitator administers its own territory only."""
+        return self.is_facilitator and self.territory_id == territory_id
+
+
+def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    try:
+        return Principal(
+            actor_id=claims["sub"],
+            territory_id=claims["territory"],
+            kind=claims["kind"],
+            roles=frozenset(claims.get("roles", ())),
+            token_id=claims["jti"],
+        )
+    except (KeyError, ValueError) as missing:
+        raise Unauthorized(f"token lacks a required claim: {missing}") from None
+
+
+class TokenVerifier:
+    """Verifies tokens against a key set: given directly, or fetched from a JWKS URL and cached.
+
+    An unknown key id triggers one refetch (keys rotate), at most every `min_refresh_s`.
+    """
+
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        jwks_url: str | None = None,
+        keys: jwt.PyJWKSet | None = None,
+        min_refresh_s: float = 30.0,
+    ) -> None:
+        if jwks_url is None and keys is None:
+            raise ValueError("a TokenVerifier needs a JWKS URL or a key set")
+        self._issuer = issuer
+        self._audience = audience
+        self._jwks_url = jwks_url
+        self._keys = keys
+        self._min_refresh_s = min_refresh_s
+        self._fetched_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def _refresh(self) -> None:
+        async with self._lock:
+            if self._jwks_url is None or time.monotonic() - self._fetched_at < self._min_refresh_s:
+                return
+            async with httpx.AsyncClient(timeout=5) as client:
+                response = await client.get(self._jwks_url)
+                response.raise_for_status()
+            self._keys = jwt.PyJWKSet.from_dict(response.json())
+            self._fetched_at = time.monotonic()
+
+    async def _key_for(self, kid: str) -> jwt.PyJWK:
+        for attempt in range(2):
+            if self._keys is not None:
+                for key in self._keys.keys:
+                    if key.key_id == kid:
+                        return key
+            if attempt == 0:
+                try:
+                    await self._refresh()
+                except (httpx.HTTPError, jwt.PyJWKSetError) as error:
+                    raise Unauthorized(f"signing keys unavailable: {error}") from None
+        raise Unauthorized("token signed with an unknown key")
+
+    async def verify(self, token: str) -> Principal:
+        """Return the principal of a valid token; raise Unauthorized otherwise."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise Unauthorized("malformed token") from None
+        if header.get("alg") not in ALGORITHMS:
+            raise Unauthorized("token algorithm not accepted")
+        key = await self._key_for(str(header.get("kid", "")))
+        try:
+            claims = jwt.decode(
+                token,
+                key=key.key,
+                algorithms=ALGORITHMS,
+                audience=self._audience,
+                issuer=self._issuer,
+                options={"require": ["exp", "iat", "sub", "iss", "aud", "jti"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("token expired") from None
+        except jwt.PyJWTError as error:
+            raise Unauthorized(f"invalid token: {error}") from None
+        return principal_from_claims(claims)
+
+
+_bearer = HTTPBearer(auto_error=False, description="Access token from POST /v1/auth/token")
+
+
+async def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("missing bearer token")
+    verifier: TokenVerifier = request.app.state.verifier
+    return await verifier.verify(credentials.credentials)
+
+
+CurrentActor = Annotated[Principal, Depends(current_principal)]

@@ -1,0 +1,116 @@
+"""asyncpg pool and the SQL migration runner.
+
+Migrations are plain SQL files `NNN_name.sql`, applied in order, each in its own transaction,
+recorded with a checksum in `schema_migrations`; a transaction-level advisory lock makes two
+replicas starting at once apply them once. A file changed after it was applied is an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+RUNTIME_MIGRATIONS = Path(__file__).parent / "migrations"
+_MIGRATION_FILE = re.compile(r"^(\d{3,})_([a-z0-9_]+)\.sql$")
+_LOCK_KEY = 0x6D637674  # "mcvt": serialises migrations of one database
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+    """A pool whose connections encode and decode json/jsonb as Python objects."""
+    pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, init=_init_connection)
+    assert pool is not None
+    return pool
+
+
+@dataclass(frozen=True)
+class Migration:
+    component: str
+    version: str
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def load_migrations(component: str, folder: Path) -> list[Migration]:
+    """The migrations of one component (the runtime or a service), in version order."""
+    found = []
+    for path in sorted(folder.glob("*.sql")):
+        match = _MIGRATION_FILE.match(path.name)
+        if not match:
+            raise ValueError(f"migration file name must be NNN_name.sql: {path}")
+        found.append(Migration(component, match[1], match[2], path.read_text()))
+    return found
+
+
+class MigrationChanged(RuntimeError):
+    """An applied migration's file was edited afterwards: write a new migration instead."""
+
+
+async def apply_migrations(conn: asyncpg.Connection, migrations: list[Migration]) -> list[str]:
+    """Apply the migrations not yet applied; return the names applied now."""
+    applied_now: list[str] = []
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
+        await conn.execute(
+            """CREATE TABLE IF NOT EXISTS schema_migrations (
+                   component  text NOT NULL,
+                   version    text NOT NULL,
+                   name       text NOT NULL,
+                   checksum   text NOT NULL,
+                   applied_at timestamptz NOT NULL DEFAULT now(),
+                   PRIMARY KEY (component, version))"""
+        )
+    for migration in migrations:
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
+            checksum = await conn.fetchval(
+                "SELECT checksum FROM schema_migrations WHERE component = $1 AND version = $2",
+                migration.component,
+                migration.version,
+            )
+            if checksum is not None:
+                if checksum != migration.checksum:
+                    raise MigrationChanged(
+                        f"{migration.component} {migration.version}_{migration.name} was applied "
+                        "with different content"
+                    )
+                continue
+            await conn.execute(migration.sql)
+            await conn.execute(
+                "INSERT INTO schema_migrations (component, version, name, checksum) "
+                "VALUES ($1, $2, $3, $4)",
+                migration.component,
+                migration.version,
+                migration.name,
+                migration.checksum,
+            )
+            applied_now.append(f"{migration.component}/{migration.version}_{migration.name}")
+    if applied_now:
+        log.info("migrations applied: %s", ", ".join(applied_now))
+    return applied_now
+
+
+async def migrate(url: str, service: str, folder: Path) -> list[str]:
+    """Apply the runtime's migrations then the service's to the database at `url`."""
+    conn = await asyncpg.connect(url)
+    try:
+        migrations = load_migrations("runtime", RUNTIME_MIGRATIONS) + load_migrations(service, folder)
+        return await apply_migrations(conn, migrations)
+    finally:
+        await conn.close()

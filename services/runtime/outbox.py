@@ -1,0 +1,161 @@
+"""Transactional outbox: `enqueue` inside the state change's transaction, `OutboxRelay` publishes.
+
+The relay holds a session advisory lock (one active relay per service database; other replicas
+wait as standbys), wakes on LISTEN/NOTIFY with a polling fallback, claims unpublished rows in
+`seq` order with FOR UPDATE SKIP LOCKED, sends them keyed by aggregate id without awaiting each
+send (the producer batches), awaits every acknowledgement, then marks the rows in the same
+transaction. A crash between the broker's acknowledgement and the mark republishes the rows:
+delivery is at-least-once and consumers' inboxes make the effect exactly-once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from contracts.envelope import CONTENT_TYPE, CloudEvent
+
+log = logging.getLogger(__name__)
+
+_INSERT = """
+INSERT INTO outbox (event_id, topic, key, event_type, payload, headers)
+VALUES ($1, $2, $3, $4, $5, $6)
+"""
+_CLAIM = """
+SELECT seq, topic, key, payload, headers FROM outbox
+WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
+"""
+_MARK = "UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])"
+_CLEANUP = """
+DELETE FROM outbox WHERE seq IN (
+    SELECT seq FROM outbox WHERE published_at < now() - make_interval(secs => $1) LIMIT 10000)
+"""
+_RELAY_LOCK = 0x6F7574626F78  # "outbox"
+
+
+def _row(event: CloudEvent[Any]) -> tuple[Any, ...]:
+    headers = {
+        "content-type": CONTENT_TYPE,
+        "ce_id": event.id,
+        "ce_type": event.type,
+        "correlation_id": event.correlationid,
+    }
+    topic = str(event.data.topic)  # type: ignore[attr-defined]
+    return (event.id, topic, event.subject, event.type, event.model_dump_json().encode(), headers)
+
+
+async def enqueue(conn: asyncpg.Connection, *events: CloudEvent[Any]) -> None:
+    """Write events to the outbox. Call inside the transaction that makes the state change."""
+    if len(events) == 1:
+        await conn.execute(_INSERT, *_row(events[0]))
+    elif events:
+        await conn.executemany(_INSERT, [_row(event) for event in events])
+
+
+BeforeMark = Callable[[Sequence[asyncpg.Record]], Awaitable[None]]
+
+
+class OutboxRelay:
+    """Publishes the outbox of one service database to Kafka (see the module docstring)."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        producer: AIOKafkaProducer,
+        *,
+        batch_size: int = 1000,
+        poll_interval_s: float = 1.0,
+        retention_s: float = 7 * 24 * 3600,
+        cleanup_every_s: float = 60.0,
+        before_mark: BeforeMark | None = None,
+    ) -> None:
+        self._pool = pool
+        self._producer = producer
+        self._batch_size = batch_size
+        self._poll_interval_s = poll_interval_s
+        self._retention_s = retention_s
+        self._cleanup_every_s = cleanup_every_s
+        self._before_mark = before_mark  # fault-injection point for tests
+        self._wake = asyncio.Event()
+        self.published = 0
+        self.active = False
+
+    def wake(self) -> None:
+        """Ask for a drain now (the NOTIFY listener does this on every committed insert)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Run until cancelled: wait for the lock, then drain forever; reconnect after errors."""
+        while True:
+            try:
+                async with self._pool.acquire() as conn:
+                    await self._hold_lock(conn)
+                    try:
+                        await self._drain_forever(conn)
+                    finally:
+                        self.active = False
+                        with contextlib.suppress(Exception):
+                            await conn.execute("SELECT pg_advisory_unlock($1)", _RELAY_LOCK)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay failed; retrying")
+                await asyncio.sleep(self._poll_interval_s)
+
+    async def _hold_lock(self, conn: asyncpg.Connection) -> None:
+        while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _RELAY_LOCK):
+            await asyncio.sleep(self._poll_interval_s)
+        self.active = True
+
+    async def _drain_forever(self, conn: asyncpg.Connection) -> None:
+        def on_notify(*_: object) -> None:
+            self._wake.set()
+
+        await conn.add_listener("outbox", on_notify)
+        loop = asyncio.get_running_loop()
+        next_cleanup = loop.time() + self._cleanup_every_s
+        try:
+            while True:
+                self._wake.clear()
+                if await self.drain_once(conn) == self._batch_size:
+                    continue  # more is waiting
+                if loop.time() >= next_cleanup:
+                    await self.cleanup(conn)
+                    next_cleanup = loop.time() + self._cleanup_every_s
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)
+        finally:
+            await conn.remove_listener("outbox", on_notify)
+
+    async def drain_once(self, conn: asyncpg.Connection) -> int:
+        """Publish one batch of unpublished rows; return how many were published."""
+        async with conn.transaction():
+            rows = await conn.fetch(_CLAIM, self._batch_size)
+            if not rows:
+                return 0
+            acks = [
+                await self._producer.send(
+                    row["topic"],
+                    value=row["payload"],
+                    key=row["key"].encode(),
+                    headers=[(k, str(v).encode()) for k, v in row["headers"].items()],
+                )
+                for row in rows
+            ]
+            await asyncio.gather(*acks)
+            if self._before_mark is not None:
+                await self._before_mark(rows)
+            await conn.execute(_MARK, [row["seq"] for row in rows])
+        self.published += len(rows)
+        return len(rows)
+
+    async def cleanup(self, conn: asyncpg.Connection) -> int:
+        """Delete published rows older than the retention; return how many."""
+        status = await conn.execute(_CLEANUP, self._retention_s)
+        return int(status.split()[-1])

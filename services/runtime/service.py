@@ -1,0 +1,188 @@
+"""The service factory: one FastAPI app with its pool, migrations, broker, relay and consumers.
+
+A service describes itself with a `ServiceSpec` (routers, migrations, consumers, the events it
+publishes); `create_app` builds the app and its lifespan; `serve` runs it with uvicorn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import asyncpg
+import uvicorn
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, Depends, FastAPI, Request
+from faststream.kafka import KafkaBroker
+
+from contracts.envelope import CloudEvent, EventPayload
+from services.runtime.auth import TokenVerifier
+from services.runtime.consumer import ConsumerRuntime, EventConsumer, subscribe
+from services.runtime.db import create_pool, migrate
+from services.runtime.problems import install_problem_handlers
+from services.runtime.health import health_router
+from services.runtime.kafka import ensure_topics, make_producer
+from services.runtime.logs import configure_logging, correlation_middleware
+from services.runtime.outbox import OutboxRelay
+from services.runtime.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+# Called once the pool and producer are up, before consumers start; may set app.state entries.
+StartHook = Callable[[FastAPI, "Runtime"], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """What a service is made of; the runtime does the rest."""
+
+    name: str
+    title: str
+    migrations: Path
+    routers: Sequence[APIRouter] = ()
+    consumers: Sequence[EventConsumer] = ()
+    publishes: Sequence[type[EventPayload]] = ()
+    extra_routers: Sequence[APIRouter] = ()  # mounted at the root, not under /v1
+    on_start: Sequence[StartHook] = ()
+
+
+@dataclass
+class Runtime:
+    """The live parts of a running service, kept on `app.state.runtime`."""
+
+    settings: ServiceSettings
+    pool: asyncpg.Pool
+    producer: AIOKafkaProducer
+    broker: KafkaBroker
+    relay: OutboxRelay
+    consumers: ConsumerRuntime
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+
+def build_broker(spec: ServiceSpec, settings: ServiceSettings, consumers: ConsumerRuntime | None) -> KafkaBroker:
+    """The FastStream broker with the service's subscribers and documented publishers.
+
+    Publishing itself goes through the outbox relay; the publishers declared here document the
+    events in the generated AsyncAPI.
+    """
+    broker = KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        enable_idempotence=settings.kafka_enable_idempotence,
+        client_id=f"mcvt-{settings.service_name}",
+        description=spec.title,
+        logger=logging.getLogger(f"mcvt.{spec.name}.broker"),
+    )
+    for consumer in spec.consumers:
+        if consumers is not None:
+            subscribe(broker, consumer, consumers)
+    for model in spec.publishes:
+        broker.publisher(
+            str(model.topic),
+            title=f"{model.topic}:{model.event_type}",
+            description=(model.__doc__ or "").strip() or None,
+            schema=CloudEvent[model],  # type: ignore[valid-type]
+        )
+    return broker
+
+
+def topics_of(spec: ServiceSpec) -> set[str]:
+    topics = {str(model.topic) for model in spec.publishes}
+    for consumer in spec.consumers:
+        topics.update(consumer.topics)
+        topics.add(consumer.dead_letter_topic)
+    return topics
+
+
+def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
+    """Build the service's FastAPI app; its lifespan starts and stops every part."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await migrate(settings.database_url, spec.name, spec.migrations)
+        pool = await create_pool(settings.database_url)
+        producer = make_producer(settings)
+        consumers = ConsumerRuntime(
+            pool=pool,
+            producer=producer,
+            max_attempts=settings.consumer_max_attempts,
+            retry_backoff_s=settings.consumer_retry_backoff_s,
+        )
+        broker = build_broker(spec, settings, consumers)
+        relay = OutboxRelay(
+            pool,
+            producer,
+            batch_size=settings.outbox_batch_size,
+            poll_interval_s=settings.outbox_poll_interval_s,
+            retention_s=settings.outbox_retention_hours * 3600,
+        )
+        runtime = Runtime(settings, pool, producer, broker, relay, consumers)
+        app.state.runtime = runtime
+        try:
+            await ensure_topics(
+                settings.kafka_bootstrap_servers, topics_of(spec), settings.kafka_topic_partitions
+            )
+            await producer.start()
+            app.state.verifier = TokenVerifier(
+                issuer=settings.jwt_issuer, audience=settings.jwt_audience, jwks_url=settings.jwks_url
+            )
+            for hook in spec.on_start:
+                await hook(app, runtime)
+            if settings.run_background:
+                await broker.start()
+                runtime.tasks.append(asyncio.create_task(relay.run(), name=f"{spec.name}-outbox-relay"))
+            log.info("%s ready on port %d", spec.name, settings.port)
+            yield
+        finally:
+            for task in runtime.tasks:
+                task.cancel()
+            await asyncio.gather(*runtime.tasks, return_exceptions=True)
+            await broker.stop()
+            await producer.stop()
+            await pool.close()
+
+    app = FastAPI(
+        title=spec.title,
+        version="1.0.0",
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+    )
+    app.state.settings = settings
+    app.middleware("http")(correlation_middleware)
+    install_problem_handlers(app)
+    app.include_router(health_router)
+    for router in spec.routers:
+        app.include_router(router, prefix="/v1")
+    for router in spec.extra_routers:
+        app.include_router(router)
+    return app
+
+
+def serve(spec: ServiceSpec, settings: ServiceSettings) -> None:
+    """Run the service in this process (the `python -m services.<name>` entry point)."""
+    configure_logging(settings.log_level, json=settings.log_json)
+    uvicorn.run(create_app(spec, settings), host=settings.host, port=settings.port, log_config=None)
+
+
+# Dependencies for routes: `pool: Pool`, `runtime: RuntimeDep`.
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def get_pool(request: Request) -> asyncpg.Pool:
+    return get_runtime(request).pool
+
+
+def get_settings(request: Request) -> ServiceSettings:
+    settings: ServiceSettings = request.app.state.settings
+    return settings
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+Pool = Annotated[asyncpg.Pool, Depends(get_pool)]

@@ -1,0 +1,47 @@
+"""Settings common to every service, read from the environment (pydantic-settings)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Base settings; each service subclasses it to set its name, port and own options.
+
+    Built by the service's factory and passed down, never read from a module global, so that
+    tests can build a service against their own database and broker.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    service_name: str = "service"
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    # Apache Kafka supports the idempotent producer; Tansu (development) does not.
+    kafka_enable_idempotence: bool = False
+    kafka_topic_partitions: int = Field(default=4, ge=1)
+
+    jwks_url: str = "http://127.0.0.1:8001/.well-known/jwks.json"
+    jwt_issuer: str = "mcvt-actors"
+    jwt_audience: str = "mcvt"
+
+    outbox_batch_size: int = Field(default=1000, ge=1)
+    outbox_poll_interval_s: float = Field(default=1.0, gt=0)
+    outbox_retention_hours: float = Field(default=168.0, gt=0)
+
+    consumer_max_attempts: int = Field(default=3, ge=1)
+    consumer_retry_backoff_s: float = Field(default=0.2, ge=0)
+
+    log_level: str = "INFO"
+    log_json: bool = False
+    # Start the outbox relay and the consumers with the app (tests of the HTTP layer alone may not).
+    run_background: bool = True
+
+    @property
+    def source(self) -> str:
+        """CloudEvents `source` of everything this service publishes."""
+        return f"/mcvt/{self.service_name}"

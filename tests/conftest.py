@@ -1,0 +1,59 @@
+"""Session fixtures: a real PostgreSQL server and a real Kafka-protocol broker (Tansu).
+
+DATABASE_URL (a server's maintenance database) and KAFKA_BOOTSTRAP_SERVERS point the tests at
+other servers; without them the tests use PostgreSQL on 127.0.0.1:5432, or the embedded one, and
+start Tansu on a free loopback port. Every test module gets its own databases.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from services.devstack.postgres import create_database, drop_database, server_url
+from services.devstack.tansu import TansuBroker, start_tansu
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    return server_url(os.environ.get("DATABASE_URL"), ROOT / ".run" / "test-postgres")
+
+
+@pytest.fixture(scope="session")
+def tansu() -> Iterator[TansuBroker | None]:
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        yield None
+        return
+    broker = start_tansu()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka(tansu: TansuBroker | None) -> str:
+    """Bootstrap servers of the broker every test uses."""
+    return tansu.bootstrap_servers if tansu else os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+
+
+NewDatabase = Callable[[str], Awaitable[str]]
+
+
+@pytest.fixture
+async def new_database(pg_server: str) -> AsyncIterator[NewDatabase]:
+    """Make fresh, uniquely named databases; they are dropped after the test."""
+    made: list[str] = []
+
+    async def make(label: str) -> str:
+        name = f"mcvt_test_{label}_{uuid.uuid4().hex[:10]}"
+        made.append(name)
+        return await create_database(pg_server, name)
+
+    yield make
+    for name in made:
+        await drop_database(pg_server, name)
