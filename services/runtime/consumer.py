@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Union
 
 import asyncpg
 import structlog
@@ -24,7 +24,7 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from pydantic import ValidationError
 
 from contracts.envelope import CloudEvent
-from contracts.registry import UnknownEventType, parse_event
+from contracts.registry import EVENT_TYPES, UnknownEventType, parse_event
 from contracts.topics import dead_letter_topic
 from services.runtime.inbox import first_delivery
 
@@ -63,6 +63,7 @@ class ConsumerRuntime:
     producer: AIOKafkaProducer
     max_attempts: int = 3
     retry_backoff_s: float = 0.2
+    session_timeout_ms: int = 10_000
     processed: int = 0
     dead_lettered: int = 0
 
@@ -142,8 +143,30 @@ async def _dead_letter(
     )
 
 
-def subscribe(broker: KafkaBroker, consumer: EventConsumer, runtime: ConsumerRuntime) -> None:
-    """Register the consumer group on the FastStream broker."""
+def subscribe(broker: KafkaBroker, consumer: EventConsumer, runtime: ConsumerRuntime | None) -> None:
+    """Register the consumer group on the FastStream broker.
+
+    With `runtime` None the subscriber only documents, in AsyncAPI, the events it consumes.
+    """
+    options: dict[str, Any] = {
+        "group_id": consumer.group,
+        "auto_offset_reset": "earliest",
+        "ack_policy": AckPolicy.NACK_ON_ERROR,
+        "title": consumer.group,
+        "description": consumer.description or None,
+    }
+    if runtime is not None:
+        options["session_timeout_ms"] = runtime.session_timeout_ms
+        options["heartbeat_interval_ms"] = max(100, runtime.session_timeout_ms // 5)
+    if runtime is None:
+        models = tuple(CloudEvent[EVENT_TYPES[t]] for t in consumer.handlers)  # type: ignore[valid-type]
+
+        async def document(body: Any) -> None:
+            raise RuntimeError("subscriber registered for documentation only")
+
+        document.__annotations__["body"] = Union[models] if len(models) > 1 else models[0]  # noqa: UP007
+        broker.subscriber(*consumer.topics, **options)(document)
+        return
 
     async def on_record(message: KafkaMessage) -> None:
         record = message.raw_message
@@ -157,11 +180,4 @@ def subscribe(broker: KafkaBroker, consumer: EventConsumer, runtime: ConsumerRun
             origin=(record.topic, record.partition, record.offset),
         )
 
-    broker.subscriber(
-        *consumer.topics,
-        group_id=consumer.group,
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        title=consumer.group,
-        description=consumer.description or None,
-    )(on_record)
+    broker.subscriber(*consumer.topics, **options)(on_record)

@@ -64,11 +64,13 @@ class Runtime:
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
 
-def build_broker(spec: ServiceSpec, settings: ServiceSettings, consumers: ConsumerRuntime | None) -> KafkaBroker:
-    """The FastStream broker with the service's subscribers and documented publishers.
+def build_broker(
+    spec: ServiceSpec, settings: ServiceSettings, consumers: ConsumerRuntime | None, *, document: bool = False
+) -> KafkaBroker:
+    """The FastStream broker with the service's subscribers (and, to document, its publishers).
 
-    Publishing itself goes through the outbox relay; the publishers declared here document the
-    events in the generated AsyncAPI.
+    Publishing goes through the outbox relay; the publishers declared with `document=True` only
+    describe the events in the generated AsyncAPI.
     """
     broker = KafkaBroker(
         settings.kafka_bootstrap_servers,
@@ -78,9 +80,8 @@ def build_broker(spec: ServiceSpec, settings: ServiceSettings, consumers: Consum
         logger=logging.getLogger(f"mcvt.{spec.name}.broker"),
     )
     for consumer in spec.consumers:
-        if consumers is not None:
-            subscribe(broker, consumer, consumers)
-    for model in spec.publishes:
+        subscribe(broker, consumer, consumers)
+    for model in spec.publishes if document else ():
         broker.publisher(
             str(model.topic),
             title=f"{model.topic}:{model.event_type}",
@@ -111,6 +112,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             producer=producer,
             max_attempts=settings.consumer_max_attempts,
             retry_backoff_s=settings.consumer_retry_backoff_s,
+            session_timeout_ms=settings.kafka_session_timeout_ms,
         )
         broker = build_broker(spec, settings, consumers)
         relay = OutboxRelay(
@@ -124,7 +126,10 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         app.state.runtime = runtime
         try:
             await ensure_topics(
-                settings.kafka_bootstrap_servers, topics_of(spec), settings.kafka_topic_partitions
+                settings.kafka_bootstrap_servers,
+                topics_of(spec),
+                settings.kafka_topic_partitions,
+                settings.kafka_topic_replication,
             )
             await producer.start()
             app.state.verifier = TokenVerifier(

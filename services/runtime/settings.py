@@ -24,6 +24,11 @@ class ServiceSettings(BaseSettings):
     # Apache Kafka supports the idempotent producer; Tansu (development) does not.
     kafka_enable_idempotence: bool = False
     kafka_topic_partitions: int = Field(default=4, ge=1)
+    # Replicas of the topics a service creates (its dead-letter topics, in a cluster): 3 on a
+    # three-broker Kafka with min.insync.replicas=2, 1 on a single development broker.
+    kafka_topic_replication: int = Field(default=1, ge=1)
+    # A consumer that dies is noticed after this; a new group member also waits about half of it.
+    kafka_session_timeout_ms: int = Field(default=10_000, ge=1000)
 
     jwks_url: str = "http://127.0.0.1:8001/.well-known/jwks.json"
     jwt_issuer: str = "mcvt-actors"

@@ -32,6 +32,7 @@ async def actors(new_database, kafka: str) -> AsyncIterator[ActorsService]:
         kafka_bootstrap_servers=kafka,
         outbox_poll_interval_s=0.2,
         consumer_retry_backoff_s=0.01,
+        kafka_session_timeout_ms=2000,
     )
     app = build_app(settings)
     async with asgi_client(app) as client:

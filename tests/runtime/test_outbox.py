@@ -1,0 +1,137 @@
+"""The transactional outbox against a real PostgreSQL and a real Kafka-protocol broker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import pytest
+
+from services.runtime.outbox import OutboxRelay, enqueue
+from tests.runtime.conftest import actor_event, new_subject
+from tests.support import events_of, read_topic
+
+
+class Rollback(Exception):
+    pass
+
+
+async def unpublished(pool) -> int:
+    return await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+
+
+@contextlib.asynccontextmanager
+async def running(relay: OutboxRelay):
+    task = asyncio.create_task(relay.run())
+    try:
+        yield relay
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_event_reaches_the_broker_after_commit_and_never_for_a_rollback(
+    outbox_pool, producer, kafka
+) -> None:
+    subject = new_subject()
+    first, rolled_back, last = (actor_event(subject, n) for n in ("first", "rolled back", "last"))
+    async with running(OutboxRelay(outbox_pool, producer, poll_interval_s=0.1)):
+        async with outbox_pool.acquire() as conn, conn.transaction():
+            await enqueue(conn, first)
+            await asyncio.sleep(0.5)  # the relay is awake but cannot see an uncommitted row
+            on_topic = await read_topic(kafka, "mcvt.actors", until=lambda _: False, timeout=0.5)
+            assert events_of(on_topic, subject=subject) == []
+        with pytest.raises(Rollback):
+            async with outbox_pool.acquire() as conn, conn.transaction():
+                await enqueue(conn, rolled_back)
+                raise Rollback
+        async with outbox_pool.acquire() as conn, conn.transaction():
+            await enqueue(conn, last)
+        # One key, one partition: once `last` is there, anything enqueued before it is too.
+        records = await read_topic(
+            kafka, "mcvt.actors", until=lambda rs: bool(events_of(rs, id=last.id))
+        )
+    assert [e["id"] for e in events_of(records, subject=subject)] == [first.id, last.id]
+    assert await unpublished(outbox_pool) == 0
+
+
+async def test_records_carry_key_and_cloudevent_headers(outbox_pool, producer, kafka) -> None:
+    subject = new_subject()
+    event = actor_event(subject, "keyed")
+    async with outbox_pool.acquire() as conn:
+        await enqueue(conn, event)
+        assert await OutboxRelay(outbox_pool, producer).drain_once(conn) == 1
+    records = await read_topic(kafka, "mcvt.actors", until=lambda rs: any(r.key == subject.encode() for r in rs))
+    record = next(r for r in records if r.key == subject.encode())
+    headers = dict(record.headers)
+    assert headers["ce_id"] == event.id.encode()
+    assert headers["ce_type"] == b"mcvt.actor.registered.v1"
+    assert headers["content-type"] == b"application/cloudevents+json"
+
+
+class Crash(Exception):
+    """The relay process dying between the broker's acknowledgement and the mark."""
+
+
+async def test_relay_crash_after_ack_before_mark_republishes(outbox_pool, producer, kafka) -> None:
+    subject = new_subject()
+    event = actor_event(subject, "crash")
+    async with outbox_pool.acquire() as conn:
+        await enqueue(conn, event)
+
+    async def crash(rows) -> None:
+        raise Crash
+
+    async with outbox_pool.acquire() as conn:
+        with pytest.raises(Crash):
+            await OutboxRelay(outbox_pool, producer, before_mark=crash).drain_once(conn)
+    assert await unpublished(outbox_pool) == 1  # acknowledged by the broker, not marked
+
+    async with outbox_pool.acquire() as conn:
+        assert await OutboxRelay(outbox_pool, producer).drain_once(conn) == 1
+    assert await unpublished(outbox_pool) == 0
+    records = await read_topic(
+        kafka, "mcvt.actors", until=lambda rs: len(events_of(rs, id=event.id)) >= 2
+    )
+    assert len(events_of(records, id=event.id)) == 2  # at-least-once: the consumer's inbox dedupes
+
+
+async def test_only_one_relay_is_active_per_database(outbox_pool, producer) -> None:
+    first = OutboxRelay(outbox_pool, producer, poll_interval_s=0.05)
+    second = OutboxRelay(outbox_pool, producer, poll_interval_s=0.05)
+    async with running(first):
+        for _ in range(100):
+            if first.active:
+                break
+            await asyncio.sleep(0.02)
+        async with running(second):
+            await asyncio.sleep(0.3)
+            assert first.active and not second.active
+        assert first.active
+
+
+async def test_batches_drain_a_backlog_in_order(outbox_pool, producer, kafka) -> None:
+    subject = new_subject()
+    events = [actor_event(subject, f"n{i}") for i in range(2500)]
+    async with outbox_pool.acquire() as conn, conn.transaction():
+        await enqueue(conn, *events)
+    relay = OutboxRelay(outbox_pool, producer, batch_size=1000)
+    async with outbox_pool.acquire() as conn:
+        drained = [await relay.drain_once(conn) for _ in range(4)]
+    assert drained == [1000, 1000, 500, 0]
+    last = events[-1].id
+    records = await read_topic(kafka, "mcvt.actors", until=lambda rs: bool(events_of(rs, id=last)))
+    assert [e["id"] for e in events_of(records, subject=subject)] == [e.id for e in events]
+
+
+async def test_cleanup_deletes_only_old_published_rows(outbox_pool, producer) -> None:
+    async with outbox_pool.acquire() as conn:
+        await enqueue(conn, actor_event(new_subject(), "old"), actor_event(new_subject(), "pending"))
+        await conn.execute(
+            "UPDATE outbox SET published_at = now() - interval '8 days' "
+            "WHERE seq = (SELECT min(seq) FROM outbox)"
+        )
+        relay = OutboxRelay(outbox_pool, producer, retention_s=7 * 24 * 3600)
+        assert await relay.cleanup(conn) == 1
+        assert await conn.fetchval("SELECT count(*) FROM outbox") == 1
