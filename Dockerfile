@@ -1,0 +1,32 @@
+# One image for every MCVT service; docker-compose.yml and deploy/k8s choose the service with
+# the command (`python -m services.<name>`).
+FROM python:3.11-slim
+
+COPY --from=ghcr.io/astral-sh/uv:0.13.8 /uv /uvx /bin/
+
+ENV UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_PROJECT_ENVIRONMENT=/app/.venv \
+    PYTHONUNBUFFERED=1 \
+    PATH="/app/.venv/bin:$PATH"
+
+WORKDIR /app
+
+# Dependencies first: this layer is rebuilt only when the lock changes, not on every code edit.
+COPY pyproject.toml uv.lock ./
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --frozen --no-dev --no-install-project
+
+COPY contracts ./contracts
+COPY services ./services
+
+# A numeric user, so that Kubernetes' runAsNonRoot can verify it.
+RUN useradd --system --uid 10001 --no-create-home mcvt
+USER 10001
+
+# Containers talk to each other: listen on every interface, not only loopback. PORT is set
+# per service by compose and the Kubernetes manifests (actors 8001, offers 8002, ...).
+ENV HOST=0.0.0.0
+EXPOSE 8001-8006
+CMD ["python", "-m", "services.actors"]

@@ -1,0 +1,48 @@
+# MCVT developer commands. `make` alone lists them.
+
+# `pip install --user uv` lands in the user scripts folder, which is often not on PATH yet.
+USER_BIN := $(shell python3 -c 'import site, sys, os; print(os.path.join(site.getuserbase(), "Scripts" if sys.platform == "win32" else "bin"))' 2>/dev/null)
+export PATH := $(if $(USER_BIN),$(USER_BIN):)$(HOME)/.local/bin:$(PATH)
+
+UV ?= uv
+# `install` has synced the environment; the other targets run in it as it is.
+RUN = $(UV) run --no-sync
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test bench contracts lint migrate clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+install: ## install uv if missing, then the locked dependencies into .venv
+	@command -v $(UV) >/dev/null 2>&1 || { \
+		echo "uv not found: installing it with pip"; \
+		python3 -m pip install --user uv \
+		|| python3 -m pip install --user --break-system-packages uv \
+		|| python3 -m pip install uv; \
+	}
+	@if [ -f uv.lock ]; then $(UV) sync --frozen; else $(UV) sync; fi
+
+run: install ## start PostgreSQL, a broker and every service, load the demo (Ctrl-C stops)
+	$(RUN) python -m services.devstack
+
+test: install ## the whole test suite against real PostgreSQL and a real Kafka-protocol broker
+	$(RUN) pytest -q
+
+bench: install ## the benchmarks
+	$(RUN) python -m benchmarks
+
+contracts: install ## regenerate the JSON Schema and AsyncAPI files under contracts/
+	$(RUN) python -m services.runtime.export
+
+lint: install ## ruff (lint and format check) and mypy
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy services/runtime contracts
+
+migrate: install ## apply every service's migrations to its database
+	$(RUN) python -m services.runtime.migrate_all
+
+clean: ## remove .run (logs, embedded PostgreSQL data) and tool caches; keeps .venv
+	rm -rf .run .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -path ./.venv -prune -o -type d -name __pycache__ -exec rm -rf {} +
