@@ -60,7 +60,8 @@ class ActorAdmittedV1(ActorState):
     topic = Topic.ACTORS
 
     admitted_by: str | None = Field(
-        default=None, description="Facilitator actor id, or null when a governance decision admitted."
+        default=None,
+        description="Facilitator actor id, or null when a governance decision admitted.",
     )
     decision_id: str | None = None
 
@@ -69,7 +70,9 @@ class ActorUpdatedV1(ActorState):
     event_type = "mcvt.actor.updated.v1"
     topic = Topic.ACTORS
 
-    changed: list[str] = Field(default_factory=list, description="Names of the fields that changed.")
+    changed: list[str] = Field(
+        default_factory=list, description="Names of the fields that changed."
+    )
 
 
 class ActorSuspendedV1(ActorState):

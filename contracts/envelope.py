@@ -41,14 +41,20 @@ class CloudEvent(BaseModel, Generic[P]):
 
     specversion: Literal["1.0"] = "1.0"
     id: str = Field(min_length=1, description="Unique per event: the dedupe key of every inbox.")
-    source: str = Field(min_length=1, description="URI-reference of the producer, e.g. /mcvt/actors.")
-    type: str = Field(min_length=1, description="Versioned event type, e.g. mcvt.actor.registered.v1.")
+    source: str = Field(
+        min_length=1, description="URI-reference of the producer, e.g. /mcvt/actors."
+    )
+    type: str = Field(
+        min_length=1, description="Versioned event type, e.g. mcvt.actor.registered.v1."
+    )
     time: datetime
     subject: str = Field(min_length=1, description="The aggregate id; also the Kafka key.")
     datacontenttype: Literal["application/json"] = "application/json"
     territory: str = Field(min_length=1, description="Territory the event belongs to.")
     correlationid: str = Field(min_length=1, description="Id of the request or flow that began it.")
-    causationid: str | None = Field(default=None, description="Id of the event or request that caused it.")
+    causationid: str | None = Field(
+        default=None, description="Id of the event or request that caused it."
+    )
     data: P
 
 
@@ -63,7 +69,9 @@ def new_event(
 ) -> CloudEvent[Any]:
     """Wrap a payload in a fresh envelope (new id, current time)."""
     event_id = str(uuid.uuid4())
-    return CloudEvent[type(payload)](  # type: ignore[misc]
+    # Parametrise by the payload's own class so the JSON carries every payload field.
+    typed: Any = CloudEvent[type(payload)]  # type: ignore[misc]
+    event: CloudEvent[Any] = typed(
         id=event_id,
         source=source,
         type=payload.event_type,
@@ -74,3 +82,4 @@ def new_event(
         causationid=causation_id,
         data=payload,
     )
+    return event

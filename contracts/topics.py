@@ -1,4 +1,4 @@
-"""Topic names: one topic per aggregate, keyed by the aggregate id; a dead-letter topic per consumer."""
+"""Topic names: one per aggregate, keyed by the aggregate id; a dead-letter topic per consumer."""
 
 from __future__ import annotations
 

@@ -12,10 +12,16 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
+from aiokafka import AIOKafkaProducer
 
+from contracts.topics import Topic
 from services.devstack.postgres import create_database, drop_database, server_url
 from services.devstack.tansu import TansuBroker, start_tansu
+from services.runtime.db import create_pool, migrate
+from services.runtime.kafka import ensure_topics, make_producer
+from services.runtime.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,3 +63,22 @@ async def new_database(pg_server: str) -> AsyncIterator[NewDatabase]:
     yield make
     for name in made:
         await drop_database(pg_server, name)
+
+
+@pytest.fixture
+async def outbox_pool(new_database, tmp_path: Path) -> AsyncIterator[asyncpg.Pool]:
+    """A database with only the runtime's tables (outbox, inbox)."""
+    url = await new_database("runtime")
+    await migrate(url, "test", tmp_path)
+    pool = await create_pool(url)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def producer(kafka: str) -> AsyncIterator[AIOKafkaProducer]:
+    await ensure_topics(kafka, [t.value for t in Topic], partitions=4)
+    producer = make_producer(ServiceSettings(kafka_bootstrap_servers=kafka))
+    await producer.start()
+    yield producer
+    await producer.stop()

@@ -19,7 +19,9 @@ from services.devstack.ports import free_port
 
 
 @contextlib.asynccontextmanager
-async def asgi_client(app: FastAPI, base_url: str = "http://service") -> AsyncIterator[httpx.AsyncClient]:
+async def asgi_client(
+    app: FastAPI, base_url: str = "http://service"
+) -> AsyncIterator[httpx.AsyncClient]:
     """The app with its lifespan (pool, migrations, broker, relay) and an HTTP client on it."""
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
         transport = httpx.ASGITransport(app=manager.app)
@@ -31,7 +33,9 @@ async def asgi_client(app: FastAPI, base_url: str = "http://service") -> AsyncIt
 async def http_server(app: FastAPI) -> AsyncIterator[str]:
     """Serve the app on a free loopback port (for calls that cross a real socket, e.g. JWKS)."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    )
     task = asyncio.create_task(server.serve())
     deadline = time.monotonic() + 60
     while not server.started:
@@ -85,7 +89,9 @@ async def produce(bootstrap: str, topic: str, value: bytes, key: bytes | None = 
         await producer.stop()
 
 
-async def eventually(check: Callable[[], Any], *, timeout: float = 20.0, interval: float = 0.05) -> Any:
+async def eventually(
+    check: Callable[[], Any], *, timeout: float = 20.0, interval: float = 0.05
+) -> Any:
     """Await `check()` (sync or async) until it returns something truthy; fail after `timeout`."""
     deadline = time.monotonic() + timeout
     while True:

@@ -1,4 +1,4 @@
-"""`python -m services.actors` serves the API; `... bootstrap` creates a territory and facilitator."""
+"""`python -m services.actors` serves the API; `bootstrap` creates a territory and facilitator."""
 
 from __future__ import annotations
 
@@ -31,7 +31,9 @@ def _bootstrap(args: argparse.Namespace, settings: ActorsSettings) -> None:
                     name=args.facilitator_name,
                     email=args.email,
                 )
-            territory_id, actor, key = await bootstrap_territory(pool, args.territory, facilitator, Context())
+            territory_id, actor, key = await bootstrap_territory(
+                pool, args.territory, facilitator, Context()
+            )
         finally:
             await pool.close()
         return {
@@ -55,9 +57,13 @@ def main(argv: list[str] | None = None) -> None:
         "bootstrap",
         help="create a territory (if new) and an active facilitator; prints its API key once",
     )
-    boot.add_argument("--territory", required=True, help="territory name, e.g. 'Vallée de la Drôme'")
+    boot.add_argument(
+        "--territory", required=True, help="territory name, e.g. 'Vallée de la Drôme'"
+    )
     boot.add_argument("--facilitator-name", help="name of the facilitator actor to create")
-    boot.add_argument("--email", default="facilitation@example.org", help="facilitator's contact email")
+    boot.add_argument(
+        "--email", default="facilitation@example.org", help="facilitator's contact email"
+    )
     boot.add_argument("--kind", default="association", help="facilitator's actor kind")
     args = parser.parse_args(argv)
     settings = ActorsSettings()

@@ -73,7 +73,9 @@ class RegisteredOut(BaseModel):
 
 class ActorPage(BaseModel):
     items: list[ActorOut]
-    next_cursor: str | None = Field(description="Pass as `cursor` to get the next page; null at the end.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null at the end."
+    )
 
 
 class TokenRequest(BaseModel):
@@ -131,13 +133,17 @@ async def register(body: ActorRegistration, pool: Pool, ctx: Ctx) -> RegisteredO
 # --- tokens ---------------------------------------------------------------------------------------
 
 
-@router.post("/auth/token", tags=["auth"], summary="Exchange an API key for a short-lived access token")
+@router.post(
+    "/auth/token", tags=["auth"], summary="Exchange an API key for a short-lived access token"
+)
 async def token(body: TokenRequest, pool: Pool, request: Request) -> TokenOut:
     settings: ActorsSettings = request.app.state.settings
     signing: SigningKey = request.app.state.signing_keys[0]
     actor = await handlers.authenticate_api_key(pool, body.api_key)
     ttl = timedelta(seconds=settings.token_ttl_s)
-    jwt = issue_token(actor, signing, issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl=ttl)
+    jwt = issue_token(
+        actor, signing, issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl=ttl
+    )
     return TokenOut(access_token=jwt, expires_in=settings.token_ttl_s)
 
 
@@ -162,7 +168,9 @@ def _decode_cursor(cursor: str) -> tuple[datetime, UUID]:
         raise InvalidInput("not a cursor returned by this API", field="cursor") from None
 
 
-@router.get("/actors", tags=["actors"], summary="Actors of my territory (facilitators see all statuses)")
+@router.get(
+    "/actors", tags=["actors"], summary="Actors of my territory (facilitators see all statuses)"
+)
 async def list_actors(
     pool: Pool,
     me: CurrentActor,
@@ -199,18 +207,28 @@ async def get_actor(actor_id: UUID, pool: Pool, me: CurrentActor) -> ActorOut:
     return ActorOut.of(await handlers.get_actor(pool, actor_id, me))
 
 
-@router.patch("/actors/{actor_id}", tags=["actors"], summary="Change an actor (itself, or a facilitator)")
-async def change_actor(actor_id: UUID, body: ActorChanges, pool: Pool, me: CurrentActor, ctx: Ctx) -> ActorOut:
+@router.patch(
+    "/actors/{actor_id}", tags=["actors"], summary="Change an actor (itself, or a facilitator)"
+)
+async def change_actor(
+    actor_id: UUID, body: ActorChanges, pool: Pool, me: CurrentActor, ctx: Ctx
+) -> ActorOut:
     return ActorOut.of(await handlers.change_actor(pool, actor_id, body, me, ctx))
 
 
-@router.post("/actors/{actor_id}/admit", tags=["actors"], summary="Admit a pending actor (facilitator)")
+@router.post(
+    "/actors/{actor_id}/admit", tags=["actors"], summary="Admit a pending actor (facilitator)"
+)
 async def admit(actor_id: UUID, pool: Pool, me: CurrentActor, ctx: Ctx) -> ActorOut:
     return ActorOut.of(await handlers.admit_actor(pool, actor_id, me, ctx))
 
 
-@router.post("/actors/{actor_id}/suspend", tags=["actors"], summary="Suspend an actor (facilitator)")
-async def suspend(actor_id: UUID, body: SuspendRequest, pool: Pool, me: CurrentActor, ctx: Ctx) -> ActorOut:
+@router.post(
+    "/actors/{actor_id}/suspend", tags=["actors"], summary="Suspend an actor (facilitator)"
+)
+async def suspend(
+    actor_id: UUID, body: SuspendRequest, pool: Pool, me: CurrentActor, ctx: Ctx
+) -> ActorOut:
     return ActorOut.of(await handlers.suspend_actor(pool, actor_id, body.reason, me, ctx))
 
 
@@ -218,7 +236,9 @@ async def suspend(actor_id: UUID, body: SuspendRequest, pool: Pool, me: CurrentA
 
 
 @router.post("/actors/{actor_id}/api-keys", status_code=201, tags=["api keys"])
-async def create_api_key(actor_id: UUID, body: ApiKeyRequest, pool: Pool, me: CurrentActor) -> NewApiKeyOut:
+async def create_api_key(
+    actor_id: UUID, body: ApiKeyRequest, pool: Pool, me: CurrentActor
+) -> NewApiKeyOut:
     return _new_key_out(await handlers.create_api_key(pool, actor_id, body.label, me))
 
 

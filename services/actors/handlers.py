@@ -1,4 +1,4 @@
-"""Actors' use cases: each reads, asks the domain, writes the state and its event in one transaction."""
+"""Actors' use cases: read, ask the domain, write the state and its event in one transaction."""
 
 from __future__ import annotations
 
@@ -33,7 +33,9 @@ class Context:
     causation_id: str | None = None
 
 
-async def _emit(conn: asyncpg.Connection, payload: EventPayload, actor: Actor, ctx: Context) -> None:
+async def _emit(
+    conn: asyncpg.Connection, payload: EventPayload, actor: Actor, ctx: Context
+) -> None:
     await enqueue(
         conn,
         new_event(
@@ -53,7 +55,9 @@ async def _insert_new_actor(conn: asyncpg.Connection, actor: Actor) -> None:
     try:
         await store.insert_actor(conn, actor)
     except asyncpg.UniqueViolationError:
-        raise Conflict("an actor with this SIRET is already registered here", field="siret") from None
+        raise Conflict(
+            "an actor with this SIRET is already registered here", field="siret"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -128,12 +132,16 @@ async def change_actor(
         try:
             await store.update_actor(conn, updated)
         except asyncpg.UniqueViolationError:
-            raise Conflict("an actor with this SIRET is already registered here", field="siret") from None
+            raise Conflict(
+                "an actor with this SIRET is already registered here", field="siret"
+            ) from None
         await _emit(conn, ActorUpdatedV1(**domain.state(updated), changed=changed), updated, ctx)
     return updated
 
 
-async def admit_actor(pool: asyncpg.Pool, actor_id: UUID, principal: Principal, ctx: Context) -> Actor:
+async def admit_actor(
+    pool: asyncpg.Pool, actor_id: UUID, principal: Principal, ctx: Context
+) -> Actor:
     async with pool.acquire() as conn, conn.transaction():
         actor = await _locked(conn, actor_id, principal)
         domain.ensure_facilitates(principal, actor)
@@ -153,7 +161,9 @@ async def admit_by_decision(
         return None
     admitted = domain.admit(actor, now=datetime.now(UTC))
     await store.update_actor(conn, admitted)
-    await _emit(conn, ActorAdmittedV1(**domain.state(admitted), decision_id=decision_id), admitted, ctx)
+    await _emit(
+        conn, ActorAdmittedV1(**domain.state(admitted), decision_id=decision_id), admitted, ctx
+    )
     return admitted
 
 
@@ -188,21 +198,27 @@ async def authenticate_api_key(pool: asyncpg.Pool, api_key: str) -> Actor:
     return actor
 
 
-async def create_api_key(pool: asyncpg.Pool, actor_id: UUID, label: str, principal: Principal) -> NewKey:
+async def create_api_key(
+    pool: asyncpg.Pool, actor_id: UUID, label: str, principal: Principal
+) -> NewKey:
     async with pool.acquire() as conn, conn.transaction():
         actor = await _locked(conn, actor_id, principal)
         domain.ensure_may_change(principal, actor)
         return await _new_key(conn, actor.id, label)
 
 
-async def list_api_keys(pool: asyncpg.Pool, actor_id: UUID, principal: Principal) -> list[asyncpg.Record]:
+async def list_api_keys(
+    pool: asyncpg.Pool, actor_id: UUID, principal: Principal
+) -> list[asyncpg.Record]:
     actor = await get_actor(pool, actor_id, principal)
     domain.ensure_may_change(principal, actor)
     async with pool.acquire() as conn:
         return await store.list_api_keys(conn, actor_id)
 
 
-async def revoke_api_key(pool: asyncpg.Pool, actor_id: UUID, key_id: str, principal: Principal) -> None:
+async def revoke_api_key(
+    pool: asyncpg.Pool, actor_id: UUID, key_id: str, principal: Principal
+) -> None:
     async with pool.acquire() as conn, conn.transaction():
         actor = await _locked(conn, actor_id, principal)
         domain.ensure_may_change(principal, actor)

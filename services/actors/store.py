@@ -18,7 +18,9 @@ _ACTOR_COLUMNS = """id, territory_id, kind, name, email, phone, lat, lon, commun
 
 def _actor(row: asyncpg.Record) -> Actor:
     location = (
-        Location(lat=row["lat"], lon=row["lon"], commune=row["commune"]) if row["lat"] is not None else None
+        Location(lat=row["lat"], lon=row["lon"], commune=row["commune"])
+        if row["lat"] is not None
+        else None
     )
     fields = {k: row[k] for k in row.keys() if k not in ("lat", "lon", "commune", "roles")}
     return Actor(**fields, location=location, roles=tuple(row["roles"]))
@@ -65,7 +67,9 @@ async def insert_actor(conn: asyncpg.Connection, actor: Actor) -> None:
     )
 
 
-async def get_actor(conn: asyncpg.Connection, actor_id: UUID, *, for_update: bool = False) -> Actor | None:
+async def get_actor(
+    conn: asyncpg.Connection, actor_id: UUID, *, for_update: bool = False
+) -> Actor | None:
     lock = " FOR UPDATE" if for_update else ""
     row = await conn.fetchrow(f"SELECT {_ACTOR_COLUMNS} FROM actors WHERE id = $1{lock}", actor_id)
     return _actor(row) if row else None
@@ -144,7 +148,8 @@ async def list_api_keys(conn: asyncpg.Connection, actor_id: UUID) -> list[asyncp
 
 async def revoke_api_key(conn: asyncpg.Connection, actor_id: UUID, key_id: str) -> bool:
     status = await conn.execute(
-        "UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND actor_id = $2 AND revoked_at IS NULL",
+        """UPDATE api_keys SET revoked_at = now()
+           WHERE id = $1 AND actor_id = $2 AND revoked_at IS NULL""",
         key_id,
         actor_id,
     )
@@ -157,7 +162,8 @@ async def revoke_api_key(conn: asyncpg.Connection, actor_id: UUID, key_id: str) 
 async def signing_keys(conn: asyncpg.Connection) -> list[SigningKey]:
     """Unretired keys, newest first: the first signs, all verify."""
     rows = await conn.fetch(
-        "SELECT kid, private_pem FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC"
+        """SELECT kid, private_pem FROM signing_keys
+           WHERE retired_at IS NULL ORDER BY created_at DESC"""
     )
     return [SigningKey.from_pem(row["kid"], row["private_pem"]) for row in rows]
 
@@ -170,7 +176,9 @@ async def ensure_signing_key(conn: asyncpg.Connection) -> list[SigningKey]:
         if not keys:
             key = SigningKey.generate()
             await conn.execute(
-                "INSERT INTO signing_keys (kid, private_pem) VALUES ($1, $2)", key.kid, key.private_pem()
+                "INSERT INTO signing_keys (kid, private_pem) VALUES ($1, $2)",
+                key.kid,
+                key.private_pem(),
             )
             keys = [key]
     return keys

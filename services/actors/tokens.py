@@ -40,7 +40,9 @@ class SigningKey:
         ).decode()
 
     def public_jwk(self) -> dict[str, Any]:
-        jwk: dict[str, Any] = jwt.algorithms.ECAlgorithm.to_jwk(self.private_key.public_key(), as_dict=True)
+        jwk: dict[str, Any] = jwt.algorithms.ECAlgorithm.to_jwk(
+            self.private_key.public_key(), as_dict=True
+        )
         return {**jwk, "kid": self.kid, "use": "sig", "alg": ALGORITHMS[0]}
 
 
@@ -49,7 +51,13 @@ def jwks(keys: list[SigningKey]) -> dict[str, Any]:
 
 
 def issue_token(
-    actor: Actor, key: SigningKey, *, issuer: str, audience: str, ttl: timedelta, now: datetime | None = None
+    actor: Actor,
+    key: SigningKey,
+    *,
+    issuer: str,
+    audience: str,
+    ttl: timedelta,
+    now: datetime | None = None,
 ) -> str:
     """A signed access token naming the actor, its territory, kind and roles."""
     now = now or datetime.now(UTC)

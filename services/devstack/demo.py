@@ -65,13 +65,17 @@ async def load_demo(urls: dict[str, str], database_urls: dict[str, str]) -> list
                 "email": "animation@mcvt.example",
             }
         )
-        territory_id, _, facilitator_key = await bootstrap_territory(pool, TERRITORY, draft, Context())
+        territory_id, _, facilitator_key = await bootstrap_territory(
+            pool, TERRITORY, draft, Context()
+        )
     finally:
         await pool.close()
     assert facilitator_key is not None
     async with httpx.AsyncClient(base_url=urls["actors"], timeout=10) as actors:
         facilitator = await _token(actors, facilitator_key.api_key)
-        business_id, business_key = await _admitted_actor(actors, str(territory_id), BUSINESS, facilitator)
+        business_id, business_key = await _admitted_actor(
+            actors, str(territory_id), BUSINESS, facilitator
+        )
         association_id, association_key = await _admitted_actor(
             actors, str(territory_id), ASSOCIATION, facilitator
         )

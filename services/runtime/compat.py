@@ -21,12 +21,17 @@ def _resolve(node: Schema, root: Schema) -> Schema:
 def _types(node: Schema, root: Schema) -> frozenset[str]:
     """The set of JSON types a node admits (models compare by structure, not by name)."""
     node = _resolve(node, root)
-    if "anyOf" in node or "oneOf" in node:
-        return frozenset().union(*(_types(n, root) for n in node.get("anyOf", node.get("oneOf", []))))
+    alternatives = node.get("anyOf") or node.get("oneOf")
+    if alternatives:
+        return frozenset().union(*(_types(n, root) for n in alternatives))
     if "const" in node:
         return frozenset({f"const:{node['const']}"})
     if "enum" in node:
-        return frozenset({"string"}) if all(isinstance(v, str) for v in node["enum"]) else frozenset({"enum"})
+        return (
+            frozenset({"string"})
+            if all(isinstance(v, str) for v in node["enum"])
+            else frozenset({"enum"})
+        )
     kind = node.get("type")
     if isinstance(kind, list):
         return frozenset(kind)
@@ -41,11 +46,19 @@ def breaking_changes(old: Schema, new: Schema) -> list[str]:
 
 
 def _compare(
-    old: Schema, old_root: Schema, new: Schema, new_root: Schema, path: str, out: list[str], seen: set[str]
+    old: Schema,
+    old_root: Schema,
+    new: Schema,
+    new_root: Schema,
+    path: str,
+    out: list[str],
+    seen: set[str],
 ) -> None:
     old_types, new_types = _types(old, old_root), _types(new, new_root)
     if old_types != new_types and not old_types <= new_types | {"null"}:
-        out.append(f"{path or '<root>'}: type changed from {sorted(old_types)} to {sorted(new_types)}")
+        out.append(
+            f"{path or '<root>'}: type changed from {sorted(old_types)} to {sorted(new_types)}"
+        )
         return
     if path in seen:
         return
@@ -53,7 +66,11 @@ def _compare(
     old_obj, new_obj = _resolve(old, old_root), _resolve(new, new_root)
     for branch in ("anyOf", "oneOf"):
         for old_alt in old_obj.get(branch, []):
-            match = [n for n in new_obj.get(branch, []) if _types(n, new_root) == _types(old_alt, old_root)]
+            match = [
+                n
+                for n in new_obj.get(branch, [])
+                if _types(n, new_root) == _types(old_alt, old_root)
+            ]
             if match:
                 _compare(old_alt, old_root, match[0], new_root, path, out, seen)
     if "items" in old_obj and "items" in new_obj:

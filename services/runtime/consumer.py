@@ -26,11 +26,12 @@ from pydantic import ValidationError
 from contracts.envelope import CloudEvent
 from contracts.registry import EVENT_TYPES, UnknownEventType, parse_event
 from contracts.topics import dead_letter_topic
+from services.runtime.db import Connection
 from services.runtime.inbox import first_delivery
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[asyncpg.Connection, CloudEvent[Any]], Awaitable[None]]
+Handler = Callable[[Connection, CloudEvent[Any]], Awaitable[None]]
 
 # Errors that say the database is out of reach: retry the record later, never dead-letter it.
 _UNAVAILABLE = (
@@ -105,7 +106,9 @@ async def process_record(
                 raise
             except Exception as error:
                 failure = error
-                log.warning("handler failed (attempt %d/%d): %r", attempt, runtime.max_attempts, error)
+                log.warning(
+                    "handler failed (attempt %d/%d): %r", attempt, runtime.max_attempts, error
+                )
                 if attempt < runtime.max_attempts:
                     await asyncio.sleep(runtime.retry_backoff_s * attempt)
         assert failure is not None
@@ -139,11 +142,18 @@ async def _dead_letter(
     )
     runtime.dead_lettered += 1
     log.error(
-        "dead-lettered %s[%d]@%d to %s: %s", topic, partition, offset, consumer.dead_letter_topic, error
+        "dead-lettered %s[%d]@%d to %s: %s",
+        topic,
+        partition,
+        offset,
+        consumer.dead_letter_topic,
+        error,
     )
 
 
-def subscribe(broker: KafkaBroker, consumer: EventConsumer, runtime: ConsumerRuntime | None) -> None:
+def subscribe(
+    broker: KafkaBroker, consumer: EventConsumer, runtime: ConsumerRuntime | None
+) -> None:
     """Register the consumer group on the FastStream broker.
 
     With `runtime` None the subscriber only documents, in AsyncAPI, the events it consumes.

@@ -15,22 +15,28 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 log = logging.getLogger(__name__)
+
+# What handlers receive: a plain connection or one borrowed from a pool.
+Connection = asyncpg.Connection | PoolConnectionProxy
 
 RUNTIME_MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_FILE = re.compile(r"^(\d{3,})_([a-z0-9_]+)\.sql$")
 _LOCK_KEY = 0x6D637674  # "mcvt": serialises migrations of one database
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
+async def _init_connection(conn: Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
 async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
     """A pool whose connections encode and decode json/jsonb as Python objects."""
-    pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, init=_init_connection)
+    pool = await asyncpg.create_pool(
+        url, min_size=min_size, max_size=max_size, init=_init_connection
+    )
     assert pool is not None
     return pool
 
@@ -62,7 +68,7 @@ class MigrationChanged(RuntimeError):
     """An applied migration's file was edited afterwards: write a new migration instead."""
 
 
-async def apply_migrations(conn: asyncpg.Connection, migrations: list[Migration]) -> list[str]:
+async def apply_migrations(conn: Connection, migrations: list[Migration]) -> list[str]:
     """Apply the migrations not yet applied; return the names applied now."""
     applied_now: list[str] = []
     async with conn.transaction():
@@ -110,7 +116,9 @@ async def migrate(url: str, service: str, folder: Path) -> list[str]:
     """Apply the runtime's migrations then the service's to the database at `url`."""
     conn = await asyncpg.connect(url)
     try:
-        migrations = load_migrations("runtime", RUNTIME_MIGRATIONS) + load_migrations(service, folder)
+        migrations = load_migrations("runtime", RUNTIME_MIGRATIONS) + load_migrations(
+            service, folder
+        )
         return await apply_migrations(conn, migrations)
     finally:
         await conn.close()

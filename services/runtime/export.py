@@ -1,4 +1,4 @@
-"""`make contracts`: export the JSON Schema of every event and the AsyncAPI document of every service.
+"""`make contracts`: export every event's JSON Schema and every service's AsyncAPI document.
 
 The exported files are committed under contracts/; a test regenerates them and fails when they
 differ, and another checks every change against the committed schemas for compatibility.
@@ -53,7 +53,9 @@ def service_specs() -> list[ServiceSpec]:
 def asyncapi_documents() -> dict[str, dict[str, Any]]:
     documents = {}
     for spec in service_specs():
-        broker = build_broker(spec, ServiceSettings(service_name=spec.name), consumers=None, document=True)
+        broker = build_broker(
+            spec, ServiceSettings(service_name=spec.name), consumers=None, document=True
+        )
         doc = AsyncAPI(broker, title=spec.title, version="1.0.0", schema_version="3.0.0")
         documents[spec.name] = json.loads(doc.to_specification().to_json())
     return documents
@@ -62,7 +64,9 @@ def asyncapi_documents() -> dict[str, dict[str, Any]]:
 def rendered() -> dict[Path, str]:
     """Every exported file and its content."""
     files = {SCHEMAS / f"{name}.json": _dump(schema) for name, schema in event_schemas().items()}
-    files.update({ASYNCAPI / f"{name}.json": _dump(doc) for name, doc in asyncapi_documents().items()})
+    files.update(
+        {ASYNCAPI / f"{name}.json": _dump(doc) for name, doc in asyncapi_documents().items()}
+    )
     return files
 
 

@@ -34,5 +34,7 @@ async def readyz(request: Request) -> JSONResponse:
         "broker": await _check(runtime.producer.client.fetch_all_metadata()),
     }
     ready = all(value == "ok" for value in checks.values())
-    return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks},
-                        status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks},
+        status_code=200 if ready else 503,
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncpg
+from services.runtime.db import Connection
 
 _RECORD = """
 INSERT INTO inbox (consumer, event_id, event_type) VALUES ($1, $2, $3)
@@ -10,7 +10,7 @@ ON CONFLICT (consumer, event_id) DO NOTHING RETURNING true
 """
 
 
-async def first_delivery(conn: asyncpg.Connection, consumer: str, event_id: str, event_type: str) -> bool:
+async def first_delivery(conn: Connection, consumer: str, event_id: str, event_type: str) -> bool:
     """Record the event for this consumer; False when it was already recorded (a redelivery).
 
     Must run inside the transaction of the handler's effects: the primary key makes a concurrent

@@ -29,7 +29,7 @@ def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
 async def ensure_topics(
     bootstrap_servers: str, topics: Iterable[str], partitions: int, replication: int = 1
 ) -> None:
-    """Create the topics that do not exist yet with `partitions` partitions and `replication` copies.
+    """Create the missing topics with `partitions` partitions and `replication` copies each.
 
     A topic auto-created on first produce would get a single partition; creating them up front
     keeps per-aggregate ordering with room for consumer replicas.
@@ -43,7 +43,10 @@ async def ensure_topics(
             return
         try:
             await admin.create_topics(
-                [NewTopic(name, num_partitions=partitions, replication_factor=replication) for name in missing]
+                [
+                    NewTopic(name, num_partitions=partitions, replication_factor=replication)
+                    for name in missing
+                ]
             )
         except TopicAlreadyExistsError:
             pass  # another service created it first

@@ -18,11 +18,16 @@ async def migrate_all(server: str) -> None:
     for spec in service_specs():
         url = await create_database(server, f"mcvt_{spec.name}")
         applied = await migrate(url, spec.name, spec.migrations)
-        print(f"{spec.name}: {len(applied)} migration(s) applied" + (f": {', '.join(applied)}" if applied else ""))
+        print(
+            f"{spec.name}: {len(applied)} migration(s) applied"
+            + (f": {', '.join(applied)}" if applied else "")
+        )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m services.runtime.migrate_all", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m services.runtime.migrate_all", description=__doc__
+    )
     parser.add_argument(
         "--server",
         default=os.environ.get("DATABASE_URL", LOCAL_SERVER),

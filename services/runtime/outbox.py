@@ -20,6 +20,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from contracts.envelope import CONTENT_TYPE, CloudEvent
+from services.runtime.db import Connection
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +47,11 @@ def _row(event: CloudEvent[Any]) -> tuple[Any, ...]:
         "ce_type": event.type,
         "correlation_id": event.correlationid,
     }
-    topic = str(event.data.topic)  # type: ignore[attr-defined]
+    topic = str(event.data.topic)
     return (event.id, topic, event.subject, event.type, event.model_dump_json().encode(), headers)
 
 
-async def enqueue(conn: asyncpg.Connection, *events: CloudEvent[Any]) -> None:
+async def enqueue(conn: Connection, *events: CloudEvent[Any]) -> None:
     """Write events to the outbox. Call inside the transaction that makes the state change."""
     if len(events) == 1:
         await conn.execute(_INSERT, *_row(events[0]))
@@ -108,12 +109,13 @@ class OutboxRelay:
                 log.exception("outbox relay failed; retrying")
                 await asyncio.sleep(self._poll_interval_s)
 
-    async def _hold_lock(self, conn: asyncpg.Connection) -> None:
-        while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _RELAY_LOCK):
+    async def _hold_lock(self, conn: Connection) -> None:
+        # Standby replicas poll for the lock: PostgreSQL offers no notification of its release.
+        while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _RELAY_LOCK):  # noqa: ASYNC110
             await asyncio.sleep(self._poll_interval_s)
         self.active = True
 
-    async def _drain_forever(self, conn: asyncpg.Connection) -> None:
+    async def _drain_forever(self, conn: Connection) -> None:
         def on_notify(*_: object) -> None:
             self._wake.set()
 
@@ -133,7 +135,7 @@ class OutboxRelay:
         finally:
             await conn.remove_listener("outbox", on_notify)
 
-    async def drain_once(self, conn: asyncpg.Connection) -> int:
+    async def drain_once(self, conn: Connection) -> int:
         """Publish one batch of unpublished rows; return how many were published."""
         async with conn.transaction():
             rows = await conn.fetch(_CLAIM, self._batch_size)
@@ -155,7 +157,7 @@ class OutboxRelay:
         self.published += len(rows)
         return len(rows)
 
-    async def cleanup(self, conn: asyncpg.Connection) -> int:
+    async def cleanup(self, conn: Connection) -> int:
         """Delete published rows older than the retention; return how many."""
         status = await conn.execute(_CLEANUP, self._retention_s)
         return int(status.split()[-1])

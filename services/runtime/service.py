@@ -24,11 +24,11 @@ from contracts.envelope import CloudEvent, EventPayload
 from services.runtime.auth import TokenVerifier
 from services.runtime.consumer import ConsumerRuntime, EventConsumer, subscribe
 from services.runtime.db import create_pool, migrate
-from services.runtime.problems import install_problem_handlers
 from services.runtime.health import health_router
 from services.runtime.kafka import ensure_topics, make_producer
 from services.runtime.logs import configure_logging, correlation_middleware
 from services.runtime.outbox import OutboxRelay
+from services.runtime.problems import install_problem_handlers
 from services.runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,11 @@ class Runtime:
 
 
 def build_broker(
-    spec: ServiceSpec, settings: ServiceSettings, consumers: ConsumerRuntime | None, *, document: bool = False
+    spec: ServiceSpec,
+    settings: ServiceSettings,
+    consumers: ConsumerRuntime | None,
+    *,
+    document: bool = False,
 ) -> KafkaBroker:
     """The FastStream broker with the service's subscribers (and, to document, its publishers).
 
@@ -133,13 +137,17 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             )
             await producer.start()
             app.state.verifier = TokenVerifier(
-                issuer=settings.jwt_issuer, audience=settings.jwt_audience, jwks_url=settings.jwks_url
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
+                jwks_url=settings.jwks_url,
             )
             for hook in spec.on_start:
                 await hook(app, runtime)
             if settings.run_background:
                 await broker.start()
-                runtime.tasks.append(asyncio.create_task(relay.run(), name=f"{spec.name}-outbox-relay"))
+                runtime.tasks.append(
+                    asyncio.create_task(relay.run(), name=f"{spec.name}-outbox-relay")
+                )
             log.info("%s ready on port %d", spec.name, settings.port)
             yield
         finally:

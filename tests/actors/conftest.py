@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from services.actors.app import build_app
-from services.actors.handlers import Context, bootstrap_territory
 from services.actors.domain import ActorRegistration
+from services.actors.handlers import Context, bootstrap_territory
 from services.actors.settings import ActorsSettings
 from tests.support import asgi_client
 
@@ -55,10 +55,16 @@ class Territory:
 @pytest.fixture
 async def territory(actors: ActorsService) -> Territory:
     draft = ActorRegistration.model_validate(
-        {"territory_id": "00000000-0000-0000-0000-000000000000", "kind": "association",
-         "name": "Équipe MCVT", "email": "facilitation@mcvt.example"}
+        {
+            "territory_id": "00000000-0000-0000-0000-000000000000",
+            "kind": "association",
+            "name": "Équipe MCVT",
+            "email": "facilitation@mcvt.example",
+        }
     )
-    territory_id, actor, key = await bootstrap_territory(actors.pool, "Vallée de la Drôme", draft, Context())
+    territory_id, actor, key = await bootstrap_territory(
+        actors.pool, "Vallée de la Drôme", draft, Context()
+    )
     assert actor is not None and key is not None
     return Territory(str(territory_id), str(actor.id), await token_for(actors.client, key.api_key))
 

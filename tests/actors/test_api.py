@@ -15,7 +15,9 @@ async def test_register_admit_and_read(actors, territory) -> None:
     me = await actors.client.get("/v1/actors/me", headers=own)
     assert me.status_code == 200 and me.json()["id"] == actor_id
 
-    admitted = await actors.client.post(f"/v1/actors/{actor_id}/admit", headers=territory.facilitator)
+    admitted = await actors.client.post(
+        f"/v1/actors/{actor_id}/admit", headers=territory.facilitator
+    )
     assert admitted.status_code == 200, admitted.text
     assert admitted.json()["status"] == "active"
     assert admitted.json()["version"] == 2

@@ -1,7 +1,8 @@
-"""The actors service consuming governance decisions: inbox, dead letters, redelivery after a crash."""
+"""Actors consuming governance decisions: inbox, dead letters, redelivery after a crash."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -12,7 +13,6 @@ from contracts.governance import DecisionMadeV1
 from contracts.topics import dead_letter_topic
 from services.runtime.outbox import OutboxRelay, enqueue
 from tests.actors.conftest import registration
-from tests.runtime.conftest import outbox_pool, producer  # noqa: F401  (fixtures)
 from tests.support import eventually, produce, read_topic
 
 DLQ = dead_letter_topic("actors.governance-decisions")
@@ -28,7 +28,9 @@ def admission(territory_id: str, actor_id: str | None):
         subject_id=actor_id,
         decided_at=datetime.now(UTC),
     )
-    return new_event(decision, subject=decision.proposal_id, territory=territory_id, source="/mcvt/governance")
+    return new_event(
+        decision, subject=decision.proposal_id, territory=territory_id, source="/mcvt/governance"
+    )
 
 
 async def pending_actor(actors, territory) -> str:
@@ -39,12 +41,15 @@ async def pending_actor(actors, territory) -> str:
 
 async def admitted_events(actors, actor_id: str) -> int:
     return await actors.pool.fetchval(
-        "SELECT count(*) FROM outbox WHERE key = $1 AND event_type = 'mcvt.actor.admitted.v1'", actor_id
+        "SELECT count(*) FROM outbox WHERE key = $1 AND event_type = 'mcvt.actor.admitted.v1'",
+        actor_id,
     )
 
 
 async def actor_row(actors, actor_id: str):
-    return await actors.pool.fetchrow("SELECT status, version FROM actors WHERE id = $1", uuid.UUID(actor_id))
+    return await actors.pool.fetchrow(
+        "SELECT status, version FROM actors WHERE id = $1", uuid.UUID(actor_id)
+    )
 
 
 async def test_same_event_delivered_twice_changes_state_once(actors, territory, kafka) -> None:
@@ -66,7 +71,11 @@ async def test_same_event_delivered_twice_changes_state_once(actors, territory, 
 
 
 async def test_relay_killed_after_ack_republishes_and_consumer_applies_once(
-    actors, territory, kafka, outbox_pool, producer  # noqa: F811
+    actors,
+    territory,
+    kafka,
+    outbox_pool,
+    producer,
 ) -> None:
     actor_id = await pending_actor(actors, territory)
     event = admission(territory.id, actor_id)
@@ -94,13 +103,15 @@ async def test_relay_killed_after_ack_republishes_and_consumer_applies_once(
     assert await admitted_events(actors, actor_id) == 1
 
 
-async def test_malformed_event_is_dead_lettered_and_the_next_is_processed(actors, territory, kafka) -> None:
+async def test_malformed_event_is_dead_lettered_and_the_next_is_processed(
+    actors, territory, kafka
+) -> None:
     actor_id = await pending_actor(actors, territory)
     marker = uuid.uuid4().hex
     not_json = f"not an event {marker}".encode()
-    missing_fields = (
-        f'{{"type": "mcvt.governance.decision_made.v1", "id": "{marker}", "specversion": "1.0"}}'.encode()
-    )
+    missing_fields = json.dumps(
+        {"type": "mcvt.governance.decision_made.v1", "id": marker, "specversion": "1.0"}
+    ).encode()
     key = territory.id.encode()  # one key: the three records share a partition, in order
     await produce(kafka, "mcvt.governance", not_json, key=key)
     await produce(kafka, "mcvt.governance", missing_fields, key=key)
@@ -138,8 +149,13 @@ async def test_event_that_keeps_failing_is_dead_lettered_after_bounded_retries(
         return (await actor_row(actors, actor_id))["status"] == "active"
 
     await eventually(admitted)
-    letters = await read_topic(kafka, DLQ, until=lambda rs: any(failing.id.encode() in r.value for r in rs))
+    letters = await read_topic(
+        kafka, DLQ, until=lambda rs: any(failing.id.encode() in r.value for r in rs)
+    )
     letter = next(r for r in letters if failing.id.encode() in r.value)
     assert dict(letter.headers)["dlq-error-type"] == b"NotFound"
     # The failed attempts rolled back: the inbox did not keep the event.
-    assert await actors.pool.fetchval("SELECT count(*) FROM inbox WHERE event_id = $1", failing.id) == 0
+    assert (
+        await actors.pool.fetchval("SELECT count(*) FROM inbox WHERE event_id = $1", failing.id)
+        == 0
+    )

@@ -41,9 +41,7 @@ async def test_invalid_registration_names_the_field(actors, territory, override,
 
 
 async def test_unknown_territory_is_422_on_territory_id(actors, territory) -> None:
-    response = await post_registration(
-        actors, registration("00000000-0000-4000-8000-000000000000")
-    )
+    response = await post_registration(actors, registration("00000000-0000-4000-8000-000000000000"))
     assert response.status_code == 422
     assert fields(response) == ["territory_id"]
 
@@ -78,5 +76,9 @@ async def test_listing_pages_through_a_territory(actors, territory) -> None:
         page = (await actors.client.get(url, headers=territory.facilitator)).json()
         assert len(page["items"]) <= 2
         seen += [item["name"] for item in page["items"]]
-        url = f"/v1/actors?limit=2&kind=association&status=pending&cursor={page['next_cursor']}" if page["next_cursor"] else ""
+        url = (
+            f"/v1/actors?limit=2&kind=association&status=pending&cursor={page['next_cursor']}"
+            if page["next_cursor"]
+            else ""
+        )
     assert sorted(seen) == [f"Asso {i}" for i in range(5)]

@@ -1,4 +1,4 @@
-"""The committed contract files are current, and no change breaks a consumer of a published schema."""
+"""Committed contract files are current; no change breaks a consumer of a published schema."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import pytest
-from pydantic import Field
 
 from contracts.actors import ActorRegisteredV1, ActorState
 from contracts.envelope import CloudEvent
@@ -17,7 +16,9 @@ from services.runtime.export import SCHEMAS, event_schemas, rendered
 
 def test_committed_contract_files_match_the_code() -> None:
     stale = [
-        str(path) for path, text in rendered().items() if not path.exists() or path.read_text() != text
+        str(path)
+        for path, text in rendered().items()
+        if not path.exists() or path.read_text() != text
     ]
     assert stale == [], "run `make contracts` and commit the result"
 
@@ -31,16 +32,14 @@ def test_every_published_event_type_is_still_produced_compatibly() -> None:
     committed = committed_schemas()
     assert committed, "no committed schemas found"
     for event_type, old in committed.items():
-        assert event_type in current, f"{event_type} was published and must stay (add a new version)"
+        assert event_type in current, (
+            f"{event_type} was published and must stay (add a new version)"
+        )
         assert breaking_changes(old, current[event_type]) == [], event_type
 
 
 def _schema_of(model: type[ActorState]) -> dict[str, Any]:
     return CloudEvent[model].model_json_schema()  # type: ignore[valid-type]
-
-
-    event_type = ActorRegisteredV1.event_type
-    topic = ActorRegisteredV1.topic
 
 
 @pytest.fixture
@@ -66,7 +65,9 @@ def test_new_required_field_is_breaking(registered: dict[str, Any]) -> None:
     class NewRequired(ActorRegisteredV1):
         website: str
 
-    assert "data.website: field became required" in breaking_changes(registered, _schema_of(NewRequired))
+    assert "data.website: field became required" in breaking_changes(
+        registered, _schema_of(NewRequired)
+    )
 
 
 def test_new_optional_field_is_compatible(registered: dict[str, Any]) -> None:
@@ -80,10 +81,21 @@ def test_parse_event_round_trips_every_registered_type() -> None:
     for event_type, model in EVENT_TYPES.items():
         assert model.event_type == event_type
     raw = CloudEvent[ActorRegisteredV1](
-        id="e1", source="/mcvt/actors", type=ActorRegisteredV1.event_type, time="2026-11-22T10:00:00Z",
-        subject="a1", territory="t1", correlationid="c1",
-        data=ActorRegisteredV1(actor_id="a1", territory_id="t1", kind="business", name="Ferme",
-                               status="pending", version=1),
+        id="e1",
+        source="/mcvt/actors",
+        type=ActorRegisteredV1.event_type,
+        time="2026-11-22T10:00:00Z",
+        subject="a1",
+        territory="t1",
+        correlationid="c1",
+        data=ActorRegisteredV1(
+            actor_id="a1",
+            territory_id="t1",
+            kind="business",
+            name="Ferme",
+            status="pending",
+            version=1,
+        ),
     ).model_dump_json()
     event = parse_event(raw)
     assert isinstance(event.data, ActorRegisteredV1) and event.data.name == "Ferme"

@@ -25,7 +25,8 @@ async def test_applies_each_migration_once_in_order(new_database, tmp_path: Path
     conn = await asyncpg.connect(url)
     try:
         columns = await conn.fetch(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = 'things' ORDER BY 1"
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = 'things' ORDER BY 1"
         )
         assert [c["column_name"] for c in columns] == ["id", "name"]
     finally:

@@ -62,7 +62,9 @@ async def test_records_carry_key_and_cloudevent_headers(outbox_pool, producer, k
     async with outbox_pool.acquire() as conn:
         await enqueue(conn, event)
         assert await OutboxRelay(outbox_pool, producer).drain_once(conn) == 1
-    records = await read_topic(kafka, "mcvt.actors", until=lambda rs: any(r.key == subject.encode() for r in rs))
+    records = await read_topic(
+        kafka, "mcvt.actors", until=lambda rs: any(r.key == subject.encode() for r in rs)
+    )
     record = next(r for r in records if r.key == subject.encode())
     headers = dict(record.headers)
     assert headers["ce_id"] == event.id.encode()
@@ -127,7 +129,9 @@ async def test_batches_drain_a_backlog_in_order(outbox_pool, producer, kafka) ->
 
 async def test_cleanup_deletes_only_old_published_rows(outbox_pool, producer) -> None:
     async with outbox_pool.acquire() as conn:
-        await enqueue(conn, actor_event(new_subject(), "old"), actor_event(new_subject(), "pending"))
+        await enqueue(
+            conn, actor_event(new_subject(), "old"), actor_event(new_subject(), "pending")
+        )
         await conn.execute(
             "UPDATE outbox SET published_at = now() - interval '8 days' "
             "WHERE seq = (SELECT min(seq) FROM outbox)"
