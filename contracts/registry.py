@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from contracts import actors, governance
+from contracts import actors, governance, needs, offers
 from contracts.envelope import CloudEvent, EventPayload
 
 EVENT_TYPES: dict[str, type[EventPayload]] = {}
@@ -21,6 +21,7 @@ def register(*models: type[EventPayload]) -> None:
 
 
 register(*actors.EVENTS, governance.DecisionMadeV1)
+register(*offers.EVENTS, *needs.EVENTS)
 
 
 class _Head(BaseModel):

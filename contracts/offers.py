@@ -1,0 +1,255 @@
+"""Dormant assets and usage offers, version 1 (topic `mcvt.offers`).
+
+Offer events are keyed by the offer id and carry the offer's full current state, including a
+snapshot of the asset it puts to use (category, capacity, features, location, availability,
+idle share): a consumer such as matching keeps its read model from offer events alone, without
+calling back and without joining asset events. `version` grows by one with each change of the
+offer, including a change of its asset; a consumer ignores an event whose version it has passed.
+A going-stale event announces the end of validity without changing the offer: it repeats the
+current version.
+
+Asset events ride on the same topic, keyed by the asset id. An asset is only the supply side of
+its offers, so it gets no topic of its own; since asset and offer events may land on different
+partitions, no consumer should rely on their relative order — which is why offers embed the
+asset. Asset events serve consumers that follow the inventory of dormant assets itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NaiveDatetime,
+    ValidationInfo,
+    field_validator,
+)
+
+from contracts.actors import ActorKind, Location
+from contracts.envelope import EventPayload
+from contracts.taxonomy import Unit
+from contracts.topics import Topic
+
+MINUTES_PER_DAY = 1440
+
+
+class PriceModel(StrEnum):
+    """How the use of an offer is paid for (économie de la fonctionnalité)."""
+
+    PER_USE = "per_use"
+    PER_HOUR = "per_hour"
+    PER_PERFORMANCE_UNIT = "per_performance_unit"
+    FLAT_PER_PERIOD = "flat_per_period"
+    FREE = "free"
+    TIME_CREDITS = "time_credits"
+
+
+class Currency(StrEnum):
+    """Currency of a unit price: euros, or hours of time credit (time_credits model only)."""
+
+    EUR = "EUR"
+    TIME_CREDIT_HOURS = "time_credit_hours"
+
+
+class Comparator(StrEnum):
+    """How a measured indicator is compared with its target."""
+
+    AT_LEAST = "gte"
+    AT_MOST = "lte"
+    EQUAL = "eq"
+    MORE_THAN = "gt"
+    LESS_THAN = "lt"
+
+
+class OfferStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    PAUSED = "paused"
+    WITHDRAWN = "withdrawn"
+
+
+class WeeklySlot(BaseModel):
+    """A weekly recurring stretch of one day, in the territory's wall-clock time."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    weekday: int = Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday.")
+    start_minute: int = Field(ge=0, lt=MINUTES_PER_DAY, description="Minutes since midnight.")
+    end_minute: int = Field(
+        gt=0, le=MINUTES_PER_DAY, description="Minutes since midnight; 1440 = end of day."
+    )
+
+    @field_validator("end_minute")
+    @classmethod
+    def _ends_after_start(cls, end: int, info: ValidationInfo) -> int:
+        start = info.data.get("start_minute")
+        if start is not None and end <= start:
+            raise ValueError("the slot must end after it starts")
+        return end
+
+
+class DatedWindow(BaseModel):
+    """A dated stretch [start, end) in the territory's wall-clock time (no time zone)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    start: NaiveDatetime
+    end: NaiveDatetime
+
+    @field_validator("end")
+    @classmethod
+    def _ends_after_start(cls, end: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("start")
+        if start is not None and end <= start:
+            raise ValueError("the window must end after it starts")
+        return end
+
+
+class Availability(BaseModel):
+    """When an asset may be used: weekly slots, minus dated closures."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    weekly: list[WeeklySlot] = Field(default_factory=list, max_length=70)
+    closures: list[DatedWindow] = Field(default_factory=list, max_length=200)
+
+
+class Indicator(BaseModel):
+    """A promised performance, e.g. availability gte 95 %, temperature lte 4 °C."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    name: str = Field(min_length=1, max_length=100)
+    unit: str = Field(min_length=1, max_length=20)
+    target: float
+    comparator: Comparator
+
+
+class Price(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    model: PriceModel
+    unit_price: float = Field(ge=0, le=1_000_000, description="Per use, hour, unit, period...")
+    currency: Currency
+
+
+class AssetState(BaseModel):
+    """A dormant asset as it is after the event."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    asset_id: str
+    owner_id: str
+    territory_id: str
+    category: str = Field(description="Code in contracts.taxonomy.")
+    title: str
+    description: str = Field(description="French free text.")
+    capacity: float = Field(gt=0)
+    unit: Unit
+    features: list[str] = Field(default_factory=list)
+    location: Location
+    availability: Availability
+    idle_share: float = Field(ge=0, le=1, description="Share of the time the asset is unused.")
+    version: int = Field(ge=1)
+
+
+class AssetEvent(AssetState, EventPayload):
+    topic = Topic.OFFERS
+
+
+class AssetDeclaredV1(AssetEvent):
+    """A dormant asset was declared."""
+
+    event_type = "mcvt.asset.declared.v1"
+
+
+class AssetUpdatedV1(AssetEvent):
+    """An asset changed; its offers follow with `offer.updated` events carrying the new snapshot."""
+
+    event_type = "mcvt.asset.updated.v1"
+
+    changed: list[str] = Field(
+        default_factory=list, description="Names of the fields that changed."
+    )
+
+
+class OfferState(EventPayload):
+    """A usage offer as it is after the event, with the asset it puts to use."""
+
+    topic = Topic.OFFERS
+
+    offer_id: str
+    provider_id: str
+    territory_id: str
+    status: OfferStatus
+    title: str
+    description: str = Field(description="French free text.")
+    asset: AssetState
+    performance: list[Indicator] = Field(default_factory=list)
+    price: Price
+    eligible_requester_kinds: list[ActorKind] = Field(
+        default_factory=list, description="Empty: every kind of requester is eligible."
+    )
+    max_distance_km: float = Field(ge=0)
+    valid_from: datetime
+    valid_to: datetime
+    version: int = Field(ge=1)
+
+
+class OfferDraftedV1(OfferState):
+    """An offer was written but not published: not yet open to matching."""
+
+    event_type = "mcvt.offer.drafted.v1"
+
+
+class OfferPublishedV1(OfferState):
+    """An offer is open to matching: first publication, or resumed after a pause."""
+
+    event_type = "mcvt.offer.published.v1"
+
+
+class OfferUpdatedV1(OfferState):
+    event_type = "mcvt.offer.updated.v1"
+
+    changed: list[str] = Field(
+        default_factory=list, description="Fields that changed; `asset` when its asset changed."
+    )
+
+
+class OfferPausedV1(OfferState):
+    event_type = "mcvt.offer.paused.v1"
+
+    paused_by: str | None = Field(
+        description="Actor who paused it; null when the platform did (suspension, end of validity)."
+    )
+    reason: str
+
+
+class OfferWithdrawnV1(OfferState):
+    event_type = "mcvt.offer.withdrawn.v1"
+
+    withdrawn_by: str
+    reason: str
+
+
+class OfferGoingStaleV1(OfferState):
+    """The offer's validity ends soon: its provider may renew it. Sent once per offer version."""
+
+    event_type = "mcvt.offer.going_stale.v1"
+
+    stale_at: datetime = Field(description="When the offer stops being valid (its valid_to).")
+
+
+EVENTS: tuple[type[EventPayload], ...] = (
+    AssetDeclaredV1,
+    AssetUpdatedV1,
+    OfferDraftedV1,
+    OfferPublishedV1,
+    OfferUpdatedV1,
+    OfferPausedV1,
+    OfferWithdrawnV1,
+    OfferGoingStaleV1,
+)

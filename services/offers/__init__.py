@@ -1,0 +1,1 @@
+"""The offers service: dormant assets, usage offers (EFC) and resource requests (needs)."""

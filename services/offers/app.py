@@ -1,0 +1,29 @@
+"""The offers service assembled: its routes, consumer, published events and staleness task."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from contracts import needs as need_events
+from contracts import offers as offer_events
+from services.offers.api import assets_router, needs_router, offers_router
+from services.offers.consumers import actor_events
+from services.offers.settings import OffersSettings
+from services.offers.staleness import start_staleness
+from services.runtime.service import ServiceSpec, create_app
+
+SPEC = ServiceSpec(
+    name="offers",
+    title="MCVT offers: dormant assets, usage offers (EFC) and resource requests",
+    migrations=Path(__file__).parent / "migrations",
+    routers=(assets_router, offers_router, needs_router),
+    consumers=(actor_events,),
+    publishes=(*offer_events.EVENTS, *need_events.EVENTS),
+    on_start=(start_staleness,),
+)
+
+
+def build_app(settings: OffersSettings | None = None) -> FastAPI:
+    return create_app(SPEC, settings or OffersSettings())
