@@ -8,29 +8,21 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.actors import ActorKind, ActorStatus, Location
 from services.actors import handlers, store
 from services.actors.domain import Actor, ActorChanges, ActorRegistration
-from services.actors.handlers import Context
 from services.actors.settings import ActorsSettings
 from services.actors.tokens import SigningKey, issue_token, jwks
 from services.runtime.auth import CurrentActor
 from services.runtime.errors import InvalidInput
-from services.runtime.logs import current_correlation_id
 from services.runtime.service import Pool
+from services.runtime.service import RequestContext as Ctx
 
 router = APIRouter()
 wellknown_router = APIRouter(tags=["auth"])
-
-
-def context() -> Context:
-    return Context(correlation_id=current_correlation_id())
-
-
-Ctx = Annotated[Context, Depends(context)]
 
 
 class ActorOut(BaseModel):

@@ -12,6 +12,7 @@ from contracts.governance import DecisionMadeV1, Outcome, ProposalKind
 from contracts.topics import Topic
 from services.actors import handlers
 from services.runtime.consumer import EventConsumer
+from services.runtime.outbox import Context
 
 
 async def on_decision(conn: asyncpg.Connection, event: CloudEvent[Any]) -> None:
@@ -20,7 +21,7 @@ async def on_decision(conn: asyncpg.Connection, event: CloudEvent[Any]) -> None:
         return
     if decision.subject_id is None:
         raise ValueError("an admission decision must name the actor (subject_id)")
-    ctx = handlers.Context(correlation_id=event.correlationid, causation_id=event.id)
+    ctx = Context.caused_by(event)
     await handlers.admit_by_decision(conn, UUID(decision.subject_id), decision.decision_id, ctx)
 
 

@@ -15,37 +15,21 @@ from contracts.actors import (
     ActorSuspendedV1,
     ActorUpdatedV1,
 )
-from contracts.envelope import EventPayload, new_event
+from contracts.envelope import EventPayload
 from services.actors import domain, store
 from services.actors.domain import Actor, ActorChanges, ActorRegistration
 from services.runtime.auth import Principal
 from services.runtime.errors import Conflict, InvalidInput, NotFound, Unauthorized
-from services.runtime.outbox import enqueue
+from services.runtime.outbox import Context, emit
 
 SOURCE = "/mcvt/actors"
-
-
-@dataclass(frozen=True)
-class Context:
-    """Where a command comes from: the flow's correlation id and what caused it."""
-
-    correlation_id: str | None = None
-    causation_id: str | None = None
 
 
 async def _emit(
     conn: asyncpg.Connection, payload: EventPayload, actor: Actor, ctx: Context
 ) -> None:
-    await enqueue(
-        conn,
-        new_event(
-            payload,
-            subject=str(actor.id),
-            territory=str(actor.territory_id),
-            source=SOURCE,
-            correlation_id=ctx.correlation_id,
-            causation_id=ctx.causation_id,
-        ),
+    await emit(
+        conn, payload, subject=actor.id, territory=actor.territory_id, source=SOURCE, ctx=ctx
     )
 
 

@@ -26,12 +26,12 @@ from services.offers.drafts import (
     OfferDraft,
     Reason,
 )
-from services.offers.handlers import Context, Terms
+from services.offers.handlers import Terms
 from services.offers.settings import OffersSettings
 from services.runtime.auth import CurrentActor, Principal
 from services.runtime.errors import InvalidInput
-from services.runtime.logs import current_correlation_id
 from services.runtime.service import Pool
+from services.runtime.service import RequestContext as Ctx
 
 assets_router = APIRouter(prefix="/assets", tags=["assets"])
 offers_router = APIRouter(prefix="/offers", tags=["offers"])
@@ -40,16 +40,11 @@ needs_router = APIRouter(prefix="/needs", tags=["needs"])
 MAX_PAGE = 100
 
 
-def context() -> Context:
-    return Context(correlation_id=current_correlation_id())
-
-
 def terms(request: Request) -> Terms:
     settings: OffersSettings = request.app.state.settings
     return Terms(offer_validity=settings.offer_validity, need_ttl=settings.need_ttl)
 
 
-Ctx = Annotated[Context, Depends(context)]
 TermsDep = Annotated[Terms, Depends(terms)]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Page size, at most {MAX_PAGE}.")]
 

@@ -11,12 +11,13 @@ from contracts.topics import Topic
 from services.offers import domain, handlers
 from services.runtime.consumer import EventConsumer
 from services.runtime.db import Connection
+from services.runtime.outbox import Context
 
 
 async def on_actor_event(conn: Connection, event: CloudEvent[Any]) -> None:
     state: ActorState = event.data
     reason = state.reason if isinstance(state, ActorSuspendedV1) else ""
-    ctx = handlers.Context(correlation_id=event.correlationid, causation_id=event.id)
+    ctx = Context.caused_by(event)
     await handlers.apply_actor(conn, domain.actor_record(state), reason, ctx)
 
 

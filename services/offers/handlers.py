@@ -12,7 +12,7 @@ from uuid import UUID
 import asyncpg
 
 from contracts.actors import ActorStatus
-from contracts.envelope import EventPayload, new_event
+from contracts.envelope import EventPayload
 from contracts.needs import (
     NeedExpiredV1,
     NeedFulfilledV1,
@@ -45,17 +45,9 @@ from services.offers.drafts import (
 from services.runtime.auth import Principal
 from services.runtime.db import Connection
 from services.runtime.errors import InvalidInput, NotFound
-from services.runtime.outbox import enqueue
+from services.runtime.outbox import Context, emit
 
 SOURCE = "/mcvt/offers"
-
-
-@dataclass(frozen=True)
-class Context:
-    """Where a command comes from: the flow's correlation id and what caused it."""
-
-    correlation_id: str | None = None
-    causation_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,17 +65,7 @@ def _now() -> datetime:
 async def _emit(
     conn: Connection, payload: EventPayload, subject: UUID, territory: UUID, ctx: Context
 ) -> None:
-    await enqueue(
-        conn,
-        new_event(
-            payload,
-            subject=str(subject),
-            territory=str(territory),
-            source=SOURCE,
-            correlation_id=ctx.correlation_id,
-            causation_id=ctx.causation_id,
-        ),
-    )
+    await emit(conn, payload, subject=subject, territory=territory, source=SOURCE, ctx=ctx)
 
 
 async def _emit_offer(

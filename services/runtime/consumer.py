@@ -3,9 +3,10 @@
 One `EventConsumer` is one consumer group reading some topics and routing event types to
 handlers. Each handler runs inside a database transaction that also records the event id in the
 inbox; the offset is committed only after that transaction (AckPolicy.NACK_ON_ERROR). A record
-that is not a valid event, or whose handler keeps failing after bounded retries, is copied to
-the group's dead-letter topic with the error in headers, and the partition moves on. When the
-database itself is unreachable nothing is dead-lettered: the record is redelivered later.
+that is not a valid event, whose content a handler rejects (ValueError), or whose handler keeps
+failing after bounded retries, is copied to the group's dead-letter topic with the error in
+headers, and the partition moves on. When the database itself is unreachable nothing is
+dead-lettered: the record is redelivered later.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class ConsumerRuntime:
     retry_backoff_s: float = 0.2
     session_timeout_ms: int = 10_000
     processed: int = 0
+    handler_failures: int = 0
     dead_lettered: int = 0
 
 
@@ -106,9 +108,12 @@ async def process_record(
                 raise
             except Exception as error:
                 failure = error
+                runtime.handler_failures += 1
                 log.warning(
                     "handler failed (attempt %d/%d): %r", attempt, runtime.max_attempts, error
                 )
+                if isinstance(error, ValueError):
+                    break  # the event's content is wrong: trying again cannot help
                 if attempt < runtime.max_attempts:
                     await asyncio.sleep(runtime.retry_backoff_s * attempt)
         assert failure is not None

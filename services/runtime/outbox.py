@@ -14,12 +14,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
-from contracts.envelope import CONTENT_TYPE, CloudEvent
+from contracts.envelope import CONTENT_TYPE, CloudEvent, EventPayload, new_event
 from services.runtime.db import Connection
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,41 @@ DELETE FROM outbox WHERE seq IN (
     SELECT seq FROM outbox WHERE published_at < now() - make_interval(secs => $1) LIMIT 10000)
 """
 _RELAY_LOCK = 0x6F7574626F78  # "outbox"
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where a command comes from: the flow's correlation id and what caused it."""
+
+    correlation_id: str | None = None
+    causation_id: str | None = None
+
+    @classmethod
+    def caused_by(cls, event: CloudEvent[Any]) -> Context:
+        """The context of what a consumed event makes happen: same flow, caused by that event."""
+        return cls(correlation_id=event.correlationid, causation_id=event.id)
+
+
+async def emit(
+    conn: Connection,
+    payload: EventPayload,
+    *,
+    subject: object,
+    territory: object,
+    source: str,
+    ctx: Context,
+) -> CloudEvent[Any]:
+    """Wrap a payload in an envelope and write it to the outbox, in the caller's transaction."""
+    event = new_event(
+        payload,
+        subject=str(subject),
+        territory=str(territory),
+        source=source,
+        correlation_id=ctx.correlation_id,
+        causation_id=ctx.causation_id,
+    )
+    await enqueue(conn, event)
+    return event
 
 
 def _row(event: CloudEvent[Any]) -> tuple[Any, ...]:

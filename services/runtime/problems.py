@@ -23,8 +23,18 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _field_path(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in loc)
+_LOCATIONS = ("body", "query", "path", "header", "cookie")
+
+
+def _field_error(item: dict[str, Any]) -> dict[str, Any]:
+    """`{"field": "location.lat", "in": "body", ...}`: the same field names as domain errors."""
+    loc = tuple(item["loc"])
+    where = loc[0] if loc and loc[0] in _LOCATIONS else None
+    path = loc[1:] if where else loc
+    error = {"field": ".".join(str(part) for part in path) or where, "message": item["msg"]}
+    return (
+        {**error, "in": where, "type": item["type"]} if where else {**error, "type": item["type"]}
+    )
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -37,10 +47,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": _field_path(item["loc"]), "message": item["msg"], "type": item["type"]}
-            for item in error.errors()
-        ]
+        errors = [_field_error(item) for item in error.errors()]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return problem(422, "Invalid input", detail, errors=errors)
 

@@ -26,8 +26,8 @@ from services.runtime.consumer import ConsumerRuntime, EventConsumer, subscribe
 from services.runtime.db import create_pool, migrate
 from services.runtime.health import health_router
 from services.runtime.kafka import ensure_topics, make_producer
-from services.runtime.logs import configure_logging, correlation_middleware
-from services.runtime.outbox import OutboxRelay
+from services.runtime.logs import configure_logging, correlation_middleware, current_correlation_id
+from services.runtime.outbox import Context, OutboxRelay
 from services.runtime.problems import install_problem_handlers
 from services.runtime.settings import ServiceSettings
 
@@ -197,5 +197,11 @@ def get_settings(request: Request) -> ServiceSettings:
     return settings
 
 
+def request_context() -> Context:
+    """The context of an HTTP command: the request's correlation id, no causing event."""
+    return Context(correlation_id=current_correlation_id())
+
+
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+RequestContext = Annotated[Context, Depends(request_context)]
 Pool = Annotated[asyncpg.Pool, Depends(get_pool)]

@@ -154,8 +154,24 @@ async def test_event_that_keeps_failing_is_dead_lettered_after_bounded_retries(
     )
     letter = next(r for r in letters if failing.id.encode() in r.value)
     assert dict(letter.headers)["dlq-error-type"] == b"NotFound"
+    assert (
+        actors.app.state.runtime.consumers.handler_failures == actors.settings.consumer_max_attempts
+    )
     # The failed attempts rolled back: the inbox did not keep the event.
     assert (
         await actors.pool.fetchval("SELECT count(*) FROM inbox WHERE event_id = $1", failing.id)
         == 0
     )
+
+
+async def test_event_a_handler_rejects_is_dead_lettered_without_retries(
+    actors, territory, kafka
+) -> None:
+    rejected = admission(territory.id, "not-an-actor-id")
+    await produce(kafka, "mcvt.governance", rejected.model_dump_json().encode(), key=b"k")
+    letters = await read_topic(
+        kafka, DLQ, until=lambda rs: any(rejected.id.encode() in r.value for r in rs)
+    )
+    letter = next(r for r in letters if rejected.id.encode() in r.value)
+    assert dict(letter.headers)["dlq-error-type"] == b"ValueError"
+    assert actors.app.state.runtime.consumers.handler_failures == 1  # tried once only

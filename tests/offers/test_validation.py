@@ -25,11 +25,8 @@ PAST = (datetime.now(UTC) - timedelta(days=1)).isoformat()
 
 
 def fields(response: httpx.Response) -> list[str]:
-    """Fields named by a problem response, without FastAPI's `body.`/`query.` prefix."""
-    named = [error["field"] for error in response.json().get("errors", [])]
-    return [
-        name.split(".", 1)[1] if name.startswith(("body.", "query.")) else name for name in named
-    ]
+    """Fields named by a problem response."""
+    return [error["field"] for error in response.json().get("errors", [])]
 
 
 ASSET_CASES: list[tuple[str, dict[str, Any], str]] = [
