@@ -1,0 +1,1 @@
+"""Matching service: pairs needs with offers, explains each pair, allocates contested capacity."""

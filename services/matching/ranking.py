@@ -1,0 +1,62 @@
+"""Ranked, explained candidates in both directions: offers for a need, needs for an offer."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+
+from services.matching.candidates import NeedIndex, OfferIndex
+from services.matching.filters import first_failure
+from services.matching.model import Candidate, NeedView, OfferView, Policy
+from services.matching.scoring import score_pair
+
+
+def _scored(pairs: Iterable[tuple[OfferView, NeedView]], policy: Policy) -> list[Candidate]:
+    kept = []
+    for offer, need in pairs:
+        if first_failure(offer, need) is not None:
+            continue
+        breakdown = score_pair(offer, need, policy)
+        if breakdown.total >= policy.threshold:
+            kept.append(Candidate(offer, need, breakdown))
+    return kept
+
+
+def rank_for_need(need: NeedView, offers: OfferIndex, policy: Policy) -> list[Candidate]:
+    """The best `policy.top_k` offers for `need` that pass every hard filter and reach the
+    threshold, best first (ties broken by offer id so the order is stable)."""
+    kept = _scored(((offer, need) for offer in offers.candidates_for_need(need)), policy)
+    return heapq.nsmallest(policy.top_k, kept, key=lambda c: (-c.score, c.offer.offer_id))
+
+
+def rank_for_offer(offer: OfferView, needs: NeedIndex, policy: Policy) -> list[Candidate]:
+    """Every open need that `offer` passes the hard filters for and reaches the threshold,
+    best first.
+
+    Not cut to `top_k`: `top_k` counts proposals per need, so whether the offer displaces one
+    of a need's current proposals is for the caller to decide with the need's other matches.
+    """
+    kept = _scored(((offer, need) for need in needs.candidates_for_offer(offer)), policy)
+    return sorted(kept, key=lambda c: (-c.score, c.need.need_id))
+
+
+def rematch(
+    needs: Iterable[NeedView], offers: OfferIndex, policy: Policy
+) -> dict[str, list[Candidate]]:
+    """`rank_for_need` for every need, by need id: a full re-match, after a policy change or a
+    rebuild of the read model.
+
+    Needs are taken block by block (territory, category, unit, place) so that consecutive
+    queries read the same buckets of the index while they are still in the processor's cache.
+    """
+    ordered = sorted(
+        needs,
+        key=lambda n: (
+            n.territory_id,
+            n.category,
+            n.unit,
+            round(n.location.lat, 1),
+            n.location.lon,
+        ),
+    )
+    return {need.need_id: rank_for_need(need, offers, policy) for need in ordered}
