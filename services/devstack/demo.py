@@ -7,7 +7,9 @@ The territory and its first facilitator are created the way an operator does it
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from typing import Any
 
 import httpx
@@ -52,6 +54,83 @@ async def _token(client: httpx.AsyncClient, api_key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
+SATURDAY = 5
+VAN = {
+    "category": "refrigerated_van",
+    "title": "Fourgon frigorifique 12 m³",
+    "description": "Fourgon frigorifique, groupe froid récent, au dépôt de Die le week-end.",
+    "capacity": 1,
+    "unit": "unit",
+    "features": ["refrigerated", "tail_lift"],
+    "availability": {
+        "weekly": [
+            {"weekday": SATURDAY, "start_minute": 7 * 60, "end_minute": 19 * 60},
+            {"weekday": SATURDAY + 1, "start_minute": 7 * 60, "end_minute": 19 * 60},
+        ]
+    },
+    "idle_share": 0.8,
+}
+OFFER = {
+    "title": "Transport frigorifique à l'usage, avec chauffeur",
+    "description": "Fourgon frigorifique avec chauffeur, payé à l'usage, le week-end.",
+    "performance": [
+        {"name": "availability", "unit": "%", "target": 95, "comparator": "gte"},
+        {"name": "temperature", "unit": "°C", "target": 4, "comparator": "lte"},
+        {"name": "ready_within", "unit": "h", "target": 2, "comparator": "lte"},
+    ],
+    "price": {"model": "per_use", "unit_price": 35},
+    "eligible_requester_kinds": ["association"],
+    "max_distance_km": 25,
+}
+NEED = {
+    "title": "Un fourgon frigorifique le samedi matin",
+    "description": "Collecte des invendus frais chez les producteurs, le samedi de 8 h à 12 h.",
+    "category": "refrigerated_van",
+    "quantity": 1,
+    "unit": "unit",
+    "required_features": ["refrigerated"],
+    "weekly_windows": [{"weekday": SATURDAY, "start_minute": 8 * 60, "end_minute": 12 * 60}],
+    "min_duration_minutes": 240,
+    "max_distance_km": 15,
+    "budget": {"max_unit_price": 40, "accepted_price_models": ["per_use"]},
+    "urgency": "normal",
+}
+
+
+async def _post_when_known(
+    client: httpx.AsyncClient, path: str, body: dict[str, Any], headers: dict[str, str]
+) -> dict[str, Any]:
+    """POST, retrying while the service has not yet heard (by event) that the actor is active."""
+    deadline = time.monotonic() + 30
+    while True:
+        response = await client.post(path, json=body, headers=headers)
+        if response.status_code < 400 or response.status_code not in (403, 404, 409):
+            response.raise_for_status()
+            result: dict[str, Any] = response.json()
+            return result
+        if time.monotonic() > deadline:
+            response.raise_for_status()
+        await asyncio.sleep(0.2)
+
+
+async def _supply_and_demand(
+    url: str, business_key: str, association_key: str, actors_url: str
+) -> list[str]:
+    async with httpx.AsyncClient(base_url=actors_url, timeout=10) as actors:
+        business = await _token(actors, business_key)
+        association = await _token(actors, association_key)
+    async with httpx.AsyncClient(base_url=url, timeout=10) as offers:
+        asset = await _post_when_known(offers, "/v1/assets", VAN, business)
+        offer = await _post_when_known(
+            offers, "/v1/offers", {**OFFER, "asset_id": asset["id"]}, business
+        )
+        need = await _post_when_known(offers, "/v1/needs", NEED, association)
+    return [
+        f"  offer '{offer['title']}' ({offer['id']}), per use at 35 EUR",
+        f"  need  '{need['title']}' ({need['id']})",
+    ]
+
+
 async def load_demo(urls: dict[str, str], database_urls: dict[str, str]) -> list[str]:
     """Create the demo territory; return the lines to print (API keys are shown once, here)."""
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -87,4 +166,8 @@ async def load_demo(urls: dict[str, str], database_urls: dict[str, str]) -> list
         "  get a token: curl -s -X POST " + urls["actors"] + "/v1/auth/token "
         "-H 'content-type: application/json' -d '{\"api_key\": \"<key>\"}'",
     ]
+    if "offers" in urls:
+        lines += await _supply_and_demand(
+            urls["offers"], business_key, association_key, urls["actors"]
+        )
     return lines
