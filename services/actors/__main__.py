@@ -16,8 +16,9 @@ def _bootstrap(args: argparse.Namespace, settings: ActorsSettings) -> None:
     from contracts.actors import ActorKind
     from services.actors.app import SPEC
     from services.actors.domain import ActorRegistration
-    from services.actors.handlers import Context, bootstrap_territory
+    from services.actors.handlers import bootstrap_territory
     from services.runtime.db import create_pool, migrate
+    from services.runtime.outbox import Context
 
     async def run() -> dict[str, str | None]:
         await migrate(settings.database_url, SPEC.name, SPEC.migrations)

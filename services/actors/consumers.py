@@ -5,17 +5,16 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-import asyncpg
-
 from contracts.envelope import CloudEvent
 from contracts.governance import DecisionMadeV1, Outcome, ProposalKind
 from contracts.topics import Topic
 from services.actors import handlers
 from services.runtime.consumer import EventConsumer
+from services.runtime.db import Connection
 from services.runtime.outbox import Context
 
 
-async def on_decision(conn: asyncpg.Connection, event: CloudEvent[Any]) -> None:
+async def on_decision(conn: Connection, event: CloudEvent[Any]) -> None:
     decision: DecisionMadeV1 = event.data
     if decision.kind != ProposalKind.ADMIT_ACTOR or decision.outcome != Outcome.ADOPTED:
         return

@@ -28,7 +28,7 @@ def normalise_siret(value: str | None) -> str | None:
     try:
         return str(stdnum_siret.validate(value))
     except StdnumError as error:
-        raise ValueError(f"not a valid SIRET: {error.message}") from None
+        raise ValueError(f"not a valid SIRET: {error}") from None
 
 
 Siret = Annotated[str | None, AfterValidator(normalise_siret)]

@@ -19,21 +19,20 @@ from contracts.envelope import EventPayload
 from services.actors import domain, store
 from services.actors.domain import Actor, ActorChanges, ActorRegistration
 from services.runtime.auth import Principal
+from services.runtime.db import Connection
 from services.runtime.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from services.runtime.outbox import Context, emit
 
 SOURCE = "/mcvt/actors"
 
 
-async def _emit(
-    conn: asyncpg.Connection, payload: EventPayload, actor: Actor, ctx: Context
-) -> None:
+async def _emit(conn: Connection, payload: EventPayload, actor: Actor, ctx: Context) -> None:
     await emit(
         conn, payload, subject=actor.id, territory=actor.territory_id, source=SOURCE, ctx=ctx
     )
 
 
-async def _insert_new_actor(conn: asyncpg.Connection, actor: Actor) -> None:
+async def _insert_new_actor(conn: Connection, actor: Actor) -> None:
     if not await store.territory_exists(conn, actor.territory_id):
         raise InvalidInput("no such territory", field="territory_id")
     try:
@@ -52,7 +51,7 @@ class NewKey:
     created_at: datetime
 
 
-async def _new_key(conn: asyncpg.Connection, actor_id: UUID, label: str) -> NewKey:
+async def _new_key(conn: Connection, actor_id: UUID, label: str) -> NewKey:
     key_id, api_key, digest = domain.new_api_key()
     row = await store.insert_api_key(conn, key_id, actor_id, label, digest)
     return NewKey(key_id, api_key, label, row["created_at"])
@@ -89,7 +88,7 @@ async def bootstrap_territory(
     return territory_id, actor, key
 
 
-async def _locked(conn: asyncpg.Connection, actor_id: UUID, principal: Principal | None) -> Actor:
+async def _locked(conn: Connection, actor_id: UUID, principal: Principal | None) -> Actor:
     actor = await store.get_actor(conn, actor_id, for_update=True)
     if actor is None or (principal is not None and not domain.may_see(principal, actor)):
         raise NotFound("no such actor")
@@ -137,7 +136,7 @@ async def admit_actor(
 
 
 async def admit_by_decision(
-    conn: asyncpg.Connection, actor_id: UUID, decision_id: str, ctx: Context
+    conn: Connection, actor_id: UUID, decision_id: str, ctx: Context
 ) -> Actor | None:
     """Admit an actor because governance decided so; None when it was active already."""
     actor = await _locked(conn, actor_id, None)

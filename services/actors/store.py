@@ -11,6 +11,7 @@ import asyncpg
 from contracts.actors import Location
 from services.actors.domain import Actor
 from services.actors.tokens import SigningKey
+from services.runtime.db import Connection
 
 _ACTOR_COLUMNS = """id, territory_id, kind, name, email, phone, lat, lon, commune, description,
     siret, status, roles, version, created_at, updated_at"""
@@ -39,27 +40,27 @@ def _actor_values(actor: Actor) -> tuple[Any, ...]:
 # --- territories ----------------------------------------------------------------------------------
 
 
-async def insert_territory(conn: asyncpg.Connection, territory_id: UUID, name: str) -> None:
+async def insert_territory(conn: Connection, territory_id: UUID, name: str) -> None:
     await conn.execute("INSERT INTO territories (id, name) VALUES ($1, $2)", territory_id, name)
 
 
-async def territory_by_name(conn: asyncpg.Connection, name: str) -> UUID | None:
+async def territory_by_name(conn: Connection, name: str) -> UUID | None:
     value: UUID | None = await conn.fetchval("SELECT id FROM territories WHERE name = $1", name)
     return value
 
 
-async def territory_exists(conn: asyncpg.Connection, territory_id: UUID) -> bool:
+async def territory_exists(conn: Connection, territory_id: UUID) -> bool:
     return bool(await conn.fetchval("SELECT true FROM territories WHERE id = $1", territory_id))
 
 
-async def list_territories(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+async def list_territories(conn: Connection) -> list[asyncpg.Record]:
     return await conn.fetch("SELECT id, name, created_at FROM territories ORDER BY name")
 
 
 # --- actors ---------------------------------------------------------------------------------------
 
 
-async def insert_actor(conn: asyncpg.Connection, actor: Actor) -> None:
+async def insert_actor(conn: Connection, actor: Actor) -> None:
     await conn.execute(
         f"INSERT INTO actors ({_ACTOR_COLUMNS}) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
@@ -67,15 +68,13 @@ async def insert_actor(conn: asyncpg.Connection, actor: Actor) -> None:
     )
 
 
-async def get_actor(
-    conn: asyncpg.Connection, actor_id: UUID, *, for_update: bool = False
-) -> Actor | None:
+async def get_actor(conn: Connection, actor_id: UUID, *, for_update: bool = False) -> Actor | None:
     lock = " FOR UPDATE" if for_update else ""
     row = await conn.fetchrow(f"SELECT {_ACTOR_COLUMNS} FROM actors WHERE id = $1{lock}", actor_id)
     return _actor(row) if row else None
 
 
-async def update_actor(conn: asyncpg.Connection, actor: Actor) -> None:
+async def update_actor(conn: Connection, actor: Actor) -> None:
     """Write the new state of an actor read FOR UPDATE in the same transaction."""
     await conn.execute(
         """UPDATE actors SET territory_id = $2, kind = $3, name = $4, email = $5, phone = $6,
@@ -87,7 +86,7 @@ async def update_actor(conn: asyncpg.Connection, actor: Actor) -> None:
 
 
 async def list_actors(
-    conn: asyncpg.Connection,
+    conn: Connection,
     territory_id: UUID,
     *,
     statuses: list[str],
@@ -115,9 +114,9 @@ async def list_actors(
 
 
 async def insert_api_key(
-    conn: asyncpg.Connection, key_id: str, actor_id: UUID, label: str, digest: bytes
+    conn: Connection, key_id: str, actor_id: UUID, label: str, digest: bytes
 ) -> asyncpg.Record:
-    row: asyncpg.Record = await conn.fetchrow(
+    row = await conn.fetchrow(
         """INSERT INTO api_keys (id, actor_id, label, secret_hash) VALUES ($1, $2, $3, $4)
            RETURNING id, label, created_at, last_used_at, revoked_at""",
         key_id,
@@ -125,10 +124,11 @@ async def insert_api_key(
         label,
         digest,
     )
+    assert row is not None  # INSERT ... RETURNING always returns the row
     return row
 
 
-async def usable_api_key(conn: asyncpg.Connection, key_id: str) -> asyncpg.Record | None:
+async def usable_api_key(conn: Connection, key_id: str) -> asyncpg.Record | None:
     """The key's actor and digest, and mark it used; None when unknown or revoked."""
     row: asyncpg.Record | None = await conn.fetchrow(
         """UPDATE api_keys SET last_used_at = now() WHERE id = $1 AND revoked_at IS NULL
@@ -138,7 +138,7 @@ async def usable_api_key(conn: asyncpg.Connection, key_id: str) -> asyncpg.Recor
     return row
 
 
-async def list_api_keys(conn: asyncpg.Connection, actor_id: UUID) -> list[asyncpg.Record]:
+async def list_api_keys(conn: Connection, actor_id: UUID) -> list[asyncpg.Record]:
     return await conn.fetch(
         """SELECT id, label, created_at, last_used_at, revoked_at FROM api_keys
            WHERE actor_id = $1 ORDER BY created_at""",
@@ -146,7 +146,7 @@ async def list_api_keys(conn: asyncpg.Connection, actor_id: UUID) -> list[asyncp
     )
 
 
-async def revoke_api_key(conn: asyncpg.Connection, actor_id: UUID, key_id: str) -> bool:
+async def revoke_api_key(conn: Connection, actor_id: UUID, key_id: str) -> bool:
     status = await conn.execute(
         """UPDATE api_keys SET revoked_at = now()
            WHERE id = $1 AND actor_id = $2 AND revoked_at IS NULL""",
@@ -159,7 +159,7 @@ async def revoke_api_key(conn: asyncpg.Connection, actor_id: UUID, key_id: str) 
 # --- signing keys ---------------------------------------------------------------------------------
 
 
-async def signing_keys(conn: asyncpg.Connection) -> list[SigningKey]:
+async def signing_keys(conn: Connection) -> list[SigningKey]:
     """Unretired keys, newest first: the first signs, all verify."""
     rows = await conn.fetch(
         """SELECT kid, private_pem FROM signing_keys
@@ -168,7 +168,7 @@ async def signing_keys(conn: asyncpg.Connection) -> list[SigningKey]:
     return [SigningKey.from_pem(row["kid"], row["private_pem"]) for row in rows]
 
 
-async def ensure_signing_key(conn: asyncpg.Connection) -> list[SigningKey]:
+async def ensure_signing_key(conn: Connection) -> list[SigningKey]:
     """The signing keys, creating the first one if there is none (once, across replicas)."""
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('mcvt.signing_keys'))")

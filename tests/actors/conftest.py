@@ -9,8 +9,9 @@ import pytest
 
 from services.actors.app import build_app
 from services.actors.domain import ActorRegistration
-from services.actors.handlers import Context, bootstrap_territory
+from services.actors.handlers import bootstrap_territory
 from services.actors.settings import ActorsSettings
+from services.runtime.outbox import Context
 from tests.support import asgi_client
 
 

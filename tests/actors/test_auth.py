@@ -53,7 +53,8 @@ async def test_a_member_cannot_admit_or_suspend(actors, territory) -> None:
 
 async def test_a_facilitator_acts_only_in_its_territory(actors, territory) -> None:
     from services.actors.domain import ActorRegistration
-    from services.actors.handlers import Context, bootstrap_territory
+    from services.actors.handlers import bootstrap_territory
+    from services.runtime.outbox import Context
 
     draft = ActorRegistration.model_validate(
         {

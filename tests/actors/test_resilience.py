@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.actors.conftest import registration
-from tests.support import eventually, events_of, read_topic
+from tests.support import events_of, eventually, read_topic
 
 
 async def test_health_and_readiness(actors) -> None:

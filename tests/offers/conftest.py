@@ -20,11 +20,12 @@ from aiokafka import ConsumerRecord
 
 from services.actors.app import build_app as build_actors_app
 from services.actors.domain import ActorRegistration
-from services.actors.handlers import Context, bootstrap_territory
+from services.actors.handlers import bootstrap_territory
 from services.actors.settings import ActorsSettings
 from services.devstack.postgres import create_database, drop_database
 from services.offers.app import build_app as build_offers_app
 from services.offers.settings import OffersSettings
+from services.runtime.outbox import Context
 from tests.actors.conftest import registration, token_for
 from tests.support import asgi_client, events_of, eventually, http_server, read_topic
 
