@@ -66,6 +66,7 @@ class ConsumerRuntime:
     max_attempts: int = 3
     retry_backoff_s: float = 0.2
     session_timeout_ms: int = 10_000
+    fetch_max_wait_ms: int = 500
     processed: int = 0
     handler_failures: int = 0
     dead_lettered: int = 0
@@ -173,6 +174,7 @@ def subscribe(
     if runtime is not None:
         options["session_timeout_ms"] = runtime.session_timeout_ms
         options["heartbeat_interval_ms"] = max(100, runtime.session_timeout_ms // 5)
+        options["fetch_max_wait_ms"] = runtime.fetch_max_wait_ms
     if runtime is None:
         models = tuple(CloudEvent[EVENT_TYPES[t]] for t in consumer.handlers)  # type: ignore[valid-type]
 

@@ -117,6 +117,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             max_attempts=settings.consumer_max_attempts,
             retry_backoff_s=settings.consumer_retry_backoff_s,
             session_timeout_ms=settings.kafka_session_timeout_ms,
+            fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
         )
         broker = build_broker(spec, settings, consumers)
         relay = OutboxRelay(

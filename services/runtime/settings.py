@@ -29,6 +29,9 @@ class ServiceSettings(BaseSettings):
     kafka_topic_replication: int = Field(default=1, ge=1)
     # A consumer that dies is noticed after this; a new group member also waits about half of it.
     kafka_session_timeout_ms: int = Field(default=10_000, ge=1000)
+    # How long a fetch waits for records. Kafka answers as soon as a record arrives; Tansu only
+    # when the wait runs out, so on Tansu this bounds a consumer's latency (10-50 ms there).
+    kafka_fetch_max_wait_ms: int = Field(default=500, ge=1)
 
     jwks_url: str = "http://127.0.0.1:8001/.well-known/jwks.json"
     jwt_issuer: str = "mcvt-actors"
