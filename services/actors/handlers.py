@@ -33,10 +33,10 @@ async def _emit(conn: Connection, payload: EventPayload, actor: Actor, ctx: Cont
 
 
 async def _insert_new_actor(conn: Connection, actor: Actor) -> None:
-    if not await store.territory_exists(conn, actor.territory_id):
-        raise InvalidInput("no such territory", field="territory_id")
     try:
         await store.insert_actor(conn, actor)
+    except asyncpg.ForeignKeyViolationError:  # the key checks the territory: no extra round trip
+        raise InvalidInput("no such territory", field="territory_id") from None
     except asyncpg.UniqueViolationError:
         raise Conflict(
             "an actor with this SIRET is already registered here", field="siret"

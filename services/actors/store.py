@@ -49,10 +49,6 @@ async def territory_by_name(conn: Connection, name: str) -> UUID | None:
     return value
 
 
-async def territory_exists(conn: Connection, territory_id: UUID) -> bool:
-    return bool(await conn.fetchval("SELECT true FROM territories WHERE id = $1", territory_id))
-
-
 async def list_territories(conn: Connection) -> list[asyncpg.Record]:
     return await conn.fetch("SELECT id, name, created_at FROM territories ORDER BY name")
 
