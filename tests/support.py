@@ -17,6 +17,10 @@ from fastapi import FastAPI
 
 from services.devstack.ports import free_port
 
+# Consumer settings for tests on Tansu, which makes a new group member wait about half the session
+# timeout and answers a fetch only when its wait runs out.
+QUICK_CONSUMERS: dict[str, Any] = {"kafka_session_timeout_ms": 2000, "kafka_fetch_max_wait_ms": 20}
+
 
 @contextlib.asynccontextmanager
 async def asgi_client(

@@ -341,6 +341,10 @@ def run(args: argparse.Namespace) -> int:
         }
         if broker is not None:
             base_env["KAFKA_ENABLE_IDEMPOTENCE"] = "false"  # Tansu rejects InitProducerId
+            # Tansu answers a fetch only when its wait runs out, and makes a new group member
+            # wait about half the session timeout: short values keep the local stack snappy.
+            base_env.setdefault("KAFKA_FETCH_MAX_WAIT_MS", "20")
+            base_env.setdefault("KAFKA_SESSION_TIMEOUT_MS", "4000")
 
         database_urls: dict[str, str] = {}
         for _, name in present:

@@ -12,7 +12,7 @@ from services.actors.domain import ActorRegistration
 from services.actors.handlers import bootstrap_territory
 from services.actors.settings import ActorsSettings
 from services.runtime.outbox import Context
-from tests.support import asgi_client
+from tests.support import QUICK_CONSUMERS, asgi_client
 
 
 @dataclass
@@ -33,7 +33,7 @@ async def actors(new_database, kafka: str) -> AsyncIterator[ActorsService]:
         kafka_bootstrap_servers=kafka,
         outbox_poll_interval_s=0.2,
         consumer_retry_backoff_s=0.01,
-        kafka_session_timeout_ms=2000,
+        **QUICK_CONSUMERS,
     )
     app = build_app(settings)
     async with asgi_client(app) as client:

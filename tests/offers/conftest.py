@@ -27,7 +27,14 @@ from services.offers.app import build_app as build_offers_app
 from services.offers.settings import OffersSettings
 from services.runtime.outbox import Context
 from tests.actors.conftest import registration, token_for
-from tests.support import asgi_client, events_of, eventually, http_server, read_topic
+from tests.support import (
+    QUICK_CONSUMERS,
+    asgi_client,
+    events_of,
+    eventually,
+    http_server,
+    read_topic,
+)
 
 DIE = {"lat": 44.7536, "lon": 5.3700, "commune": "Die"}
 CREST = {"lat": 44.7283, "lon": 5.0224, "commune": "Crest"}  # about 27.6 km west of Die
@@ -59,7 +66,10 @@ async def stack(pg_server: str, kafka: str) -> AsyncIterator[Stack]:
     actors_db, offers_db = [await create_database(pg_server, name) for name in names]
     actors_app = build_actors_app(
         ActorsSettings(
-            database_url=actors_db, kafka_bootstrap_servers=kafka, outbox_poll_interval_s=0.1
+            database_url=actors_db,
+            kafka_bootstrap_servers=kafka,
+            outbox_poll_interval_s=0.1,
+            **QUICK_CONSUMERS,
         )
     )
     try:
@@ -73,6 +83,7 @@ async def stack(pg_server: str, kafka: str) -> AsyncIterator[Stack]:
                     consumer_retry_backoff_s=0.01,
                     staleness_interval_s=0.3,
                     stale_notice_days=STALE_NOTICE_DAYS,
+                    **QUICK_CONSUMERS,
                 )
             )
             async with (
