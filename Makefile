@@ -38,7 +38,7 @@ contracts: install ## regenerate the JSON Schema and AsyncAPI files under contra
 lint: install ## ruff (lint and format check) and mypy
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy services/runtime contracts
+	$(RUN) mypy services contracts
 
 migrate: install ## apply every service's migrations to its database
 	$(RUN) python -m services.runtime.migrate_all

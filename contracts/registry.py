@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from contracts import actors, governance, needs, offers
+from contracts import actors, governance, matches, needs, offers
 from contracts.envelope import CloudEvent, EventPayload
 
 EVENT_TYPES: dict[str, type[EventPayload]] = {}
@@ -22,6 +22,7 @@ def register(*models: type[EventPayload]) -> None:
 
 register(*actors.EVENTS, governance.DecisionMadeV1)
 register(*offers.EVENTS, *needs.EVENTS)
+register(*matches.EVENTS)
 
 
 class _Head(BaseModel):

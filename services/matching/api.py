@@ -1,0 +1,247 @@
+"""HTTP routes of the matching service (mounted under /v1): matches, candidates, policy."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from contracts.matches import MatchStatus, Party, Score
+from contracts.taxonomy import Unit
+from services.matching import handlers, policies
+from services.matching.lifecycle import Match, score_of
+from services.matching.proposals import Rematch
+from services.matching.readmodel import ReadModel
+from services.runtime.auth import CurrentActor, Principal
+from services.runtime.errors import InvalidInput
+from services.runtime.service import Pool
+from services.runtime.service import RequestContext as Ctx
+
+matches_router = APIRouter(prefix="/matches", tags=["matches"])
+needs_router = APIRouter(prefix="/needs", tags=["candidates"])
+policy_router = APIRouter(tags=["policy"])
+
+MAX_PAGE = 100
+
+
+def read_model(request: Request) -> ReadModel:
+    model: ReadModel = request.app.state.read_model
+    return model
+
+
+Model = Annotated[ReadModel, Depends(read_model)]
+
+
+class MatchOut(BaseModel):
+    id: uuid.UUID
+    status: MatchStatus
+    my_party: Party = Field(description="The caller's side of the match.")
+    territory_id: str
+    offer_id: str
+    offer_version: int
+    need_id: str
+    need_version: int
+    provider_id: str
+    requester_id: str
+    quantity: float
+    unit: Unit
+    score: Score = Field(description="Why the pair was proposed: parts, weights and total.")
+    accepted_by: list[Party]
+    proposed_at: datetime
+    expires_at: datetime
+    confirmed_at: datetime | None
+    closed_at: datetime | None
+    reason: str | None = Field(description="Why it was declined or cancelled.")
+    version: int
+
+    @classmethod
+    def of(cls, match: Match, me: Principal) -> MatchOut:
+        party = match.party_of(me.actor_id)
+        assert party is not None
+        return cls(
+            id=match.id, status=match.status, my_party=party, territory_id=match.territory_id,
+            offer_id=match.offer_id, offer_version=match.offer_version, need_id=match.need_id,
+            need_version=match.need_version, provider_id=match.provider_id,
+            requester_id=match.requester_id, quantity=match.quantity, unit=match.unit,
+            score=match.score, accepted_by=match.accepted_by, proposed_at=match.proposed_at,
+            expires_at=match.expires_at, confirmed_at=match.confirmed_at,
+            closed_at=match.closed_at, reason=match.reason, version=match.version,
+        )  # fmt: skip
+
+
+class MatchPage(BaseModel):
+    items: list[MatchOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
+
+
+class Decline(BaseModel):
+    reason: str = Field(default="", max_length=500)
+
+
+class PairOut(BaseModel):
+    match_id: uuid.UUID
+    status: MatchStatus
+
+
+class CandidateOut(BaseModel):
+    rank: int
+    offer_id: str
+    offer_version: int
+    provider_id: str
+    title: str
+    score: Score
+    match: PairOut | None = Field(description="The latest match of this pair, if any.")
+
+
+class CandidatesOut(BaseModel):
+    need_id: str
+    policy_version: int
+    threshold: float
+    items: list[CandidateOut]
+
+
+class PolicyOut(BaseModel):
+    territory_id: str
+    version: int
+    weights: dict[str, float]
+    threshold: float
+    top_k: int
+    ttl_hours: float
+    fairness_cap: int
+    social_priority: dict[str, float] = Field(description="Score part per requester kind.")
+    decision_id: str | None = Field(description="The governance decision that adopted it.")
+    adopted_at: datetime | None
+
+
+class RematchOut(BaseModel):
+    policy_version: int
+    needs: int = Field(description="Open needs of the territory considered.")
+    proposed: int
+    cancelled: int
+    rounds: int = Field(description="Allocation rounds: the most proposals one need received.")
+
+
+def _encode_cursor(match: Match) -> str:
+    raw = f"{match.proposed_at.isoformat()}|{match.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    if cursor is None:
+        return None
+    try:
+        moment, _, match_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(moment), uuid.UUID(match_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("not a cursor returned by this API", field="cursor") from None
+
+
+@matches_router.get("", summary="My matches, as provider or requester, newest first")
+async def list_matches(
+    pool: Pool,
+    me: CurrentActor,
+    status: MatchStatus | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"At most {MAX_PAGE}.")] = 50,
+) -> MatchPage:
+    found = await handlers.list_matches(
+        pool, me, status=status, after=_decode_cursor(cursor), limit=limit + 1
+    )
+    page = found[:limit]
+    more = len(found) > limit
+    return MatchPage(
+        items=[MatchOut.of(m, me) for m in page],
+        next_cursor=_encode_cursor(page[-1]) if more else None,
+    )
+
+
+@matches_router.get("/{match_id}", summary="A match and why it was proposed (its parties only)")
+async def get_match(match_id: uuid.UUID, pool: Pool, me: CurrentActor) -> MatchOut:
+    return MatchOut.of(await handlers.get_match(pool, match_id, me), me)
+
+
+@matches_router.post(
+    "/{match_id}/accept",
+    summary="Accept as provider or requester; the second acceptance confirms the match",
+    responses={409: {"description": "Not open any more, or the offer's capacity was taken"}},
+)
+async def accept_match(
+    match_id: uuid.UUID, pool: Pool, model: Model, me: CurrentActor, ctx: Ctx
+) -> MatchOut:
+    return MatchOut.of(await handlers.accept_match(pool, model, match_id, me, ctx), me)
+
+
+@matches_router.post("/{match_id}/decline", summary="Decline; the need gets its next candidate")
+async def decline_match(
+    match_id: uuid.UUID,
+    pool: Pool,
+    model: Model,
+    me: CurrentActor,
+    ctx: Ctx,
+    body: Decline | None = None,
+) -> MatchOut:
+    reason = body.reason if body else ""
+    return MatchOut.of(await handlers.decline_match(pool, model, match_id, reason, me, ctx), me)
+
+
+@needs_router.get("/{need_id}/candidates", summary="My need's best offers, ranked and explained")
+async def need_candidates(
+    need_id: str,
+    pool: Pool,
+    model: Model,
+    me: CurrentActor,
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> CandidatesOut:
+    found = await handlers.explain_candidates(pool, model, need_id, me, limit=limit)
+    items = []
+    for rank, candidate in enumerate(found.candidates, start=1):
+        offer = candidate.offer
+        pair = found.matches.get(offer.offer_id)
+        items.append(
+            CandidateOut(
+                rank=rank,
+                offer_id=offer.offer_id,
+                offer_version=offer.version,
+                provider_id=offer.provider_id,
+                title=found.titles.get(offer.offer_id, ""),
+                score=score_of(candidate),
+                match=PairOut(match_id=pair.id, status=pair.status) if pair else None,
+            )
+        )
+    policy = found.policy.policy
+    return CandidatesOut(
+        need_id=need_id, policy_version=policy.version, threshold=policy.threshold, items=items
+    )
+
+
+@policy_router.get("/policy", summary="The matching policy in force in my territory")
+async def get_policy(model: Model, me: CurrentActor) -> PolicyOut:
+    record = model.policy(me.territory_id)
+    return PolicyOut(
+        territory_id=record.territory_id,
+        version=record.version,
+        decision_id=record.decision_id,
+        adopted_at=record.adopted_at,
+        **policies.to_json(record),
+    )
+
+
+@policy_router.post(
+    "/rematch", summary="Re-match every open need of my territory at once (facilitators)"
+)
+async def rematch(pool: Pool, model: Model, me: CurrentActor, ctx: Ctx) -> RematchOut:
+    done: Rematch = await handlers.rematch(pool, model, me, ctx)
+    return RematchOut(
+        policy_version=done.policy_version,
+        needs=done.needs,
+        proposed=done.proposed,
+        cancelled=done.cancelled,
+        rounds=done.rounds,
+    )

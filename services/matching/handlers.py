@@ -1,0 +1,436 @@
+"""Matching's use cases: events that change the read model, and the parties' commands.
+
+Event handlers run in the inbox transaction of their event: they store the new version (older
+and repeated versions change nothing), update the indexes, cancel the open matches the change
+ends, and propose what it makes possible, all in that transaction. Commands run in their own
+transaction, retried when PostgreSQL breaks a deadlock between two of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TypeVar
+
+import asyncpg
+
+from contracts.actors import ActorState, ActorStatus
+from contracts.governance import DecisionMadeV1, Outcome, ProposalKind
+from contracts.matches import (
+    CancelReason,
+    MatchAcceptedV1,
+    MatchConfirmedV1,
+    MatchDeclinedV1,
+    MatchExpiredV1,
+    Party,
+)
+from contracts.needs import NeedState
+from contracts.offers import OfferState, OfferStatus
+from services.matching import lifecycle, policies, projection, store
+from services.matching.capacity import Booking, fits
+from services.matching.filters import first_failure
+from services.matching.lifecycle import Match
+from services.matching.model import Candidate, NeedView, OfferView
+from services.matching.policies import TerritoryPolicy
+from services.matching.proposals import (
+    Rematch,
+    cancel_matches,
+    emit_match,
+    propose_for_need,
+    propose_for_offer,
+    rematch_territory,
+    widened,
+)
+from services.matching.ranking import rank_for_need
+from services.matching.readmodel import ReadModel
+from services.runtime.auth import Principal
+from services.runtime.db import Connection
+from services.runtime.errors import Conflict, Forbidden, NotFound
+from services.runtime.outbox import Context
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _matchable_offer(state: OfferState) -> OfferView | None:
+    if state.status != projection.LIVE_OFFER:
+        return None
+    try:
+        return projection.offer_view(state)
+    except ValueError as error:
+        log.warning("offer %s v%d cannot be matched: %s", state.offer_id, state.version, error)
+        return None
+
+
+def _matchable_need(state: NeedState, policy: TerritoryPolicy) -> NeedView | None:
+    if state.status != projection.LIVE_NEED:
+        return None
+    try:
+        return projection.need_view(state, policy.social_priority)
+    except ValueError as error:
+        log.warning("need %s v%d cannot be matched: %s", state.need_id, state.version, error)
+        return None
+
+
+def _need_views(rows: Iterable[store.Row], model: ReadModel) -> Iterator[NeedView]:
+    """The matchable views of stored needs, under their territories' policies."""
+    for row in rows:
+        state = projection.need_state(row.state)
+        view = _matchable_need(state, model.policy(state.territory_id))
+        if view is not None:
+            yield view
+
+
+def _still_suits(offer: OfferView | None, need: NeedView | None) -> bool:
+    """Whether a proposed pair still passes the hard filters (unknown sides are left be)."""
+    return offer is None or need is None or first_failure(offer, need) is None
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+async def apply_offer(conn: Connection, model: ReadModel, state: OfferState, ctx: Context) -> None:
+    """A new version of an offer: published ones are indexed and proposed to open needs; a
+    paused or withdrawn one leaves the index and its open matches are cancelled."""
+    if not await store.save_offer(conn, state):
+        return
+    view = _matchable_offer(state)
+    if view is None:
+        model.offers.discard(state.offer_id, state.version)
+    else:
+        model.offers.add(view)
+    if not model.proposing:
+        return
+    now = _now()
+    open_matches = await store.open_matches(conn, offer_id=state.offer_id)
+    if view is None:
+        withdrawn = state.status == OfferStatus.WITHDRAWN
+        reason = CancelReason.OFFER_WITHDRAWN if withdrawn else CancelReason.OFFER_PAUSED
+        ended = open_matches
+    else:
+        reason = CancelReason.OFFER_CHANGED
+        ended = [m for m in open_matches if not _still_suits(view, model.needs.get(m.need_id))]
+    for need_id in sorted(await cancel_matches(conn, ended, reason, ctx, now)):
+        await propose_for_need(conn, model, need_id, ctx, now=now)
+    if view is not None:
+        await propose_for_offer(conn, model, view, ctx, now=now)
+
+
+async def apply_need(conn: Connection, model: ReadModel, state: NeedState, ctx: Context) -> None:
+    """A new version of a need: an open one is indexed and gets proposals; a closed one leaves
+    the index and its open matches are cancelled."""
+    if not await store.save_need(conn, state):
+        return
+    view = _matchable_need(state, model.policy(state.territory_id))
+    if view is None:
+        model.needs.discard(state.need_id, state.version)
+    else:
+        model.needs.add(view)
+    if not model.proposing:
+        return
+    now = _now()
+    open_matches = await store.open_matches(conn, need_id=state.need_id)
+    if state.status in projection.CLOSED_NEED:
+        await cancel_matches(conn, open_matches, CancelReason.NEED_CLOSED, ctx, now)
+        return
+    if view is None:
+        return
+    ended = [m for m in open_matches if not _still_suits(model.offers.get(m.offer_id), view)]
+    await cancel_matches(conn, ended, CancelReason.NEED_CHANGED, ctx, now)
+    await propose_for_need(conn, model, state.need_id, ctx, now=now)
+
+
+async def apply_actor(conn: Connection, model: ReadModel, state: ActorState, ctx: Context) -> None:
+    """Keep the actor's status; a suspension cancels the open matches where it is a party, and
+    the needs it provided for get other proposals."""
+    if not await store.save_actor(conn, state):
+        return
+    if not model.proposing or state.status != ActorStatus.SUSPENDED:
+        return
+    now = _now()
+    open_matches = await store.open_matches(conn, actor_id=state.actor_id)
+    needs = await cancel_matches(conn, open_matches, CancelReason.ACTOR_SUSPENDED, ctx, now)
+    for need_id in sorted(needs):
+        await propose_for_need(conn, model, need_id, ctx, now=now)
+
+
+async def apply_decision(
+    conn: Connection, model: ReadModel, decision: DecisionMadeV1, ctx: Context
+) -> Rematch | None:
+    """An adopted change of the matching policy: store the territory's next version, then
+    re-match the territory under it. Invalid parameters raise ValueError."""
+    if decision.kind != ProposalKind.CHANGE_MATCHING_POLICY or decision.outcome != Outcome.ADOPTED:
+        return None
+    if await store.decision_applied(conn, decision.decision_id):
+        return None
+    # From the database, not the cache: a retried event must not count its own change twice.
+    current = await store.current_policy(conn, decision.territory_id)
+    adopted = policies.changed_policy(
+        current, decision.parameters, decision_id=decision.decision_id, at=decision.decided_at
+    )
+    await store.insert_policy(conn, adopted)
+    model.set_policy(adopted)
+    if adopted.social_priority != current.social_priority:
+        # The indexed needs carry their priority: index them again under the new policy.
+        model.replace_needs(_need_views(await store.open_needs(conn), model))
+    if not model.proposing:
+        return None
+    return await rematch_territory(
+        conn, model, decision.territory_id, ctx, now=_now(), cancel_stale=True
+    )
+
+
+async def load_read_model(pool: asyncpg.Pool, model: ReadModel) -> None:
+    """Fill the in-memory indexes and policies from the database (at start)."""
+    async with pool.acquire() as conn:
+        latest = await store.latest_policies(conn)
+        offer_rows = await store.published_offers(conn)
+        need_rows = await store.open_needs(conn)
+    model.load((), (), latest)
+    offers = (_matchable_offer(projection.offer_state(row.state)) for row in offer_rows)
+    model.load((offer for offer in offers if offer is not None), _need_views(need_rows, model), ())
+    log.info("read model loaded: %d offers, %d needs", len(model.offers), len(model.needs))
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+async def _transaction(pool: asyncpg.Pool, work: Callable[[Connection], Awaitable[T]]) -> T:
+    """Run `work` in a transaction; run it again when PostgreSQL chose it to break a deadlock."""
+    attempts = 3
+    for attempt in range(1, attempts + 1):
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                return await work(conn)
+        except asyncpg.DeadlockDetectedError:
+            if attempt == attempts:
+                raise
+            log.warning("deadlock broken (attempt %d/%d); retrying", attempt, attempts)
+            await asyncio.sleep(0.01 * attempt)
+    raise AssertionError("unreachable")
+
+
+def _party(match: Match | None, principal: Principal) -> tuple[Match, Party]:
+    """The match and the caller's side in it; 404 for anyone but its two parties."""
+    party = match.party_of(principal.actor_id) if match else None
+    if match is None or party is None:
+        raise NotFound("no such match")
+    return match, party
+
+
+async def get_match(pool: asyncpg.Pool, match_id: uuid.UUID, principal: Principal) -> Match:
+    async with pool.acquire() as conn:
+        match, _ = _party(await store.get_match(conn, match_id), principal)
+    return match
+
+
+async def list_matches(
+    pool: asyncpg.Pool,
+    principal: Principal,
+    *,
+    status: str | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Match]:
+    async with pool.acquire() as conn:
+        return await store.list_matches(
+            conn, principal.actor_id, status=status, after=after, limit=limit
+        )
+
+
+async def _propose(conn: Connection, *, model: ReadModel, need_id: str, ctx: Context) -> object:
+    return await propose_for_need(conn, model, need_id, ctx, now=_now())
+
+
+@dataclass
+class _Acceptance:
+    match: Match
+    refused: bool = False  # the offer had no room left: the match was cancelled
+    rematch: set[str] = field(default_factory=set)
+
+
+async def accept_match(
+    pool: asyncpg.Pool, model: ReadModel, match_id: uuid.UUID, principal: Principal, ctx: Context
+) -> Match:
+    """The caller accepts as provider or requester; the second acceptance confirms the match
+    if the offer still has the capacity for it at those times, else cancels it (409).
+
+    Confirmations of one offer are serialised by a lock on the offer's row. A confirmed match
+    ends the need's other proposals, and the offer's proposals that no longer fit; the needs
+    those were for, and the need of a refused match, are re-matched once this commits.
+    """
+    now = _now()
+
+    async def accept(conn: Connection) -> _Acceptance:
+        seen, party = _party(await store.get_match(conn, match_id), principal)
+        offer = (await store.lock_offers(conn, [seen.offer_id], exclusive=True))[seen.offer_id]
+        match = await store.get_match(conn, match_id, for_update=True)
+        assert match is not None
+        accepted = lifecycle.accept(match, party, now=now)
+        if accepted is match:
+            return _Acceptance(match)
+        if not accepted.ready:
+            await store.update_match(conn, accepted)
+            await emit_match(conn, MatchAcceptedV1, accepted, ctx, by=party)
+            return _Acceptance(accepted)
+        capacity = float(offer.state["asset"]["capacity"])
+        held = (await store.bookings(conn, [match.offer_id])).get(match.offer_id, [])
+        if not fits(capacity, held, match.quantity, match.windows):
+            needs = await cancel_matches(conn, [match], CancelReason.CAPACITY_TAKEN, ctx, now)
+            refused = lifecycle.cancel(match, CancelReason.CAPACITY_TAKEN, now=now)
+            return _Acceptance(refused, refused=True, rematch=needs)
+        confirmed = lifecycle.confirm(accepted, now=now)
+        await store.update_match(conn, confirmed)
+        await emit_match(conn, MatchAcceptedV1, accepted, ctx, by=party)
+        await emit_match(conn, MatchConfirmedV1, confirmed, ctx, confirmed_at=now)
+        served = await store.open_matches(conn, need_id=match.need_id)
+        await cancel_matches(conn, served, CancelReason.NEED_SERVED, ctx, now)
+        held.append(Booking(match.quantity, match.windows))
+        crowded = [
+            m
+            for m in await store.open_matches(conn, offer_id=match.offer_id)
+            if not fits(capacity, held, m.quantity, m.windows)
+        ]
+        rematch = await cancel_matches(conn, crowded, CancelReason.CAPACITY_TAKEN, ctx, now)
+        return _Acceptance(confirmed, rematch=rematch)
+
+    outcome = await _transaction(pool, accept)
+    for need_id in sorted(outcome.rematch):
+        await _transaction(pool, functools.partial(_propose, model=model, need_id=need_id, ctx=ctx))
+    if outcome.refused:
+        raise Conflict(
+            "another match took the offer's capacity at these times; the need is proposed "
+            "other offers",
+            field="status",
+        )
+    return outcome.match
+
+
+async def _propose_next(
+    conn: Connection, model: ReadModel, ended: Match, ctx: Context, now: datetime
+) -> None:
+    """After a proposal ends without a deal: the need gets its next candidate, and the offer
+    may go to other needs (a batch allocation may have held it back from them)."""
+    await propose_for_need(conn, model, ended.need_id, ctx, now=now)
+    offer = model.offers.get(ended.offer_id)
+    if offer is not None:
+        await propose_for_offer(conn, model, offer, ctx, now=now)
+
+
+async def decline_match(
+    pool: asyncpg.Pool,
+    model: ReadModel,
+    match_id: uuid.UUID,
+    reason: str,
+    principal: Principal,
+    ctx: Context,
+) -> Match:
+    """The caller turns the proposal down; its need is proposed the next candidate at once."""
+    now = _now()
+
+    async def decline(conn: Connection) -> Match:
+        seen, party = _party(await store.get_match(conn, match_id), principal)
+        await store.get_need(conn, seen.need_id, share=True)  # needs are locked before matches
+        match = await store.get_match(conn, match_id, for_update=True)
+        assert match is not None
+        declined = lifecycle.decline(match, party, reason, now=now)
+        await store.update_match(conn, declined)
+        assert declined.reason is not None
+        await emit_match(conn, MatchDeclinedV1, declined, ctx, by=party, reason=declined.reason)
+        if model.proposing:
+            await _propose_next(conn, model, match, ctx, now)
+        return declined
+
+    return await _transaction(pool, decline)
+
+
+async def expire_lapsed(
+    pool: asyncpg.Pool, model: ReadModel, *, now: datetime, batch: int = 200
+) -> int:
+    """Expire the open proposals past their time-to-live, proposing the next candidate for each
+    need; one transaction per match, skipping a match another transaction holds."""
+    expired = 0
+
+    async def expire(conn: Connection, match_id: uuid.UUID) -> bool:
+        seen = await store.get_match(conn, match_id)
+        if seen is None or not lifecycle.is_lapsed(seen, now):
+            return False
+        await store.get_need(conn, seen.need_id, share=True)
+        match = await store.get_match_skip_locked(conn, match_id)
+        if match is None or not lifecycle.is_lapsed(match, now):
+            return False
+        lapsed = lifecycle.expire(match, now=now)
+        await store.update_match(conn, lapsed)
+        ctx = Context()
+        await emit_match(conn, MatchExpiredV1, lapsed, ctx)
+        await _propose_next(conn, model, match, ctx, now)
+        return True
+
+    while True:
+        async with pool.acquire() as conn:
+            due = await store.lapsed_match_ids(conn, now, batch)
+        for match_id in due:
+            if await _transaction(pool, functools.partial(expire, match_id=match_id)):
+                expired += 1
+        if len(due) < batch:
+            return expired
+
+
+@dataclass(frozen=True)
+class Explained:
+    """A need's best candidates, each with its score and where the pair stands."""
+
+    need_id: str
+    policy: TerritoryPolicy
+    candidates: list[Candidate]
+    titles: dict[str, str]
+    matches: dict[str, Match]
+
+
+async def explain_candidates(
+    pool: asyncpg.Pool, model: ReadModel, need_id: str, principal: Principal, *, limit: int
+) -> Explained:
+    """The need's best offers under the territory's policy, for the need's requester only."""
+    async with pool.acquire() as conn:
+        row = await store.get_need(conn, need_id)
+        if row is None or row.state["requester_id"] != principal.actor_id:
+            raise NotFound("no such need")
+        policy = model.policy(str(row.state["territory_id"]))
+        need = model.needs.get(need_id)
+        if need is None or need.version != row.version:
+            need = _matchable_need(projection.need_state(row.state), policy)
+        ranked = (
+            rank_for_need(need, model.offers, widened(policy.policy, limit))[:limit] if need else []
+        )
+        offer_ids = [c.offer.offer_id for c in ranked]
+        offers = await store.get_offers(conn, offer_ids)
+        pairs = await store.pairs_of(conn, need_id, offer_ids)
+    titles = {oid: str(row.state["title"]) for oid, row in offers.items()}
+    return Explained(need_id, policy, ranked, titles, pairs)
+
+
+async def rematch(
+    pool: asyncpg.Pool, model: ReadModel, principal: Principal, ctx: Context
+) -> Rematch:
+    """A facilitator re-matches its territory: every open need's free slots, with contested
+    capacity shared out by allocation."""
+    if not principal.is_facilitator:
+        raise Forbidden("only a facilitator of the territory may re-match it")
+    if not model.proposing:
+        raise Conflict("this instance keeps the read model only and proposes nothing")
+    return await _transaction(
+        pool,
+        lambda conn: rematch_territory(
+            conn, model, principal.territory_id, ctx, now=_now(), cancel_stale=False
+        ),
+    )

@@ -1,0 +1,419 @@
+"""The matching database: SQL in the open, one function per query.
+
+Row locks are taken in one order, needs before offers before matches, and rows of one table in
+id order, so that concurrent transactions wait for each other rather than deadlock.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from contracts.actors import ActorState
+from contracts.matches import MatchStatus, Score
+from contracts.needs import NeedState
+from contracts.offers import OfferState
+from services.matching import policies
+from services.matching.capacity import Booking, Windows
+from services.matching.lifecycle import OPEN, SETTLED, Match
+from services.matching.policies import TerritoryPolicy
+from services.runtime.db import Connection
+
+_OPEN = [str(s) for s in OPEN]
+_SETTLED = [str(s) for s in SETTLED]
+
+
+@dataclass(frozen=True)
+class Row:
+    """An offer or need of the read model as stored: its newest version and its payload."""
+
+    id: str
+    status: str
+    version: int
+    state: dict[str, Any]
+
+
+# --- read model: offers, needs, actors --------------------------------------------------------
+
+
+async def save_offer(conn: Connection, state: OfferState) -> bool:
+    """Store the offer unless a version at least as new is stored; True when stored."""
+    payload = state.model_dump(mode="json", include=set(OfferState.model_fields))
+    stored = await conn.fetchval(
+        """INSERT INTO offers (offer_id, territory_id, provider_id, status, version, state)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (offer_id) DO UPDATE SET
+               territory_id = EXCLUDED.territory_id, provider_id = EXCLUDED.provider_id,
+               status = EXCLUDED.status, version = EXCLUDED.version, state = EXCLUDED.state,
+               updated_at = now()
+           WHERE offers.version < EXCLUDED.version
+           RETURNING true""",
+        state.offer_id, state.territory_id, state.provider_id, str(state.status), state.version,
+        payload,
+    )  # fmt: skip
+    return bool(stored)
+
+
+async def save_need(conn: Connection, state: NeedState) -> bool:
+    """Store the need unless a version at least as new is stored; True when stored."""
+    payload = state.model_dump(mode="json", include=set(NeedState.model_fields))
+    stored = await conn.fetchval(
+        """INSERT INTO needs (need_id, territory_id, requester_id, status, version, state)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (need_id) DO UPDATE SET
+               territory_id = EXCLUDED.territory_id, requester_id = EXCLUDED.requester_id,
+               status = EXCLUDED.status, version = EXCLUDED.version, state = EXCLUDED.state,
+               updated_at = now()
+           WHERE needs.version < EXCLUDED.version
+           RETURNING true""",
+        state.need_id, state.territory_id, state.requester_id, str(state.status), state.version,
+        payload,
+    )  # fmt: skip
+    return bool(stored)
+
+
+async def save_actor(conn: Connection, state: ActorState) -> bool:
+    stored = await conn.fetchval(
+        """INSERT INTO actors (actor_id, territory_id, kind, status, version)
+           VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (actor_id) DO UPDATE SET
+               territory_id = EXCLUDED.territory_id, kind = EXCLUDED.kind,
+               status = EXCLUDED.status, version = EXCLUDED.version
+           WHERE actors.version < EXCLUDED.version
+           RETURNING true""",
+        state.actor_id, state.territory_id, str(state.kind), str(state.status), state.version,
+    )  # fmt: skip
+    return bool(stored)
+
+
+def _row(record: asyncpg.Record) -> Row:
+    return Row(record["id"], record["status"], record["version"], record["state"])
+
+
+async def get_need(conn: Connection, need_id: str, *, share: bool = False) -> Row | None:
+    lock = " FOR SHARE" if share else ""
+    record = await conn.fetchrow(
+        f"SELECT need_id AS id, status, version, state FROM needs WHERE need_id = $1{lock}",
+        need_id,
+    )
+    return _row(record) if record else None
+
+
+async def lock_needs(conn: Connection, need_ids: Iterable[str]) -> dict[str, Row]:
+    """The needs, share-locked so that none closes before the transaction ends."""
+    records = await conn.fetch(
+        """SELECT need_id AS id, status, version, state FROM needs
+           WHERE need_id = ANY($1::text[]) ORDER BY need_id FOR SHARE""",
+        sorted(set(need_ids)),
+    )
+    return {r["id"]: _row(r) for r in records}
+
+
+async def lock_offers(
+    conn: Connection, offer_ids: Iterable[str], *, exclusive: bool = False
+) -> dict[str, Row]:
+    """The offers, locked: shared to propose them, exclusive to confirm against capacity."""
+    lock = "FOR UPDATE" if exclusive else "FOR SHARE"
+    records = await conn.fetch(
+        f"""SELECT offer_id AS id, status, version, state FROM offers
+            WHERE offer_id = ANY($1::text[]) ORDER BY offer_id {lock}""",
+        sorted(set(offer_ids)),
+    )
+    return {r["id"]: _row(r) for r in records}
+
+
+async def get_offers(conn: Connection, offer_ids: Iterable[str]) -> dict[str, Row]:
+    records = await conn.fetch(
+        """SELECT offer_id AS id, status, version, state FROM offers
+           WHERE offer_id = ANY($1::text[])""",
+        list(set(offer_ids)),
+    )
+    return {r["id"]: _row(r) for r in records}
+
+
+async def published_offers(conn: Connection) -> list[Row]:
+    records = await conn.fetch(
+        "SELECT offer_id AS id, status, version, state FROM offers WHERE status = 'published'"
+    )
+    return [_row(r) for r in records]
+
+
+async def open_needs(conn: Connection) -> list[Row]:
+    records = await conn.fetch(
+        "SELECT need_id AS id, status, version, state FROM needs WHERE status = 'open'"
+    )
+    return [_row(r) for r in records]
+
+
+async def suspended_among(conn: Connection, actor_ids: Iterable[str]) -> set[str]:
+    """The actors among `actor_ids` known to be suspended (an actor not yet known is not)."""
+    rows = await conn.fetch(
+        "SELECT actor_id FROM actors WHERE actor_id = ANY($1::text[]) AND status = 'suspended'",
+        list(set(actor_ids)),
+    )
+    return {row["actor_id"] for row in rows}
+
+
+# --- policies ---------------------------------------------------------------------------------
+
+
+async def latest_policies(conn: Connection) -> list[TerritoryPolicy]:
+    rows = await conn.fetch(
+        """SELECT DISTINCT ON (territory_id) territory_id, version, parameters, decision_id,
+               adopted_at
+           FROM policies ORDER BY territory_id, version DESC"""
+    )
+    return [
+        policies.from_json(
+            row["territory_id"],
+            row["version"],
+            row["parameters"],
+            decision_id=row["decision_id"],
+            adopted_at=row["adopted_at"],
+        )
+        for row in rows
+    ]
+
+
+async def current_policy(conn: Connection, territory_id: str) -> TerritoryPolicy:
+    """The territory's latest policy as stored: the default until its first decision."""
+    row = await conn.fetchrow(
+        """SELECT version, parameters, decision_id, adopted_at FROM policies
+           WHERE territory_id = $1 ORDER BY version DESC LIMIT 1""",
+        territory_id,
+    )
+    if row is None:
+        return policies.default_policy(territory_id)
+    return policies.from_json(
+        territory_id,
+        row["version"],
+        row["parameters"],
+        decision_id=row["decision_id"],
+        adopted_at=row["adopted_at"],
+    )
+
+
+async def decision_applied(conn: Connection, decision_id: str) -> bool:
+    return bool(
+        await conn.fetchval("SELECT true FROM policies WHERE decision_id = $1", decision_id)
+    )
+
+
+async def insert_policy(conn: Connection, record: TerritoryPolicy) -> None:
+    await conn.execute(
+        """INSERT INTO policies (territory_id, version, parameters, decision_id, adopted_at)
+           VALUES ($1, $2, $3, $4, $5)""",
+        record.territory_id,
+        record.version,
+        policies.to_json(record),
+        record.decision_id,
+        record.adopted_at,
+    )
+
+
+# --- matches ----------------------------------------------------------------------------------
+
+_MATCH_COLUMNS = """id, territory_id, offer_id, offer_version, need_id, need_version, provider_id,
+    requester_id, status, quantity, unit, windows, score, policy_version, proposed_at, expires_at,
+    provider_accepted_at, requester_accepted_at, confirmed_at, closed_at, reason, version,
+    updated_at"""
+
+
+def _windows_json(windows: Windows) -> dict[str, list[list[int]]]:
+    return {
+        "week": [list(interval) for interval in windows.week],
+        "dated": [list(interval) for interval in windows.dated],
+    }
+
+
+def _windows(stored: dict[str, list[list[int]]]) -> Windows:
+    return Windows(
+        week=tuple((start, end) for start, end in stored["week"]),
+        dated=tuple((start, end) for start, end in stored["dated"]),
+    )
+
+
+def _match(row: asyncpg.Record) -> Match:
+    fields = {k: row[k] for k in row.keys() if k != "policy_version"}
+    fields["status"] = MatchStatus(row["status"])
+    fields["windows"] = _windows(row["windows"])
+    fields["score"] = Score.model_validate(row["score"])
+    return Match(**fields)
+
+
+def _match_values(match: Match) -> tuple[Any, ...]:
+    return (
+        match.id, match.territory_id, match.offer_id, match.offer_version, match.need_id,
+        match.need_version, match.provider_id, match.requester_id, str(match.status),
+        match.quantity, str(match.unit), _windows_json(match.windows),
+        match.score.model_dump(mode="json"), match.score.policy_version, match.proposed_at,
+        match.expires_at, match.provider_accepted_at, match.requester_accepted_at,
+        match.confirmed_at, match.closed_at, match.reason, match.version, match.updated_at,
+    )  # fmt: skip
+
+
+async def insert_match(conn: Connection, match: Match) -> bool:
+    """Insert a proposal; False when the pair already has a live match (nothing inserted)."""
+    inserted = await conn.fetchval(
+        f"""INSERT INTO matches ({_MATCH_COLUMNS})
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                    $18, $19, $20, $21, $22, $23)
+            ON CONFLICT (need_id, offer_id) WHERE status IN ('proposed', 'accepted', 'confirmed')
+            DO NOTHING RETURNING true""",
+        *_match_values(match),
+    )
+    return bool(inserted)
+
+
+async def update_match(conn: Connection, match: Match) -> None:
+    """Write the new state of a match locked FOR UPDATE in the same transaction."""
+    await conn.execute(
+        """UPDATE matches SET status = $2, provider_accepted_at = $3, requester_accepted_at = $4,
+               confirmed_at = $5, closed_at = $6, reason = $7, version = $8, updated_at = $9
+           WHERE id = $1""",
+        match.id, str(match.status), match.provider_accepted_at, match.requester_accepted_at,
+        match.confirmed_at, match.closed_at, match.reason, match.version, match.updated_at,
+    )  # fmt: skip
+
+
+async def get_match(
+    conn: Connection, match_id: uuid.UUID, *, for_update: bool = False
+) -> Match | None:
+    lock = " FOR UPDATE" if for_update else ""
+    row = await conn.fetchrow(f"SELECT {_MATCH_COLUMNS} FROM matches WHERE id = $1{lock}", match_id)
+    return _match(row) if row else None
+
+
+async def get_match_skip_locked(conn: Connection, match_id: uuid.UUID) -> Match | None:
+    """The match locked for update, or None if another transaction holds it."""
+    row = await conn.fetchrow(
+        f"SELECT {_MATCH_COLUMNS} FROM matches WHERE id = $1 FOR UPDATE SKIP LOCKED", match_id
+    )
+    return _match(row) if row else None
+
+
+async def open_matches(
+    conn: Connection,
+    *,
+    offer_id: str | None = None,
+    need_id: str | None = None,
+    actor_id: str | None = None,
+    territory_id: str | None = None,
+) -> list[Match]:
+    """Open matches (proposed or accepted) of an offer, a need, a party or a territory, locked
+    for update in id order."""
+    rows = await conn.fetch(
+        f"""SELECT {_MATCH_COLUMNS} FROM matches
+            WHERE status = ANY($1::text[])
+              AND ($2::text IS NULL OR offer_id = $2)
+              AND ($3::text IS NULL OR need_id = $3)
+              AND ($4::text IS NULL OR provider_id = $4 OR requester_id = $4)
+              AND ($5::text IS NULL OR territory_id = $5)
+            ORDER BY id FOR UPDATE""",
+        _OPEN, offer_id, need_id, actor_id, territory_id,
+    )  # fmt: skip
+    return [_match(row) for row in rows]
+
+
+async def bookings(conn: Connection, offer_ids: Iterable[str]) -> dict[str, list[Booking]]:
+    """What the confirmed matches of each offer hold of it."""
+    rows = await conn.fetch(
+        """SELECT offer_id, quantity, windows FROM matches
+           WHERE offer_id = ANY($1::text[]) AND status = 'confirmed'""",
+        list(set(offer_ids)),
+    )
+    held: dict[str, list[Booking]] = defaultdict(list)
+    for row in rows:
+        held[row["offer_id"]].append(Booking(row["quantity"], _windows(row["windows"])))
+    return held
+
+
+async def proposed_quantities(conn: Connection, offer_ids: Iterable[str]) -> dict[str, float]:
+    """What the open proposals of each offer ask of it in total."""
+    rows = await conn.fetch(
+        """SELECT offer_id, sum(quantity) AS asked FROM matches
+           WHERE offer_id = ANY($1::text[]) AND status = ANY($2::text[]) GROUP BY offer_id""",
+        list(set(offer_ids)),
+        _OPEN,
+    )
+    return {row["offer_id"]: row["asked"] for row in rows}
+
+
+@dataclass
+class NeedMatches:
+    """Where a need stands with its matches."""
+
+    open: int = 0
+    served: bool = False  # it has a confirmed match
+    settled_offers: set[str] = field(default_factory=set)  # never proposed again for it
+
+
+async def need_matches(conn: Connection, need_ids: Sequence[str]) -> dict[str, NeedMatches]:
+    rows = await conn.fetch(
+        """SELECT need_id, offer_id, status FROM matches
+           WHERE need_id = ANY($1::text[]) AND status = ANY($2::text[])""",
+        list(need_ids),
+        _SETTLED,
+    )
+    found = {need_id: NeedMatches() for need_id in need_ids}
+    for row in rows:
+        summary = found[row["need_id"]]
+        summary.settled_offers.add(row["offer_id"])
+        if row["status"] in _OPEN:
+            summary.open += 1
+        elif row["status"] == MatchStatus.CONFIRMED:
+            summary.served = True
+    return found
+
+
+async def pairs_of(conn: Connection, need_id: str, offer_ids: Iterable[str]) -> dict[str, Match]:
+    """The latest match of `need_id` with each of `offer_ids` that has one."""
+    rows = await conn.fetch(
+        f"""SELECT DISTINCT ON (offer_id) {_MATCH_COLUMNS} FROM matches
+            WHERE need_id = $1 AND offer_id = ANY($2::text[])
+            ORDER BY offer_id, proposed_at DESC""",
+        need_id,
+        list(offer_ids),
+    )
+    return {row["offer_id"]: _match(row) for row in rows}
+
+
+async def lapsed_match_ids(conn: Connection, now: datetime, limit: int) -> list[uuid.UUID]:
+    rows = await conn.fetch(
+        """SELECT id FROM matches WHERE status = ANY($1::text[]) AND expires_at <= $2
+           ORDER BY expires_at LIMIT $3""",
+        _OPEN,
+        now,
+        limit,
+    )
+    return [row["id"] for row in rows]
+
+
+async def list_matches(
+    conn: Connection,
+    actor_id: str,
+    *,
+    status: str | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Match]:
+    """A page of the matches where `actor_id` is a party, newest first, after the cursor."""
+    rows = await conn.fetch(
+        f"""SELECT {_MATCH_COLUMNS} FROM matches
+            WHERE (provider_id = $1 OR requester_id = $1)
+              AND ($2::text IS NULL OR status = $2)
+              AND ($3::timestamptz IS NULL OR (proposed_at, id) < ($3, $4))
+            ORDER BY proposed_at DESC, id DESC LIMIT $5""",
+        actor_id,
+        status,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [_match(row) for row in rows]
