@@ -639,9 +639,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Run the benchmark and print its figures."""
-    args = parse_args(argv)
+def run_on_local_stack(
+    name: str,
+    bench: Callable[[str, str, argparse.Namespace], Awaitable[Report]],
+    args: argparse.Namespace,
+) -> None:
+    """Run `bench(server, bootstrap, args)` on this machine's PostgreSQL and a fresh Tansu."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     run_dir = ROOT / ".run"
     run_dir.mkdir(exist_ok=True)
@@ -650,9 +653,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     with start_tansu(log_path=run_dir / "bench-tansu.log") as tansu:
         report = asyncio.run(bench(server, tansu.bootstrap_servers, args))
     report.print(
-        f"backbone benchmark: Tansu (memory) and PostgreSQL on this machine "
+        f"{name} benchmark: Tansu (memory) and PostgreSQL on this machine "
         f"({os.cpu_count()} cores shared by the broker, PostgreSQL and Python)"
     )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the benchmark and print its figures."""
+    run_on_local_stack("backbone", bench, parse_args(argv))
 
 
 if __name__ == "__main__":

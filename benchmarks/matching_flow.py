@@ -26,9 +26,7 @@ import argparse
 import asyncio
 import contextlib
 import json
-import logging
 import math
-import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -56,6 +54,7 @@ from benchmarks.backbone import (
     poll_until,
     progress,
     record_headers,
+    run_on_local_stack,
 )
 from contracts.topics import Topic
 from services.actors.app import build_app as build_actors
@@ -64,8 +63,7 @@ from services.actors.handlers import bootstrap_territory
 from services.actors.settings import ActorsSettings
 from services.devstack.demo import NEED, OFFER, VAN
 from services.devstack.ports import free_port
-from services.devstack.postgres import create_database, drop_database, server_url
-from services.devstack.tansu import start_tansu
+from services.devstack.postgres import create_database, drop_database
 from services.matching.app import build_app as build_matching
 from services.matching.settings import MatchingSettings
 from services.offers.app import build_app as build_offers
@@ -363,18 +361,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the benchmark and print its figures."""
-    args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    run_dir = ROOT / ".run"
-    run_dir.mkdir(exist_ok=True)
-    server = server_url(os.environ.get("DATABASE_URL"), run_dir / "bench-postgres")
-    progress("starting Tansu")
-    with start_tansu(log_path=run_dir / "bench-tansu.log") as tansu:
-        report = asyncio.run(bench(server, tansu.bootstrap_servers, args))
-    report.print(
-        f"matching flow benchmark: Tansu (memory) and PostgreSQL on this machine "
-        f"({os.cpu_count()} cores shared by the broker, PostgreSQL and Python)"
-    )
+    run_on_local_stack("matching flow", bench, parse_args(argv))
 
 
 if __name__ == "__main__":
