@@ -36,7 +36,7 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -641,7 +641,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def run_on_local_stack(
     name: str,
-    bench: Callable[[str, str, argparse.Namespace], Awaitable[Report]],
+    bench: Callable[[str, str, argparse.Namespace], Coroutine[Any, Any, Report]],
     args: argparse.Namespace,
 ) -> None:
     """Run `bench(server, bootstrap, args)` on this machine's PostgreSQL and a fresh Tansu."""
