@@ -294,3 +294,33 @@ async def test_a_proposal_expires_after_the_policy_s_time_to_live(
         return bool(status == "expired")
 
     await eventually(expired_in_database)
+
+
+async def test_suspending_the_provider_cancels_its_open_matches(
+    flow: Flow, territory: Territory
+) -> None:
+    stack = flow.stack
+    business = await new_member(stack, territory, name="Frigo Diois")
+    association = await new_member(stack, territory, kind="association", name="Paniers")
+    published = await offer(stack, business, (await declare(stack, business))["id"])
+    await indexed(flow, offer_id=published["id"])
+    requested = await need(stack, association)
+    match_id = (await proposals_for(flow, requested["id"]))[0]["data"]["match_id"]
+
+    suspended = await stack.actors.post(
+        f"/v1/actors/{business.id}/suspend",
+        json={"reason": "cotisation impayée"},
+        headers=territory.facilitator.headers,
+    )
+    assert suspended.status_code == 200, suspended.text
+
+    # Through the broker: actors → matching directly, and actors → offers (offer paused) →
+    # matching; whichever arrives first cancels the match, the other changes nothing.
+    events = await match_events(flow, type_="mcvt.match.cancelled.v1", match_id=match_id)
+    cancelled = [e for e in events if e["type"] == "mcvt.match.cancelled.v1"]
+    assert len(cancelled) == 1
+    assert cancelled[0]["data"]["reason"] in {"actor_suspended", "offer_paused"}
+    body = await status_of(flow, association, match_id, "cancelled")
+    assert body["reason"] in {"actor_suspended", "offer_paused"}
+    accepted = await accept(flow, association, match_id)
+    assert accepted.status_code == 409
