@@ -115,32 +115,6 @@ def _near(lat: float | None, lon: float | None, radius_km: float | None) -> stor
     return store.Near(lat, lon, radius_km)
 
 
-def _listing(
-    me: Principal,
-    *,
-    public: tuple[str, ...],
-    territory_id: UUID | None,
-    category: str | None,
-    status_: str | None,
-    owner_id: UUID | None,
-    near: store.Near | None,
-    cursor: str | None,
-    limit: int,
-) -> store.Listing:
-    return store.Listing(
-        territory_id=territory_id or UUID(me.territory_id),
-        viewer=UUID(me.actor_id),
-        facilitated=UUID(me.territory_id) if me.is_facilitator else None,
-        public_statuses=public,
-        statuses=(status_,) if status_ else None,
-        categories=_categories(category),
-        owner_id=owner_id,
-        near=near,
-        after=_decode_cursor(cursor),
-        limit=limit + 1,
-    )
-
-
 class Filters(BaseModel):
     """Filters shared by the offer and need listings."""
 
@@ -152,6 +126,23 @@ class Filters(BaseModel):
     radius_km: float | None = Field(default=None, gt=0, le=1000)
     cursor: str | None = None
     limit: int = Field(default=50, ge=1, le=MAX_PAGE, description=f"At most {MAX_PAGE}.")
+
+
+def _listing(
+    me: Principal, filters: Filters, *, public: tuple[str, ...], status_: str | None
+) -> store.Listing:
+    return store.Listing(
+        territory_id=filters.territory_id or UUID(me.territory_id),
+        viewer=UUID(me.actor_id),
+        facilitated=UUID(me.territory_id) if me.is_facilitator else None,
+        public_statuses=public,
+        statuses=(status_,) if status_ else None,
+        categories=_categories(filters.category),
+        owner_id=filters.owner_id,
+        near=_near(filters.lat, filters.lon, filters.radius_km),
+        after=_decode_cursor(filters.cursor),
+        limit=filters.limit + 1,
+    )
 
 
 FiltersDep = Annotated[Filters, Query()]
@@ -212,17 +203,7 @@ async def list_offers(
     filters: FiltersDep,
     status_: Annotated[OfferStatus | None, Query(alias="status")] = None,
 ) -> OfferPage:
-    listing = _listing(
-        me,
-        public=(OfferStatus.PUBLISHED,),
-        territory_id=filters.territory_id,
-        category=filters.category,
-        status_=status_,
-        owner_id=filters.owner_id,
-        near=_near(filters.lat, filters.lon, filters.radius_km),
-        cursor=filters.cursor,
-        limit=filters.limit,
-    )
+    listing = _listing(me, filters, public=(OfferStatus.PUBLISHED,), status_=status_)
     found = await handlers.list_offers(pool, listing)
     page = found[: filters.limit]
     more = len(found) > filters.limit
@@ -287,17 +268,7 @@ async def list_needs(
     filters: FiltersDep,
     status_: Annotated[NeedStatus | None, Query(alias="status")] = None,
 ) -> NeedPage:
-    listing = _listing(
-        me,
-        public=tuple(str(s) for s in OPEN_NEED),
-        territory_id=filters.territory_id,
-        category=filters.category,
-        status_=status_,
-        owner_id=filters.owner_id,
-        near=_near(filters.lat, filters.lon, filters.radius_km),
-        cursor=filters.cursor,
-        limit=filters.limit,
-    )
+    listing = _listing(me, filters, public=tuple(str(s) for s in OPEN_NEED), status_=status_)
     found = await handlers.list_needs(pool, listing)
     page = found[: filters.limit]
     more = len(found) > filters.limit
