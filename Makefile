@@ -35,10 +35,10 @@ bench: install ## the benchmarks
 contracts: install ## regenerate the JSON Schema and AsyncAPI files under contracts/
 	$(RUN) python -m services.runtime.export
 
-lint: install ## ruff (lint and format check) and mypy
+lint: install ## ruff (lint, format check, banned imports in domain modules) and mypy (code and tests)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy services contracts
+	$(RUN) mypy services contracts tests benchmarks
 
 migrate: install ## apply every service's migrations to its database
 	$(RUN) python -m services.runtime.migrate_all

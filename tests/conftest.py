@@ -2,13 +2,17 @@
 
 DATABASE_URL (a server's maintenance database) and KAFKA_BOOTSTRAP_SERVERS point the tests at
 other servers; without them the tests use PostgreSQL on 127.0.0.1:5432, or the embedded one, and
-start Tansu on a free loopback port. Every test module gets its own databases.
+start Tansu on a free loopback port. Every test gets databases of its own, and every service
+database is a clone of a template migrated once per session (`tests/harness.py`).
+
+The folders say what the tests are: `unit/` pure logic, no I/O; `runtime/` the shared runtime on
+real PostgreSQL and the real broker; `service/` one service over HTTP (with actors beside it for
+tokens); `flow/` several services working together over the broker.
 """
 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -17,11 +21,12 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from contracts.topics import Topic
-from services.devstack.postgres import create_database, drop_database, server_url
+from services.devstack.postgres import server_url
 from services.devstack.tansu import TansuBroker, start_tansu
 from services.runtime.db import create_pool, migrate
 from services.runtime.kafka import ensure_topics, make_producer
 from services.runtime.settings import ServiceSettings
+from tests.harness import Databases
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,22 +52,29 @@ def kafka(tansu: TansuBroker | None) -> str:
     return tansu.bootstrap_servers if tansu else os.environ["KAFKA_BOOTSTRAP_SERVERS"]
 
 
+@pytest.fixture(scope="session")
+async def databases(pg_server: str) -> AsyncIterator[Databases]:
+    """Test databases and the per-service templates they are cloned from (dropped at the end)."""
+    made = Databases(pg_server)
+    yield made
+    await made.drop()
+
+
 NewDatabase = Callable[[str], Awaitable[str]]
 
 
 @pytest.fixture
-async def new_database(pg_server: str) -> AsyncIterator[NewDatabase]:
-    """Make fresh, uniquely named databases; they are dropped after the test."""
+async def new_database(databases: Databases) -> AsyncIterator[NewDatabase]:
+    """Make fresh, empty, uniquely named databases; they are dropped after the test."""
     made: list[str] = []
 
     async def make(label: str) -> str:
-        name = f"mcvt_test_{label}_{uuid.uuid4().hex[:10]}"
-        made.append(name)
-        return await create_database(pg_server, name)
+        url = await databases.blank(label)
+        made.append(url.rsplit("/", 1)[1])
+        return url
 
     yield make
-    for name in made:
-        await drop_database(pg_server, name)
+    await databases.drop(made)
 
 
 @pytest.fixture

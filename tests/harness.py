@@ -1,0 +1,177 @@
+"""One harness that starts any set of services, as `make run` would, for any test package.
+
+Each service gets a database of its own, cloned from a template that was migrated once per test
+session (`CREATE DATABASE ... TEMPLATE`: a file copy, much cheaper than running every migration
+again), the shared real broker, quick consumer settings, and its lifespan (relay, consumers,
+scheduler). `actors` is served on a real loopback socket because the other services fetch the
+key set that verifies tokens from it; the others are driven in-process through their ASGI app.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import uuid
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import asyncpg
+import httpx
+from fastapi import FastAPI
+
+from services.devstack.postgres import create_database, drop_database
+from services.runtime.db import migrate
+from services.runtime.settings import ServiceSettings
+from tests.support import QUICK_CONSUMERS, asgi_client, http_server
+
+# Settings every test service starts with: short polls and pauses, so that tests wait little.
+TEST_SETTINGS: dict[str, Any] = {
+    **QUICK_CONSUMERS,
+    "outbox_poll_interval_s": 0.1,
+    "consumer_retry_backoff_s": 0.01,
+}
+
+
+def app_module(service: str) -> ModuleType:
+    """`services.<service>.app`: its `Settings`, `spec(settings)` and `build_app(settings)`."""
+    return importlib.import_module(f"services.{service}.app")
+
+
+@dataclass
+class Databases:
+    """Test databases on one server: blank ones, and per-service clones of migrated templates."""
+
+    server: str
+    templates: dict[str, str] = field(default_factory=dict)
+    made: list[str] = field(default_factory=list)
+
+    async def blank(self, label: str) -> str:
+        """A new empty database; its URL."""
+        name = f"mcvt_test_{label}_{uuid.uuid4().hex[:10]}"
+        self.made.append(name)
+        return await create_database(self.server, name)
+
+    async def for_service(self, service: str) -> str:
+        """A new database holding `service`'s migrated schema; its URL."""
+        template = await self._template(service)
+        name = f"mcvt_test_{service}_{uuid.uuid4().hex[:10]}"
+        self.made.append(name)
+        conn = await asyncpg.connect(self.server)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        finally:
+            await conn.close()
+        return self.server.rsplit("/", 1)[0] + f"/{name}"
+
+    async def _template(self, service: str) -> str:
+        if service not in self.templates:
+            name = f"mcvt_tmpl_{service}_{uuid.uuid4().hex[:8]}"
+            url = await create_database(self.server, name)
+            module = app_module(service)
+            spec = module.spec(module.Settings())
+            await migrate(url, spec.name, spec.migrations)
+            self.templates[service] = name
+        return self.templates[service]
+
+    async def drop(self, names: Iterable[str] | None = None) -> None:
+        """Drop the given databases (all made so far, and the templates, by default)."""
+        everything = names is None
+        for name in list(self.made if names is None else names):
+            await drop_database(self.server, name)
+            if name in self.made:
+                self.made.remove(name)
+        if everything:
+            for template in self.templates.values():
+                await drop_database(self.server, template)
+            self.templates.clear()
+
+
+@dataclass
+class Running:
+    """One service of a stack: its app, an HTTP client on it, its settings."""
+
+    app: FastAPI
+    client: httpx.AsyncClient
+    settings: ServiceSettings
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        pool: asyncpg.Pool = self.app.state.runtime.pool
+        return pool
+
+
+@dataclass
+class Stack:
+    """Services started together on one broker."""
+
+    kafka: str
+    running: dict[str, Running]
+
+    def __getitem__(self, service: str) -> Running:
+        return self.running[service]
+
+    @property
+    def actors(self) -> httpx.AsyncClient:
+        return self.running["actors"].client
+
+    @property
+    def offers(self) -> httpx.AsyncClient:
+        return self.running["offers"].client
+
+    def pool(self, service: str) -> asyncpg.Pool:
+        return self.running[service].pool
+
+
+@contextlib.asynccontextmanager
+async def start_stack(
+    databases: Databases,
+    kafka: str,
+    services: Iterable[str],
+    settings: Mapping[str, Mapping[str, Any]] | None = None,
+) -> AsyncIterator[Stack]:
+    """Start `services` (actors first when present) and stop them, dropping their databases.
+
+    `settings` overrides, per service, the test settings each one starts with.
+    """
+    made: list[str] = []  # filled as databases are made, so a failed start drops them too
+    stack = Stack(kafka, {})
+    try:
+        async with contextlib.AsyncExitStack() as started:
+            yield await _start(databases, kafka, services, settings or {}, stack, made, started)
+    finally:
+        await databases.drop(made)
+
+
+async def _start(
+    databases: Databases,
+    kafka: str,
+    services: Iterable[str],
+    settings: Mapping[str, Mapping[str, Any]],
+    stack: Stack,
+    made: list[str],
+    started: contextlib.AsyncExitStack,
+) -> Stack:
+    jwks_url: str | None = None
+    for service in sorted(services, key=lambda name: name != "actors"):
+        url = await databases.for_service(service)
+        made.append(url.rsplit("/", 1)[1])
+        module = app_module(service)
+        options: dict[str, Any] = {
+            **TEST_SETTINGS,
+            "database_url": url,
+            "kafka_bootstrap_servers": kafka,
+            **({"jwks_url": jwks_url} if jwks_url else {}),
+            **settings.get(service, {}),
+        }
+        service_settings = module.Settings(**options)
+        app = module.build_app(service_settings)
+        if service == "actors":
+            base = await started.enter_async_context(http_server(app))
+            jwks_url = f"{base}/.well-known/jwks.json"
+            client = await started.enter_async_context(httpx.AsyncClient(base_url=base, timeout=30))
+        else:
+            client = await started.enter_async_context(asgi_client(app))
+        stack.running[service] = Running(app, client, service_settings)
+    return stack

@@ -1,0 +1,45 @@
+"""The actors service alone, on a database of its own for each test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+
+from services.actors.domain import ActorRegistration
+from services.actors.handlers import bootstrap_territory
+from services.runtime.context import Context
+from tests.harness import Databases, Running, start_stack
+from tests.scenario import token_for
+
+
+@pytest.fixture
+async def actors(databases: Databases, kafka: str) -> AsyncIterator[Running]:
+    settings = {"actors": {"outbox_poll_interval_s": 0.2}}
+    async with start_stack(databases, kafka, ["actors"], settings) as stack:
+        yield stack["actors"]
+
+
+@dataclass
+class Territory:
+    id: str
+    facilitator_id: str
+    facilitator: dict[str, str]  # auth headers
+
+
+@pytest.fixture
+async def territory(actors: Running) -> Territory:
+    draft = ActorRegistration.model_validate(
+        {
+            "territory_id": "00000000-0000-0000-0000-000000000000",
+            "kind": "association",
+            "name": "Équipe MCVT",
+            "email": "facilitation@mcvt.example",
+        }
+    )
+    territory_id, actor, key = await bootstrap_territory(
+        actors.pool, "Vallée de la Drôme", draft, Context("/mcvt/actors")
+    )
+    assert actor is not None and key is not None
+    return Territory(str(territory_id), str(actor.id), await token_for(actors.client, key.api_key))
