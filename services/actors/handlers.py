@@ -18,10 +18,10 @@ from contracts.actors import (
 from contracts.envelope import EventPayload
 from services.actors import domain, store
 from services.actors.domain import Actor, ActorChanges, ActorRegistration
-from services.runtime.auth import Principal
 from services.runtime.db import Connection
 from services.runtime.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from services.runtime.outbox import Context, emit
+from services.runtime.principal import Principal
 
 SOURCE = "/mcvt/actors"
 

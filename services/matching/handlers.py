@@ -48,10 +48,10 @@ from services.matching.proposals import (
 )
 from services.matching.ranking import rank_for_need
 from services.matching.readmodel import ReadModel
-from services.runtime.auth import Principal
 from services.runtime.db import Connection
 from services.runtime.errors import Conflict, Forbidden, NotFound
 from services.runtime.outbox import Context
+from services.runtime.principal import Principal
 
 log = logging.getLogger(__name__)
 

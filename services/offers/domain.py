@@ -36,8 +36,8 @@ from services.offers.drafts import (
     OfferDraft,
     PriceIn,
 )
-from services.runtime.auth import Principal
 from services.runtime.errors import Conflict, Forbidden, InvalidInput
+from services.runtime.principal import Principal
 
 # --- the actors this service knows (its read model of actor events) ---------------------------
 

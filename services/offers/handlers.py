@@ -42,10 +42,10 @@ from services.offers.drafts import (
     OfferChanges,
     OfferDraft,
 )
-from services.runtime.auth import Principal
 from services.runtime.db import Connection
 from services.runtime.errors import InvalidInput, NotFound
 from services.runtime.outbox import Context, emit
+from services.runtime.principal import Principal
 
 SOURCE = "/mcvt/offers"
 

@@ -26,8 +26,8 @@ from services.offers.drafts import (
     OfferDraft,
     PriceIn,
 )
-from services.runtime.auth import Principal
 from services.runtime.errors import Conflict, Forbidden, InvalidInput
+from services.runtime.principal import Principal
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 YEAR = timedelta(days=365)
