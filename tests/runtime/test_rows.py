@@ -14,11 +14,12 @@ ROW = {"id": 7, "owner": "ada", "area": 1.5, "version": 3, "updated_at": "noon"}
 
 def _bound(sql: str, args: tuple[object, ...]) -> dict[str, object]:
     """Column → the argument its placeholder takes, read back from the statement."""
+    pairs: list[tuple[str, str]]
     if sql.startswith("INSERT"):
         columns, placeholders = re.findall(r"\(([^)]*)\)", sql)
-        pairs = zip(columns.split(", "), placeholders.split(", "), strict=True)
+        pairs = list(zip(columns.split(", "), placeholders.split(", "), strict=True))
     else:
-        pairs = iter(re.findall(r"(\w+) = (\$\d+)", sql))
+        pairs = re.findall(r"(\w+) = (\$\d+)", sql)
     return {column: args[int(placeholder[1:]) - 1] for column, placeholder in pairs}
 
 
