@@ -33,7 +33,7 @@ bench: install ## the benchmarks
 	$(RUN) python -m benchmarks
 
 contracts: install ## regenerate the JSON Schema and AsyncAPI files under contracts/
-	$(RUN) python -m services.runtime.export
+	$(RUN) python -m services.tools.export
 
 lint: install ## ruff (lint, format check, banned imports in domain modules) and mypy (code and tests)
 	$(RUN) ruff check .
@@ -41,7 +41,7 @@ lint: install ## ruff (lint, format check, banned imports in domain modules) and
 	$(RUN) mypy services contracts tests benchmarks
 
 migrate: install ## apply every service's migrations to its database
-	$(RUN) python -m services.runtime.migrate_all
+	$(RUN) python -m services.tools.migrate_all
 
 clean: ## remove .run (logs, embedded PostgreSQL data) and tool caches; keeps .venv
 	rm -rf .run .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -17,8 +17,8 @@ from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.fr import siret as stdnum_siret
 
 from contracts.actors import ActorKind, ActorStatus, Location
-from services.runtime.auth import FACILITATOR, Principal
 from services.runtime.errors import Conflict, Forbidden
+from services.runtime.principal import FACILITATOR, Principal
 
 
 def normalise_siret(value: str | None) -> str | None:

@@ -19,11 +19,11 @@ from contracts.envelope import EventPayload
 from services.actors import domain, store
 from services.actors.domain import Actor, ActorChanges, ActorRegistration
 from services.runtime import clock
-from services.runtime.auth import Principal
 from services.runtime.context import Context
 from services.runtime.db import Connection, transactional
 from services.runtime.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from services.runtime.outbox import emit
+from services.runtime.principal import Principal
 
 
 async def _emit(conn: Connection, payload: EventPayload, actor: Actor, ctx: Context) -> None:

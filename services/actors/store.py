@@ -12,9 +12,16 @@ from contracts.actors import Location
 from services.actors.domain import Actor
 from services.actors.tokens import SigningKey
 from services.runtime.db import Connection
+from services.runtime.rows import Table
 
-_ACTOR_COLUMNS = """id, territory_id, kind, name, email, phone, lat, lon, commune, description,
-    siret, status, roles, version, created_at, updated_at"""
+_ACTORS = Table(
+    "actors",
+    (
+        "id", "territory_id", "kind", "name", "email", "phone", "lat", "lon", "commune",
+        "description", "siret", "status", "roles", "version", "created_at", "updated_at",
+    ),
+)  # fmt: skip
+_ACTOR_COLUMNS = _ACTORS.select_list()
 
 
 def _actor(row: asyncpg.Record) -> Actor:
@@ -27,14 +34,26 @@ def _actor(row: asyncpg.Record) -> Actor:
     return Actor(**fields, location=location, roles=tuple(row["roles"]))
 
 
-def _actor_values(actor: Actor) -> tuple[Any, ...]:
+def _actor_row(actor: Actor) -> dict[str, Any]:
     loc = actor.location
-    return (
-        actor.id, actor.territory_id, str(actor.kind), actor.name, actor.email, actor.phone,
-        loc.lat if loc else None, loc.lon if loc else None, loc.commune if loc else None,
-        actor.description, actor.siret, str(actor.status), list(actor.roles), actor.version,
-        actor.created_at, actor.updated_at,
-    )  # fmt: skip
+    return {
+        "id": actor.id,
+        "territory_id": actor.territory_id,
+        "kind": str(actor.kind),
+        "name": actor.name,
+        "email": actor.email,
+        "phone": actor.phone,
+        "lat": loc.lat if loc else None,
+        "lon": loc.lon if loc else None,
+        "commune": loc.commune if loc else None,
+        "description": actor.description,
+        "siret": actor.siret,
+        "status": str(actor.status),
+        "roles": list(actor.roles),
+        "version": actor.version,
+        "created_at": actor.created_at,
+        "updated_at": actor.updated_at,
+    }
 
 
 # --- territories ----------------------------------------------------------------------------------
@@ -57,11 +76,7 @@ async def list_territories(conn: Connection) -> list[asyncpg.Record]:
 
 
 async def insert_actor(conn: Connection, actor: Actor) -> None:
-    await conn.execute(
-        f"INSERT INTO actors ({_ACTOR_COLUMNS}) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-        *_actor_values(actor),
-    )
+    await conn.execute(_ACTORS.insert_sql(), *_ACTORS.values(_actor_row(actor)))
 
 
 async def get_actor(conn: Connection, actor_id: UUID, *, for_update: bool = False) -> Actor | None:
@@ -72,13 +87,7 @@ async def get_actor(conn: Connection, actor_id: UUID, *, for_update: bool = Fals
 
 async def update_actor(conn: Connection, actor: Actor) -> None:
     """Write the new state of an actor read FOR UPDATE in the same transaction."""
-    await conn.execute(
-        """UPDATE actors SET territory_id = $2, kind = $3, name = $4, email = $5, phone = $6,
-               lat = $7, lon = $8, commune = $9, description = $10, siret = $11, status = $12,
-               roles = $13, version = $14, created_at = $15, updated_at = $16
-           WHERE id = $1""",
-        *_actor_values(actor),
-    )
+    await conn.execute(_ACTORS.update_sql(), *_ACTORS.update_values(_actor_row(actor)))
 
 
 async def list_actors(

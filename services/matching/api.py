@@ -15,8 +15,9 @@ from services.matching import handlers, policies
 from services.matching.lifecycle import Match, score_of
 from services.matching.proposals import Rematch
 from services.matching.readmodel import ReadModel
-from services.runtime.auth import CurrentActor, Principal
+from services.runtime.auth import CurrentActor
 from services.runtime.pages import CursorParam, Limit, Page, decode_cursor, page_of
+from services.runtime.principal import Principal
 from services.runtime.service import Pool
 from services.runtime.service import RequestContext as Ctx
 

@@ -100,10 +100,6 @@ class _BucketIndex(ABC, Generic[T]):
         """Same as `add`: events may arrive out of order, so an update may come first."""
         return self.add(item)
 
-    def remove(self, item: T) -> bool:
-        """Remove `item`'s id as of `item.version`; True if something was removed."""
-        return self.discard(self._identity(item), item.version)
-
     def discard(self, item_id: str, version: int) -> bool:
         """Remove `item_id` unless a newer version is known, leaving a tombstone."""
         known = self._versions.get(item_id)

@@ -130,8 +130,3 @@ def first_failure(offer: OfferView, need: NeedView) -> Reason | None:
         if not passes(offer, need):
             return reason
     return None
-
-
-def failures(offer: OfferView, need: NeedView) -> list[Reason]:
-    """Every hard filter the pair fails, to explain a rejection in full."""
-    return [reason for reason, passes in HARD_FILTERS if not passes(offer, need)]

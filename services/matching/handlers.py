@@ -48,10 +48,10 @@ from services.matching.proposals import (
 from services.matching.ranking import rank_for_need
 from services.matching.readmodel import ReadModel
 from services.runtime import clock
-from services.runtime.auth import Principal
 from services.runtime.context import Context
 from services.runtime.db import Connection, in_transaction
 from services.runtime.errors import Conflict, Forbidden, InvalidInput, NotFound
+from services.runtime.principal import Principal
 
 log = logging.getLogger(__name__)
 

@@ -24,6 +24,7 @@ from services.matching.capacity import Booking, Windows
 from services.matching.lifecycle import OPEN, SETTLED, Match
 from services.matching.policies import TerritoryPolicy
 from services.runtime.db import Connection
+from services.runtime.rows import Table
 
 _OPEN = [str(s) for s in OPEN]
 _SETTLED = [str(s) for s in SETTLED]
@@ -42,53 +43,75 @@ class Row:
 # --- read model: offers, needs, actors --------------------------------------------------------
 
 
+_OFFERS = Table(
+    "offers",
+    ("offer_id", "territory_id", "provider_id", "status", "version", "state"),
+    key="offer_id",
+)
+_NEEDS = Table(
+    "needs",
+    ("need_id", "territory_id", "requester_id", "status", "version", "state"),
+    key="need_id",
+)
+_ACTORS = Table("actors", ("actor_id", "territory_id", "kind", "status", "version"), key="actor_id")
+
+
 async def save_offer(conn: Connection, state: OfferState) -> bool:
     """Store the offer unless a version at least as new is stored; True when stored."""
-    payload = state.model_dump(mode="json", include=set(OfferState.model_fields))
+    row = {
+        "offer_id": state.offer_id,
+        "territory_id": state.territory_id,
+        "provider_id": state.provider_id,
+        "status": str(state.status),
+        "version": state.version,
+        "state": state.model_dump(mode="json", include=set(OfferState.model_fields)),
+    }
     stored = await conn.fetchval(
-        """INSERT INTO offers (offer_id, territory_id, provider_id, status, version, state)
-           VALUES ($1, $2, $3, $4, $5, $6)
-           ON CONFLICT (offer_id) DO UPDATE SET
-               territory_id = EXCLUDED.territory_id, provider_id = EXCLUDED.provider_id,
-               status = EXCLUDED.status, version = EXCLUDED.version, state = EXCLUDED.state,
-               updated_at = now()
-           WHERE offers.version < EXCLUDED.version
-           RETURNING true""",
-        state.offer_id, state.territory_id, state.provider_id, str(state.status), state.version,
-        payload,
-    )  # fmt: skip
+        f"""{_OFFERS.insert_sql()}
+            ON CONFLICT (offer_id) DO UPDATE SET {_OFFERS.excluded_sql()}, updated_at = now()
+            WHERE offers.version < EXCLUDED.version
+            RETURNING true""",
+        *_OFFERS.values(row),
+    )
     return bool(stored)
 
 
 async def save_need(conn: Connection, state: NeedState) -> bool:
     """Store the need unless a version at least as new is stored; True when stored."""
-    payload = state.model_dump(mode="json", include=set(NeedState.model_fields))
+    row = {
+        "need_id": state.need_id,
+        "territory_id": state.territory_id,
+        "requester_id": state.requester_id,
+        "status": str(state.status),
+        "version": state.version,
+        "state": state.model_dump(mode="json", include=set(NeedState.model_fields)),
+    }
     stored = await conn.fetchval(
-        """INSERT INTO needs (need_id, territory_id, requester_id, status, version, state)
-           VALUES ($1, $2, $3, $4, $5, $6)
-           ON CONFLICT (need_id) DO UPDATE SET
-               territory_id = EXCLUDED.territory_id, requester_id = EXCLUDED.requester_id,
-               status = EXCLUDED.status, version = EXCLUDED.version, state = EXCLUDED.state,
-               updated_at = now()
-           WHERE needs.version < EXCLUDED.version
-           RETURNING true""",
-        state.need_id, state.territory_id, state.requester_id, str(state.status), state.version,
-        payload,
-    )  # fmt: skip
+        f"""{_NEEDS.insert_sql()}
+            ON CONFLICT (need_id) DO UPDATE SET {_NEEDS.excluded_sql()}, updated_at = now()
+            WHERE needs.version < EXCLUDED.version
+            RETURNING true""",
+        *_NEEDS.values(row),
+    )
     return bool(stored)
 
 
 async def save_actor(conn: Connection, state: ActorState) -> bool:
+    """Store the actor unless a version at least as new is stored; True when stored."""
+    row = {
+        "actor_id": state.actor_id,
+        "territory_id": state.territory_id,
+        "kind": str(state.kind),
+        "status": str(state.status),
+        "version": state.version,
+    }
     stored = await conn.fetchval(
-        """INSERT INTO actors (actor_id, territory_id, kind, status, version)
-           VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (actor_id) DO UPDATE SET
-               territory_id = EXCLUDED.territory_id, kind = EXCLUDED.kind,
-               status = EXCLUDED.status, version = EXCLUDED.version
-           WHERE actors.version < EXCLUDED.version
-           RETURNING true""",
-        state.actor_id, state.territory_id, str(state.kind), str(state.status), state.version,
-    )  # fmt: skip
+        f"""{_ACTORS.insert_sql()}
+            ON CONFLICT (actor_id) DO UPDATE SET {_ACTORS.excluded_sql()}
+            WHERE actors.version < EXCLUDED.version
+            RETURNING true""",
+        *_ACTORS.values(row),
+    )
     return bool(stored)
 
 
@@ -219,10 +242,21 @@ async def insert_policy(conn: Connection, record: TerritoryPolicy) -> None:
 
 # --- matches ----------------------------------------------------------------------------------
 
-_MATCH_COLUMNS = """id, territory_id, offer_id, offer_version, need_id, need_version, provider_id,
-    requester_id, status, quantity, unit, windows, score, policy_version, proposed_at, expires_at,
-    provider_accepted_at, requester_accepted_at, confirmed_at, closed_at, reason, version,
-    updated_at"""
+_MATCHES = Table(
+    "matches",
+    (
+        "id", "territory_id", "offer_id", "offer_version", "need_id", "need_version",
+        "provider_id", "requester_id", "status", "quantity", "unit", "windows", "score",
+        "policy_version", "proposed_at", "expires_at", "provider_accepted_at",
+        "requester_accepted_at", "confirmed_at", "closed_at", "reason", "version", "updated_at",
+    ),
+)  # fmt: skip
+_MATCH_COLUMNS = _MATCHES.select_list()
+# What a match's lifecycle changes after its proposal; the pair, terms and score stay as proposed.
+_MATCH_PROGRESS = (
+    "status", "provider_accepted_at", "requester_accepted_at", "confirmed_at", "closed_at",
+    "reason", "version", "updated_at",
+)  # fmt: skip
 
 
 def _windows_json(windows: Windows) -> dict[str, list[list[int]]]:
@@ -247,26 +281,41 @@ def _match(row: asyncpg.Record) -> Match:
     return Match(**fields)
 
 
-def _match_values(match: Match) -> tuple[Any, ...]:
-    return (
-        match.id, match.territory_id, match.offer_id, match.offer_version, match.need_id,
-        match.need_version, match.provider_id, match.requester_id, str(match.status),
-        match.quantity, str(match.unit), _windows_json(match.windows),
-        match.score.model_dump(mode="json"), match.score.policy_version, match.proposed_at,
-        match.expires_at, match.provider_accepted_at, match.requester_accepted_at,
-        match.confirmed_at, match.closed_at, match.reason, match.version, match.updated_at,
-    )  # fmt: skip
+def _match_row(match: Match) -> dict[str, Any]:
+    return {
+        "id": match.id,
+        "territory_id": match.territory_id,
+        "offer_id": match.offer_id,
+        "offer_version": match.offer_version,
+        "need_id": match.need_id,
+        "need_version": match.need_version,
+        "provider_id": match.provider_id,
+        "requester_id": match.requester_id,
+        "status": str(match.status),
+        "quantity": match.quantity,
+        "unit": str(match.unit),
+        "windows": _windows_json(match.windows),
+        "score": match.score.model_dump(mode="json"),
+        "policy_version": match.score.policy_version,
+        "proposed_at": match.proposed_at,
+        "expires_at": match.expires_at,
+        "provider_accepted_at": match.provider_accepted_at,
+        "requester_accepted_at": match.requester_accepted_at,
+        "confirmed_at": match.confirmed_at,
+        "closed_at": match.closed_at,
+        "reason": match.reason,
+        "version": match.version,
+        "updated_at": match.updated_at,
+    }
 
 
 async def insert_match(conn: Connection, match: Match) -> bool:
     """Insert a proposal; False when the pair already has a live match (nothing inserted)."""
     inserted = await conn.fetchval(
-        f"""INSERT INTO matches ({_MATCH_COLUMNS})
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                    $18, $19, $20, $21, $22, $23)
+        f"""{_MATCHES.insert_sql()}
             ON CONFLICT (need_id, offer_id) WHERE status IN ('proposed', 'accepted', 'confirmed')
             DO NOTHING RETURNING true""",
-        *_match_values(match),
+        *_MATCHES.values(_match_row(match)),
     )
     return bool(inserted)
 
@@ -274,12 +323,9 @@ async def insert_match(conn: Connection, match: Match) -> bool:
 async def update_match(conn: Connection, match: Match) -> None:
     """Write the new state of a match locked FOR UPDATE in the same transaction."""
     await conn.execute(
-        """UPDATE matches SET status = $2, provider_accepted_at = $3, requester_accepted_at = $4,
-               confirmed_at = $5, closed_at = $6, reason = $7, version = $8, updated_at = $9
-           WHERE id = $1""",
-        match.id, str(match.status), match.provider_accepted_at, match.requester_accepted_at,
-        match.confirmed_at, match.closed_at, match.reason, match.version, match.updated_at,
-    )  # fmt: skip
+        _MATCHES.update_sql(_MATCH_PROGRESS),
+        *_MATCHES.update_values(_match_row(match), _MATCH_PROGRESS),
+    )
 
 
 async def get_match(

@@ -25,9 +25,10 @@ from services.offers.drafts import (
 )
 from services.offers.handlers import Terms
 from services.offers.settings import OffersSettings
-from services.runtime.auth import CurrentActor, Principal
+from services.runtime.auth import CurrentActor
 from services.runtime.errors import InvalidInput
 from services.runtime.pages import Cursor, CursorParam, Limit, Page, decode_cursor, page_of
+from services.runtime.principal import Principal
 from services.runtime.service import Pool, settings_of
 from services.runtime.service import RequestContext as Ctx
 

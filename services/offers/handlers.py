@@ -43,11 +43,11 @@ from services.offers.drafts import (
     OfferDraft,
 )
 from services.runtime import clock
-from services.runtime.auth import Principal
 from services.runtime.context import Context
 from services.runtime.db import Connection, transactional
 from services.runtime.errors import InvalidInput, NotFound
 from services.runtime.outbox import emit
+from services.runtime.principal import Principal
 
 
 @dataclass(frozen=True)

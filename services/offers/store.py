@@ -13,10 +13,19 @@ from contracts.actors import Location
 from services.offers import geo
 from services.offers.domain import ActorRecord, Asset, Need, Offer
 from services.runtime.db import Connection
+from services.runtime.rows import Table
 
 
 def _location(row: asyncpg.Record) -> Location:
     return Location(lat=row["lat"], lon=row["lon"], commune=row["commune"])
+
+
+def _location_columns(location: Location | None) -> dict[str, Any]:
+    return {
+        "lat": location.lat if location else None,
+        "lon": location.lon if location else None,
+        "commune": location.commune if location else None,
+    }
 
 
 def _fields(row: asyncpg.Record) -> dict[str, Any]:
@@ -28,11 +37,27 @@ def _fields(row: asyncpg.Record) -> dict[str, Any]:
 # --- actors (read model) ----------------------------------------------------------------------
 
 
+_ACTORS = Table(
+    "actors",
+    ("actor_id", "territory_id", "kind", "status", "lat", "lon", "commune", "version"),
+    key="actor_id",
+)
+
+
+def _actor_row(actor: ActorRecord) -> dict[str, Any]:
+    return {
+        "actor_id": actor.actor_id,
+        "territory_id": actor.territory_id,
+        "kind": str(actor.kind),
+        "status": str(actor.status),
+        **_location_columns(actor.location),
+        "version": actor.version,
+    }
+
+
 async def get_actor(conn: Connection, actor_id: UUID) -> ActorRecord | None:
     row = await conn.fetchrow(
-        "SELECT actor_id, territory_id, kind, status, lat, lon, commune, version FROM actors "
-        "WHERE actor_id = $1",
-        actor_id,
+        f"SELECT {_ACTORS.select_list()} FROM actors WHERE actor_id = $1", actor_id
     )
     if row is None:
         return None
@@ -42,61 +67,60 @@ async def get_actor(conn: Connection, actor_id: UUID) -> ActorRecord | None:
 
 async def save_actor_if_newer(conn: Connection, actor: ActorRecord) -> bool:
     """Store the actor unless a version at least as new is stored; True when stored."""
-    loc = actor.location
     stored = await conn.fetchval(
-        """INSERT INTO actors (actor_id, territory_id, kind, status, lat, lon, commune, version)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-           ON CONFLICT (actor_id) DO UPDATE SET
-               territory_id = EXCLUDED.territory_id, kind = EXCLUDED.kind, status = EXCLUDED.status,
-               lat = EXCLUDED.lat, lon = EXCLUDED.lon, commune = EXCLUDED.commune,
-               version = EXCLUDED.version
-           WHERE actors.version < EXCLUDED.version
-           RETURNING true""",
-        actor.actor_id, actor.territory_id, str(actor.kind), str(actor.status),
-        loc.lat if loc else None, loc.lon if loc else None, loc.commune if loc else None,
-        actor.version,
-    )  # fmt: skip
+        f"""{_ACTORS.insert_sql()}
+            ON CONFLICT (actor_id) DO UPDATE SET {_ACTORS.excluded_sql()}
+            WHERE actors.version < EXCLUDED.version
+            RETURNING true""",
+        *_ACTORS.values(_actor_row(actor)),
+    )
     return bool(stored)
 
 
 # --- assets -----------------------------------------------------------------------------------
 
-_ASSET_COLUMNS = """id, owner_id, territory_id, category, title, description, capacity, unit,
-    features, lat, lon, commune, availability, idle_share, version, created_at, updated_at"""
+_ASSETS = Table(
+    "assets",
+    (
+        "id", "owner_id", "territory_id", "category", "title", "description", "capacity", "unit",
+        "features", "lat", "lon", "commune", "availability", "idle_share", "version",
+        "created_at", "updated_at",
+    ),
+)  # fmt: skip
+_ASSET_COLUMNS = _ASSETS.select_list()
 
 
 def _asset(row: asyncpg.Record) -> Asset:
     return Asset(**_fields(row), location=_location(row))
 
 
-def _asset_values(asset: Asset) -> tuple[Any, ...]:
-    loc = asset.location
-    return (
-        asset.id, asset.owner_id, asset.territory_id, asset.category, asset.title,
-        asset.description, asset.capacity, str(asset.unit), list(asset.features),
-        loc.lat, loc.lon, loc.commune, asset.availability.model_dump(mode="json"),
-        asset.idle_share, asset.version, asset.created_at, asset.updated_at,
-    )  # fmt: skip
+def _asset_row(asset: Asset) -> dict[str, Any]:
+    return {
+        "id": asset.id,
+        "owner_id": asset.owner_id,
+        "territory_id": asset.territory_id,
+        "category": asset.category,
+        "title": asset.title,
+        "description": asset.description,
+        "capacity": asset.capacity,
+        "unit": str(asset.unit),
+        "features": list(asset.features),
+        **_location_columns(asset.location),
+        "availability": asset.availability.model_dump(mode="json"),
+        "idle_share": asset.idle_share,
+        "version": asset.version,
+        "created_at": asset.created_at,
+        "updated_at": asset.updated_at,
+    }
 
 
 async def insert_asset(conn: Connection, asset: Asset) -> None:
-    await conn.execute(
-        f"INSERT INTO assets ({_ASSET_COLUMNS}) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-        *_asset_values(asset),
-    )
+    await conn.execute(_ASSETS.insert_sql(), *_ASSETS.values(_asset_row(asset)))
 
 
 async def update_asset(conn: Connection, asset: Asset) -> None:
     """Write the new state of an asset read FOR UPDATE in the same transaction."""
-    await conn.execute(
-        """UPDATE assets SET owner_id = $2, territory_id = $3, category = $4, title = $5,
-               description = $6, capacity = $7, unit = $8, features = $9, lat = $10, lon = $11,
-               commune = $12, availability = $13, idle_share = $14, version = $15,
-               created_at = $16, updated_at = $17
-           WHERE id = $1""",
-        *_asset_values(asset),
-    )
+    await conn.execute(_ASSETS.update_sql(), *_ASSETS.update_values(_asset_row(asset)))
 
 
 async def get_asset(conn: Connection, asset_id: UUID, *, for_update: bool = False) -> Asset | None:
@@ -130,43 +154,49 @@ async def list_assets(
 
 # --- offers -----------------------------------------------------------------------------------
 
-_OFFER_COLUMNS = """id, asset_id, owner_id, territory_id, status, title, description, performance,
-    price, eligible_requester_kinds, max_distance_km, valid_from, valid_to, version, created_at,
-    updated_at"""
+_OFFERS = Table(
+    "offers",
+    (
+        "id", "asset_id", "owner_id", "territory_id", "status", "title", "description",
+        "performance", "price", "eligible_requester_kinds", "max_distance_km", "valid_from",
+        "valid_to", "version", "created_at", "updated_at",
+    ),
+)  # fmt: skip
+_OFFER_COLUMNS = _OFFERS.select_list()
 
 
 def _offer(row: asyncpg.Record) -> Offer:
     return Offer(**_fields(row))
 
 
-def _offer_values(offer: Offer) -> tuple[Any, ...]:
-    return (
-        offer.id, offer.asset_id, offer.owner_id, offer.territory_id, str(offer.status),
-        offer.title, offer.description, [i.model_dump(mode="json") for i in offer.performance],
-        offer.price.model_dump(mode="json"), [str(k) for k in offer.eligible_requester_kinds],
-        offer.max_distance_km, offer.valid_from, offer.valid_to, offer.version, offer.created_at,
-        offer.updated_at,
-    )  # fmt: skip
+def _offer_row(offer: Offer) -> dict[str, Any]:
+    return {
+        "id": offer.id,
+        "asset_id": offer.asset_id,
+        "owner_id": offer.owner_id,
+        "territory_id": offer.territory_id,
+        "status": str(offer.status),
+        "title": offer.title,
+        "description": offer.description,
+        "performance": [i.model_dump(mode="json") for i in offer.performance],
+        "price": offer.price.model_dump(mode="json"),
+        "eligible_requester_kinds": [str(k) for k in offer.eligible_requester_kinds],
+        "max_distance_km": offer.max_distance_km,
+        "valid_from": offer.valid_from,
+        "valid_to": offer.valid_to,
+        "version": offer.version,
+        "created_at": offer.created_at,
+        "updated_at": offer.updated_at,
+    }
 
 
 async def insert_offer(conn: Connection, offer: Offer) -> None:
-    await conn.execute(
-        f"INSERT INTO offers ({_OFFER_COLUMNS}) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-        *_offer_values(offer),
-    )
+    await conn.execute(_OFFERS.insert_sql(), *_OFFERS.values(_offer_row(offer)))
 
 
 async def update_offer(conn: Connection, offer: Offer) -> None:
     """Write the new state of an offer read FOR UPDATE in the same transaction."""
-    await conn.execute(
-        """UPDATE offers SET asset_id = $2, owner_id = $3, territory_id = $4, status = $5,
-               title = $6, description = $7, performance = $8, price = $9,
-               eligible_requester_kinds = $10, max_distance_km = $11, valid_from = $12,
-               valid_to = $13, version = $14, created_at = $15, updated_at = $16
-           WHERE id = $1""",
-        *_offer_values(offer),
-    )
+    await conn.execute(_OFFERS.update_sql(), *_OFFERS.update_values(_offer_row(offer)))
 
 
 async def get_offer(conn: Connection, offer_id: UUID, *, for_update: bool = False) -> Offer | None:
@@ -229,47 +259,56 @@ async def mark_offer_notice(conn: Connection, offer: Offer) -> None:
 
 # --- needs ------------------------------------------------------------------------------------
 
-_NEED_COLUMNS = """id, owner_id, requester_kind, territory_id, status, title, description, category,
-    quantity, unit, required_features, weekly_windows, dated_windows, min_duration_minutes, lat,
-    lon, commune, max_distance_km, budget, urgency, expires_at, version, created_at, updated_at"""
+_NEEDS = Table(
+    "needs",
+    (
+        "id", "owner_id", "requester_kind", "territory_id", "status", "title", "description",
+        "category", "quantity", "unit", "required_features", "weekly_windows", "dated_windows",
+        "min_duration_minutes", "lat", "lon", "commune", "max_distance_km", "budget", "urgency",
+        "expires_at", "version", "created_at", "updated_at",
+    ),
+)  # fmt: skip
+_NEED_COLUMNS = _NEEDS.select_list()
 
 
 def _need(row: asyncpg.Record) -> Need:
     return Need(**_fields(row), location=_location(row))
 
 
-def _need_values(need: Need) -> tuple[Any, ...]:
-    loc = need.location
-    return (
-        need.id, need.owner_id, str(need.requester_kind), need.territory_id, str(need.status),
-        need.title, need.description, need.category, need.quantity, str(need.unit),
-        list(need.required_features), [w.model_dump(mode="json") for w in need.weekly_windows],
-        [w.model_dump(mode="json") for w in need.dated_windows], need.min_duration_minutes,
-        loc.lat, loc.lon, loc.commune, need.max_distance_km, need.budget.model_dump(mode="json"),
-        str(need.urgency), need.expires_at, need.version, need.created_at, need.updated_at,
-    )  # fmt: skip
+def _need_row(need: Need) -> dict[str, Any]:
+    return {
+        "id": need.id,
+        "owner_id": need.owner_id,
+        "requester_kind": str(need.requester_kind),
+        "territory_id": need.territory_id,
+        "status": str(need.status),
+        "title": need.title,
+        "description": need.description,
+        "category": need.category,
+        "quantity": need.quantity,
+        "unit": str(need.unit),
+        "required_features": list(need.required_features),
+        "weekly_windows": [w.model_dump(mode="json") for w in need.weekly_windows],
+        "dated_windows": [w.model_dump(mode="json") for w in need.dated_windows],
+        "min_duration_minutes": need.min_duration_minutes,
+        **_location_columns(need.location),
+        "max_distance_km": need.max_distance_km,
+        "budget": need.budget.model_dump(mode="json"),
+        "urgency": str(need.urgency),
+        "expires_at": need.expires_at,
+        "version": need.version,
+        "created_at": need.created_at,
+        "updated_at": need.updated_at,
+    }
 
 
 async def insert_need(conn: Connection, need: Need) -> None:
-    await conn.execute(
-        f"INSERT INTO needs ({_NEED_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-        "$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
-        *_need_values(need),
-    )
+    await conn.execute(_NEEDS.insert_sql(), *_NEEDS.values(_need_row(need)))
 
 
 async def update_need(conn: Connection, need: Need) -> None:
     """Write the new state of a need read FOR UPDATE in the same transaction."""
-    await conn.execute(
-        """UPDATE needs SET owner_id = $2, requester_kind = $3, territory_id = $4, status = $5,
-               title = $6, description = $7, category = $8, quantity = $9, unit = $10,
-               required_features = $11, weekly_windows = $12, dated_windows = $13,
-               min_duration_minutes = $14, lat = $15, lon = $16, commune = $17,
-               max_distance_km = $18, budget = $19, urgency = $20, expires_at = $21,
-               version = $22, created_at = $23, updated_at = $24
-           WHERE id = $1""",
-        *_need_values(need),
-    )
+    await conn.execute(_NEEDS.update_sql(), *_NEEDS.update_values(_need_row(need)))
 
 
 async def get_need(conn: Connection, need_id: UUID, *, for_update: bool = False) -> Need | None:
@@ -404,9 +443,8 @@ async def list_offers(conn: Connection, listing: Listing) -> list[Offer]:
     """A page of offers, newest first; the asset gives the category and the position."""
     q = _Query()
     _listing_conditions(q, listing, owned="o", geo_alias="a", category="a.category")
-    columns = ", ".join(f"o.{c.strip()}" for c in _OFFER_COLUMNS.split(","))
     rows = await conn.fetch(
-        f"""SELECT {columns} FROM offers o JOIN assets a ON a.id = o.asset_id
+        f"""SELECT {_OFFERS.select_list("o")} FROM offers o JOIN assets a ON a.id = o.asset_id
             WHERE {" AND ".join(q.conditions)}
             ORDER BY o.created_at DESC, o.id DESC LIMIT {q.arg(listing.limit)}""",
         *q.args,

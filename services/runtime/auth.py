@@ -15,32 +15,11 @@ import httpx
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict
 
 from services.runtime.errors import Unauthorized
+from services.runtime.principal import Principal
 
 ALGORITHMS = ["ES256"]
-FACILITATOR = "facilitator"
-
-
-class Principal(BaseModel):
-    """The authenticated actor behind a request."""
-
-    model_config = ConfigDict(frozen=True)
-
-    actor_id: str
-    territory_id: str
-    kind: str
-    roles: frozenset[str]
-    token_id: str
-
-    @property
-    def is_facilitator(self) -> bool:
-        return FACILITATOR in self.roles
-
-    def facilitates(self, territory_id: str) -> bool:
-        """A facilitator administers its own territory only."""
-        return self.is_facilitator and self.territory_id == territory_id
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:

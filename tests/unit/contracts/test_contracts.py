@@ -10,8 +10,8 @@ import pytest
 from contracts.actors import ActorRegisteredV1, ActorState
 from contracts.envelope import CloudEvent
 from contracts.registry import EVENT_TYPES, parse_event
-from services.runtime.compat import breaking_changes
-from services.runtime.export import SCHEMAS, event_schemas, rendered
+from services.tools.compat import breaking_changes
+from services.tools.export import SCHEMAS, event_schemas, rendered
 
 
 def test_committed_contract_files_match_the_code() -> None:

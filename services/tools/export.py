@@ -75,7 +75,7 @@ def _dump(value: Any) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m services.runtime.export", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m services.tools.export", description=__doc__)
     parser.add_argument("--check", action="store_true", help="exit 1 if the committed files differ")
     args = parser.parse_args()
     files = rendered()

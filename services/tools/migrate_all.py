@@ -11,7 +11,7 @@ import os
 
 from services.devstack.postgres import LOCAL_SERVER, create_database
 from services.runtime.db import migrate
-from services.runtime.export import service_specs
+from services.tools.export import service_specs
 
 
 async def migrate_all(server: str) -> None:
@@ -26,7 +26,7 @@ async def migrate_all(server: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m services.runtime.migrate_all", description=__doc__
+        prog="python -m services.tools.migrate_all", description=__doc__
     )
     parser.add_argument(
         "--server",

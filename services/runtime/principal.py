@@ -1,0 +1,31 @@
+"""Who is calling: the authenticated actor, as every domain module sees it.
+
+Pure: no web framework, no HTTP client, no token library, so a domain module can take a
+`Principal` without importing the way requests are served (`auth` verifies tokens and builds it).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+FACILITATOR = "facilitator"
+
+
+class Principal(BaseModel):
+    """The authenticated actor behind a request."""
+
+    model_config = ConfigDict(frozen=True)
+
+    actor_id: str
+    territory_id: str
+    kind: str
+    roles: frozenset[str]
+    token_id: str
+
+    @property
+    def is_facilitator(self) -> bool:
+        return FACILITATOR in self.roles
+
+    def facilitates(self, territory_id: str) -> bool:
+        """A facilitator administers its own territory only."""
+        return self.is_facilitator and self.territory_id == territory_id

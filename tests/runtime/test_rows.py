@@ -1,0 +1,72 @@
+"""Statements built from one column list: every `$n` takes the value of the column it names."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from services.runtime.rows import Table
+
+PARCELS = Table("parcels", ("id", "owner", "area", "version", "updated_at"))
+ROW = {"id": 7, "owner": "ada", "area": 1.5, "version": 3, "updated_at": "noon"}
+
+
+def _bound(sql: str, args: tuple[object, ...]) -> dict[str, object]:
+    """Column → the argument its placeholder takes, read back from the statement."""
+    pairs: list[tuple[str, str]]
+    if sql.startswith("INSERT"):
+        columns, placeholders = re.findall(r"\(([^)]*)\)", sql)
+        pairs = list(zip(columns.split(", "), placeholders.split(", "), strict=True))
+    else:
+        pairs = re.findall(r"(\w+) = (\$\d+)", sql)
+    return {column: args[int(placeholder[1:]) - 1] for column, placeholder in pairs}
+
+
+def test_insert_binds_each_column_to_its_own_value() -> None:
+    sql = PARCELS.insert_sql()
+    assert sql == (
+        "INSERT INTO parcels (id, owner, area, version, updated_at) VALUES ($1, $2, $3, $4, $5)"
+    )
+    assert _bound(sql, PARCELS.values(ROW)) == ROW
+
+
+def test_update_binds_the_key_and_every_other_column() -> None:
+    sql = PARCELS.update_sql()
+    assert sql.endswith("WHERE id = $1")
+    assert _bound(sql, PARCELS.update_values(ROW)) == ROW
+
+
+def test_update_of_some_columns_binds_only_those() -> None:
+    some = ("version", "area")
+    sql = PARCELS.update_sql(some)
+    assert sql == "UPDATE parcels SET version = $2, area = $3 WHERE id = $1"
+    assert _bound(sql, PARCELS.update_values(ROW, some)) == {"id": 7, "version": 3, "area": 1.5}
+
+
+def test_upsert_set_names_every_column_but_the_key() -> None:
+    assert PARCELS.excluded_sql() == (
+        "owner = EXCLUDED.owner, area = EXCLUDED.area, version = EXCLUDED.version, "
+        "updated_at = EXCLUDED.updated_at"
+    )
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        {k: v for k, v in ROW.items() if k != "area"},  # a column the row forgot
+        {**ROW, "colour": "red"},  # a field the table does not have
+    ],
+)
+def test_a_row_that_differs_from_the_columns_is_refused(row: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match="parcels row"):
+        PARCELS.values(row)
+    with pytest.raises(ValueError, match="parcels row"):
+        PARCELS.update_values(row)
+
+
+def test_the_key_cannot_be_updated_nor_missing() -> None:
+    with pytest.raises(ValueError):
+        PARCELS.update_sql(("id", "area"))
+    with pytest.raises(ValueError):
+        Table("parcels", ("owner", "area"))
