@@ -355,7 +355,7 @@ async def decline_match(
 
 
 async def expire_lapsed(
-    pool: asyncpg.Pool, model: ReadModel, *, now: datetime, batch: int = 200
+    pool: asyncpg.Pool, model: ReadModel, ctx: Context, *, now: datetime, batch: int = 200
 ) -> int:
     """Expire the open proposals past their time-to-live, proposing the next candidate for each
     need; one transaction per match, skipping a match another transaction holds."""
@@ -371,7 +371,6 @@ async def expire_lapsed(
             return False
         lapsed = lifecycle.expire(match, now=now)
         await store.update_match(conn, lapsed)
-        ctx = Context()
         await emit_match(conn, MatchExpiredV1, lapsed, ctx)
         await _propose_next(conn, model, match, ctx, now)
         return True

@@ -442,7 +442,7 @@ class Sweep:
 
 
 async def sweep_staleness(
-    pool: asyncpg.Pool, *, now: datetime, notice: timedelta, batch: int = 200
+    pool: asyncpg.Pool, ctx: Context, *, now: datetime, notice: timedelta, batch: int = 200
 ) -> Sweep:
     """Expire needs past their date, pause offers whose validity ended, announce what ends soon.
 
@@ -453,23 +453,23 @@ async def sweep_staleness(
     async def expire(conn: Connection, need: Need) -> None:
         expired = domain.expire_need(need, now=now)
         await store.update_need(conn, expired)
-        await _emit_need(conn, NeedExpiredV1, expired, Context())
+        await _emit_need(conn, NeedExpiredV1, expired, ctx)
 
     async def end(conn: Connection, offer: Offer) -> None:
         paused = domain.pause_offer(offer, now=now)
         await store.update_offer(conn, paused)
         asset = await _asset_of(conn, offer)
         await _emit_offer(
-            conn, OfferPausedV1, paused, asset, Context(), paused_by=None, reason="validity ended"
+            conn, OfferPausedV1, paused, asset, ctx, paused_by=None, reason="validity ended"
         )
 
     async def warn_offer(conn: Connection, offer: Offer) -> None:
         asset = await _asset_of(conn, offer)
-        await _emit_offer(conn, OfferGoingStaleV1, offer, asset, Context(), stale_at=offer.valid_to)
+        await _emit_offer(conn, OfferGoingStaleV1, offer, asset, ctx, stale_at=offer.valid_to)
         await store.mark_offer_notice(conn, offer)
 
     async def warn_need(conn: Connection, need: Need) -> None:
-        await _emit_need(conn, NeedGoingStaleV1, need, Context(), stale_at=need.expires_at)
+        await _emit_need(conn, NeedGoingStaleV1, need, ctx, stale_at=need.expires_at)
         await store.mark_need_notice(conn, need)
 
     return Sweep(
