@@ -348,7 +348,7 @@ class Scheduler:
         total = 0
         while True:
             claimed = await self.claim(self._concurrency)
-            await asyncio.gather(*(self._run(job, deadline) for job, deadline in claimed))
+            await asyncio.gather(*(self.run_claimed(job, deadline) for job, deadline in claimed))
             total += len(claimed)
             if len(claimed) < self._concurrency:
                 return total
@@ -372,7 +372,8 @@ class Scheduler:
             rows = await conn.fetch(_CLAIM, self._names, [k.lease_s for k in kinds], limit)
         return [(Job.from_row(row), started + self._kinds[row["kind"]].lease_s) for row in rows]
 
-    async def _run(self, job: Job, deadline: float) -> None:
+    async def run_claimed(self, job: Job, deadline: float) -> None:
+        """Run a job claimed by `claim`, cancelled at `deadline`; record a failure for retry."""
         kind = self._kinds[job.kind]
         try:
             async with asyncio.timeout_at(deadline):

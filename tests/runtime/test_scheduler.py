@@ -241,6 +241,18 @@ async def test_a_crashed_worker_s_job_is_run_by_another_after_its_lease(pool) ->
     assert run["attempt"] == 2
 
 
+async def test_a_claim_superseded_by_scheduling_again_runs_nothing(pool) -> None:
+    await at(pool, "test.record", "moved", now(), n=1)
+    worker = scheduler(pool)
+    [(job, deadline)] = await worker.claim(10)
+    later = now() + timedelta(seconds=60)
+    await at(pool, "test.record", "moved", later, n=2)  # moved between the claim and the run
+    await worker.run_claimed(job, deadline)
+    assert await runs(pool) == []
+    row = await pool.fetchrow("SELECT * FROM scheduled_jobs")
+    assert (row["due_at"], row["payload"], row["attempts"]) == (later, {"n": 2}, 0)
+
+
 async def test_a_run_longer_than_its_lease_is_stopped_and_rolled_back(pool) -> None:
     async def slow_once(conn: Connection, job: Job, ctx: Context) -> None:
         await record(conn, job, ctx)
