@@ -1,4 +1,4 @@
-"""The offers service assembled: its routes, consumer, published events and staleness task."""
+"""The offers service assembled: its routes, consumer, published events and staleness sweep."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from contracts import offers as offer_events
 from services.offers.api import assets_router, needs_router, offers_router
 from services.offers.consumers import actor_events
 from services.offers.settings import OffersSettings
-from services.offers.staleness import start_staleness
+from services.offers.staleness import STALENESS
 from services.runtime.service import ServiceSpec, create_app
 
 Settings = OffersSettings
@@ -26,7 +26,7 @@ def spec(settings: OffersSettings) -> ServiceSpec:
         routers=(assets_router, offers_router, needs_router),
         consumers=(actor_events,),
         publishes=(*offer_events.EVENTS, *need_events.EVENTS),
-        on_start=(start_staleness,),
+        periodic=(STALENESS,),
     )
 
 

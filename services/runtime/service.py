@@ -1,7 +1,9 @@
-"""The service factory: one FastAPI app with its pool, migrations, broker, relay and consumers.
+"""The service factory: one FastAPI app with its pool, migrations, broker, relay, consumers and
+scheduler.
 
 A service describes itself with a `ServiceSpec` (routers, migrations, consumers, the events it
-publishes); `create_app` builds the app and its lifespan; `serve` runs it with uvicorn.
+publishes, its timed jobs); `create_app` builds the app and its lifespan; `serve` runs it with
+uvicorn.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from services.runtime.kafka import ensure_topics, make_producer
 from services.runtime.logs import configure_logging, correlation_middleware, current_correlation_id
 from services.runtime.outbox import OutboxRelay
 from services.runtime.problems import install_problem_handlers
+from services.runtime.scheduler import JobKind, Periodic, Scheduler
 from services.runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,8 @@ class ServiceSpec:
     publishes: Sequence[type[EventPayload]] = ()
     extra_routers: Sequence[APIRouter] = ()  # mounted at the root, not under /v1
     on_start: Sequence[StartHook] = ()
+    jobs: Sequence[JobKind] = ()  # one-off timed jobs, scheduled with `scheduler.schedule`
+    periodic: Sequence[Periodic[Any]] = ()
 
 
 @dataclass
@@ -62,6 +67,7 @@ class Runtime:
     broker: KafkaBroker
     relay: OutboxRelay
     consumers: ConsumerRuntime
+    scheduler: Scheduler
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
 
@@ -130,7 +136,14 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             poll_interval_s=settings.outbox_poll_interval_s,
             retention_s=settings.outbox_retention_hours * 3600,
         )
-        runtime = Runtime(settings, pool, producer, broker, relay, consumers)
+        scheduler = Scheduler(
+            pool,
+            settings,
+            jobs=spec.jobs,
+            periodic=spec.periodic,
+            context=lambda: system_context(settings),
+        )
+        runtime = Runtime(settings, pool, producer, broker, relay, consumers, scheduler)
         app.state.runtime = runtime
         try:
             await ensure_topics(
@@ -152,6 +165,10 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                 runtime.tasks.append(
                     asyncio.create_task(relay.run(), name=f"{spec.name}-outbox-relay")
                 )
+                if scheduler.kinds:
+                    runtime.tasks.append(
+                        asyncio.create_task(scheduler.run(), name=f"{spec.name}-scheduler")
+                    )
             log.info("%s ready on port %d", spec.name, settings.port)
             yield
         finally:
@@ -227,6 +244,12 @@ def request_context(request: Request, principal: MaybeActor) -> Context:
         correlation_id=current_correlation_id(),
         actor_id=principal.actor_id if principal else None,
     )
+
+
+def system_context(settings: ServiceSettings) -> Context:
+    """The context of what the service does by itself (its timed jobs): no request, no event,
+    no initiating actor."""
+    return Context(settings.source)
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

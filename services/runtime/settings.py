@@ -47,9 +47,19 @@ class ServiceSettings(BaseSettings):
     # dead-lettered; the partition waits meanwhile, so keep it short.
     consumer_not_yet_timeout_s: float = Field(default=30.0, ge=0)
 
+    # The durable scheduler (services/runtime/scheduler.py). The poll is only the fallback: it
+    # wakes at the earliest due time and on NOTIFY. A run longer than its lease is cancelled.
+    scheduler_poll_interval_s: float = Field(default=5.0, gt=0)
+    scheduler_lease_s: float = Field(default=60.0, gt=0)
+    scheduler_max_attempts: int = Field(default=5, ge=1)
+    scheduler_retry_backoff_s: float = Field(default=1.0, ge=0)
+    scheduler_retry_backoff_max_s: float = Field(default=300.0, ge=0)
+    scheduler_concurrency: int = Field(default=4, ge=1)
+
     log_level: str = "INFO"
     log_json: bool = False
-    # Start the outbox relay and the consumers with the app (tests of the HTTP layer alone may not).
+    # Start the outbox relay, the consumers and the scheduler with the app (tests of the HTTP
+    # layer alone may not).
     run_background: bool = True
 
     @property
