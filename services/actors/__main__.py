@@ -8,6 +8,7 @@ import json
 import sys
 
 from services.actors.settings import ActorsSettings
+from services.runtime import cli
 
 
 def _bootstrap(args: argparse.Namespace, settings: ActorsSettings) -> None:
@@ -47,14 +48,7 @@ def _bootstrap(args: argparse.Namespace, settings: ActorsSettings) -> None:
     print(json.dumps(asyncio.run(run()), indent=2))
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m services.actors",
-        description="MCVT actors service. Settings come from the environment (DATABASE_URL, "
-        "KAFKA_BOOTSTRAP_SERVERS, PORT, ...; see the README).",
-    )
-    commands = parser.add_subparsers(dest="command")
-    commands.add_parser("serve", help="serve the HTTP API and consume events (the default)")
+def _commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     boot = commands.add_parser(
         "bootstrap",
         help="create a territory (if new) and an active facilitator; prints its API key once",
@@ -67,15 +61,18 @@ def main(argv: list[str] | None = None) -> None:
         "--email", default="facilitation@example.org", help="facilitator's contact email"
     )
     boot.add_argument("--kind", default="association", help="facilitator's actor kind")
-    args = parser.parse_args(argv)
-    settings = ActorsSettings()
-    if args.command == "bootstrap":
-        _bootstrap(args, settings)
-        return
-    from services.actors.app import spec
-    from services.runtime.service import serve
 
-    serve(spec(settings), settings)
+
+def main(argv: list[str] | None = None) -> None:
+    args = cli.run(
+        "actors",
+        "MCVT actors service.",
+        "DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS, PORT, TOKEN_TTL_S",
+        argv,
+        extra=_commands,
+    )
+    if args is not None and args.command == "bootstrap":
+        _bootstrap(args, ActorsSettings())
 
 
 if __name__ == "__main__":

@@ -67,10 +67,7 @@ async def save_offer(conn: Connection, state: OfferState) -> bool:
         "state": state.model_dump(mode="json", include=set(OfferState.model_fields)),
     }
     stored = await conn.fetchval(
-        f"""{_OFFERS.insert_sql()}
-            ON CONFLICT (offer_id) DO UPDATE SET {_OFFERS.excluded_sql()}, updated_at = now()
-            WHERE offers.version < EXCLUDED.version
-            RETURNING true""",
+        _OFFERS.upsert_if_newer_sql(also="updated_at = now()"),
         *_OFFERS.values(row),
     )
     return bool(stored)
@@ -87,10 +84,7 @@ async def save_need(conn: Connection, state: NeedState) -> bool:
         "state": state.model_dump(mode="json", include=set(NeedState.model_fields)),
     }
     stored = await conn.fetchval(
-        f"""{_NEEDS.insert_sql()}
-            ON CONFLICT (need_id) DO UPDATE SET {_NEEDS.excluded_sql()}, updated_at = now()
-            WHERE needs.version < EXCLUDED.version
-            RETURNING true""",
+        _NEEDS.upsert_if_newer_sql(also="updated_at = now()"),
         *_NEEDS.values(row),
     )
     return bool(stored)
@@ -106,10 +100,7 @@ async def save_actor(conn: Connection, state: ActorState) -> bool:
         "version": state.version,
     }
     stored = await conn.fetchval(
-        f"""{_ACTORS.insert_sql()}
-            ON CONFLICT (actor_id) DO UPDATE SET {_ACTORS.excluded_sql()}
-            WHERE actors.version < EXCLUDED.version
-            RETURNING true""",
+        _ACTORS.upsert_if_newer_sql(),
         *_ACTORS.values(row),
     )
     return bool(stored)

@@ -68,10 +68,7 @@ async def get_actor(conn: Connection, actor_id: UUID) -> ActorRecord | None:
 async def save_actor_if_newer(conn: Connection, actor: ActorRecord) -> bool:
     """Store the actor unless a version at least as new is stored; True when stored."""
     stored = await conn.fetchval(
-        f"""{_ACTORS.insert_sql()}
-            ON CONFLICT (actor_id) DO UPDATE SET {_ACTORS.excluded_sql()}
-            WHERE actors.version < EXCLUDED.version
-            RETURNING true""",
+        _ACTORS.upsert_if_newer_sql(),
         *_ACTORS.values(_actor_row(actor)),
     )
     return bool(stored)

@@ -50,6 +50,17 @@ class Table:
         """`c = EXCLUDED.c, ...` for every column but the key: the SET of an upsert."""
         return ", ".join(f"{column} = EXCLUDED.{column}" for column in self._changed(None))
 
+    def upsert_if_newer_sql(self, *, version: str = "version", also: str = "") -> str:
+        """Insert, or replace the stored row only when its `version` is older: the write of a
+        read model kept from state events, where a redelivered or overtaken event changes
+        nothing. `RETURNING true` tells that the row was written; `also` adds SET clauses
+        (`updated_at = now()`). Takes `values(row)`."""
+        assignments = self.excluded_sql() + (f", {also}" if also else "")
+        return (
+            f"{self.insert_sql()} ON CONFLICT ({self.key}) DO UPDATE SET {assignments} "
+            f"WHERE {self.name}.{version} < EXCLUDED.{version} RETURNING true"
+        )
+
     def values(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
         """The arguments of `insert_sql()`: `row`'s values in column order.
 

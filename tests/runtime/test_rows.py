@@ -70,3 +70,22 @@ def test_the_key_cannot_be_updated_nor_missing() -> None:
         PARCELS.update_sql(("id", "area"))
     with pytest.raises(ValueError):
         Table("parcels", ("owner", "area"))
+
+
+async def test_upsert_if_newer_keeps_the_newest_version(outbox_pool) -> None:
+    await outbox_pool.execute(
+        "CREATE TABLE parcels (id int PRIMARY KEY, owner text, area float, version int,"
+        " updated_at text)"
+    )
+    sql = PARCELS.upsert_if_newer_sql()
+
+    async def write(version: int, owner: str) -> bool:
+        row = {**ROW, "version": version, "owner": owner}
+        return bool(await outbox_pool.fetchval(sql, *PARCELS.values(row)))
+
+    assert await write(2, "first")  # inserted
+    assert await write(3, "newer")  # replaced an older version
+    assert not await write(3, "same version again")  # a redelivery changes nothing
+    assert not await write(1, "overtaken")  # an older version changes nothing
+    stored = await outbox_pool.fetchrow("SELECT owner, version FROM parcels WHERE id = 7")
+    assert (stored["owner"], stored["version"]) == ("newer", 3)
