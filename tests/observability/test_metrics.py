@@ -1,0 +1,135 @@
+"""`GET /metrics` on every service: HTTP by route template, events consumed, lag, outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
+
+from services.actors.app import SPEC as ACTORS
+from services.actors.handlers import bootstrap_territory
+from services.actors.settings import ActorsSettings
+from services.runtime.outbox import Context
+from services.runtime.service import create_app
+from tests.conftest import NewDatabase
+from tests.observability.conftest import Observed, register_actor
+from tests.support import asgi_client, eventually
+
+
+async def scrape(client: httpx.AsyncClient) -> dict[str, list[Sample]]:
+    """The samples of each metric family, by family name."""
+    response = await client.get("/metrics")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    return {family.name: family.samples for family in text_string_to_metric_families(response.text)}
+
+
+def values(families: dict[str, list[Sample]], sample_name: str, **labels: str) -> list[float]:
+    """Values of the samples named `sample_name` whose labels include `labels`."""
+    family = sample_name.removesuffix("_total").removesuffix("_count")
+    return [
+        sample.value
+        for sample in families.get(family, [])
+        if sample.name == sample_name and labels.items() <= sample.labels.items()
+    ]
+
+
+async def test_every_service_counts_http_requests_by_route_template(observed: Observed) -> None:
+    unknown = uuid.uuid4()
+    routes = {
+        "actors": (observed.actors, f"/v1/actors/{unknown}", "/v1/actors/{actor_id}"),
+        "offers": (observed.offers, f"/v1/offers/{unknown}", "/v1/offers/{offer_id}"),
+        "matching": (observed.matching, f"/v1/matches/{unknown}", "/v1/matches/{match_id}"),
+    }
+    for service, (client, path, template) in routes.items():
+        assert (await client.get(path)).status_code == 401, service  # no token
+        families = await scrape(client)
+        assert values(
+            families, "http_requests_total", handler=template, method="GET", status="4xx"
+        ) == [1.0], service
+        assert values(families, "http_request_duration_seconds_count", handler=template), service
+        # Labelled by template, never by the raw path (one series per id would explode).
+        assert not values(families, "http_requests_total", handler=path), service
+        # The scrape does not count itself.
+        await scrape(client)
+        assert not values(await scrape(client), "http_requests_total", handler="/metrics")
+
+
+async def test_consumers_report_events_by_type_and_outcome_and_their_lag(
+    observed: Observed, territory_id: str
+) -> None:
+    await register_actor(observed, territory_id)
+    groups = {
+        "offers": (observed.offers, "offers.actors"),
+        "matching": (
+            observed.matching,
+            observed.apps["matching"].state.runtime.settings.consumer_group,
+        ),
+    }
+    for service, (client, group) in groups.items():
+
+        async def consumed(client: httpx.AsyncClient = client, group: str = group) -> bool:
+            families = await scrape(client)
+            return bool(
+                values(
+                    families,
+                    "mcvt_events_consumed_total",
+                    consumer=group,
+                    type="mcvt.actor.registered.v1",
+                    outcome="processed",
+                )
+            )
+
+        await eventually(consumed)
+        families = await scrape(client)
+        assert values(families, "mcvt_event_handler_duration_seconds_count", consumer=group), (
+            service
+        )
+        # FastStream's own count of records received by the subscriber of the topic.
+        assert values(families, "faststream_received_messages_total", handler="mcvt.actors"), (
+            service
+        )
+
+        async def caught_up(client: httpx.AsyncClient = client, group: str = group) -> bool:
+            lags = values(
+                await scrape(client), "mcvt_consumer_lag", consumer=group, topic="mcvt.actors"
+            )
+            return bool(lags) and all(lag == 0 for lag in lags)
+
+        await eventually(caught_up)
+
+
+async def test_outbox_backlog_and_age_of_the_oldest_unpublished_row(
+    new_database: NewDatabase, kafka: str
+) -> None:
+    """Without its relay (run_background off) an emitted event waits in the outbox."""
+    settings = ActorsSettings(
+        database_url=await new_database("obs_outbox"),
+        kafka_bootstrap_servers=kafka,
+        run_background=False,
+    )
+    app = create_app(ACTORS, settings)
+    async with asgi_client(app) as client:
+        families = await scrape(client)
+        assert values(families, "mcvt_outbox_backlog") == [0.0]
+        assert values(families, "mcvt_outbox_oldest_unpublished_age_seconds") == [0.0]
+
+        territory, _, _ = await bootstrap_territory(
+            app.state.runtime.pool, "Vallée de la Drôme", None, Context()
+        )
+        body = {
+            "territory_id": str(territory),
+            "kind": "business",
+            "name": "Transports Frigo Diois",
+            "email": "contact@frigo-diois.example",
+        }
+        assert (await client.post("/v1/actors", json=body)).status_code == 201
+        await asyncio.sleep(0.05)  # the row ages
+
+        families = await scrape(client)
+        assert values(families, "mcvt_outbox_backlog") == [1.0]
+        [age] = values(families, "mcvt_outbox_oldest_unpublished_age_seconds")
+        assert 0.05 <= age < 30
