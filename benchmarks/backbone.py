@@ -53,17 +53,18 @@ from contracts.actors import ActorRegisteredV1
 from contracts.envelope import CONTENT_TYPE, CloudEvent, new_event
 from contracts.topics import Topic, dead_letter_topic
 from services.actors import domain
-from services.actors.app import SPEC as ACTORS
 from services.actors.app import build_app
+from services.actors.app import spec as actors_spec
 from services.actors.domain import ActorRegistration
 from services.actors.handlers import bootstrap_territory, register_actor
 from services.actors.settings import ActorsSettings
 from services.devstack.postgres import create_database, drop_database, server_url
 from services.devstack.tansu import start_tansu
 from services.runtime.consumer import ConsumerRuntime, EventConsumer, subscribe
+from services.runtime.context import Context
 from services.runtime.db import Connection, create_pool, migrate
 from services.runtime.kafka import ensure_topics, make_producer
-from services.runtime.outbox import Context, OutboxRelay, enqueue
+from services.runtime.outbox import OutboxRelay, enqueue
 from services.runtime.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -303,7 +304,7 @@ async def handler_and_raw_rates(
     per_round = max(1, count // rounds)
     handler_s = raw_s = 0.0
     ratios = []
-    ctx = Context()
+    ctx = Context("/mcvt/actors")
     for round_no in range(rounds + 1):  # round 0 warms both paths up and is not counted
         drafts = [
             ActorRegistration.model_validate(registration(territory_id, n))
@@ -329,7 +330,9 @@ async def bench_registrations(
 ) -> None:
     pool = await create_pool(url)
     try:
-        territory_id, _, _ = await bootstrap_territory(pool, "Vallée de la Drôme", None, Context())
+        territory_id, _, _ = await bootstrap_territory(
+            pool, "Vallée de la Drôme", None, Context("/mcvt/actors")
+        )
         settings = ActorsSettings(
             database_url=url, kafka_bootstrap_servers=bootstrap, run_background=False
         )
@@ -468,16 +471,17 @@ async def runtime_consumer(
     Tansu its figures measure mostly that wait.
     """
 
-    async def on_event(conn: Connection, event: CloudEvent[Any]) -> None:
+    consumer = EventConsumer(LATENCY_GROUP)
+
+    @consumer.on(ActorRegisteredV1)
+    async def on_event(
+        conn: Connection, event: CloudEvent[ActorRegisteredV1], ctx: Context
+    ) -> None:
         receipts.runtime[event.id] = time.perf_counter()
 
-    consumer = EventConsumer(
-        group=LATENCY_GROUP,
-        topics=(str(Topic.ACTORS), ROUNDTRIP_TOPIC),
-        handlers={ActorRegisteredV1.event_type: on_event},
-    )
     broker = KafkaBroker(bootstrap, logger=logging.getLogger("bench.broker"))
-    subscribe(broker, consumer, ConsumerRuntime(pool=pool, producer=producer))
+    runtime = ConsumerRuntime(pool=pool, producer=producer, source="/mcvt/bench")
+    subscribe(broker, consumer, runtime)
     await broker.start()
     try:
         yield
@@ -613,7 +617,8 @@ async def bench(server: str, bootstrap: str, args: argparse.Namespace) -> Report
     report = Report()
     url = await create_database(server, name)
     try:
-        await migrate(url, ACTORS.name, ACTORS.migrations)
+        actors = actors_spec(ActorsSettings())
+        await migrate(url, actors.name, actors.migrations)
         report.setting.append(await postgres_setting(url))
         report.setting.append(load_average())
         topics = [str(Topic.ACTORS), ROUNDTRIP_TOPIC, dead_letter_topic(LATENCY_GROUP)]

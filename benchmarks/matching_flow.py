@@ -68,9 +68,9 @@ from services.matching.app import build_app as build_matching
 from services.matching.settings import MatchingSettings
 from services.offers.app import build_app as build_offers
 from services.offers.settings import OffersSettings
+from services.runtime.context import Context
 from services.runtime.db import create_pool
 from services.runtime.kafka import ensure_topics, make_producer
-from services.runtime.outbox import Context
 from services.runtime.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -171,7 +171,9 @@ async def open_market(
                 "email": "animation@bench.example",
             }
         )
-        territory, _, key = await bootstrap_territory(pool, "Banc d'essai", draft, Context())
+        territory, _, key = await bootstrap_territory(
+            pool, "Banc d'essai", draft, Context("/mcvt/actors")
+        )
     finally:
         await pool.close()
     assert key is not None

@@ -83,7 +83,7 @@ class ActorSuspendedV1(ActorState):
     reason: str
 
 
-EVENTS: tuple[type[EventPayload], ...] = (
+EVENTS: tuple[type[ActorState], ...] = (
     ActorRegisteredV1,
     ActorAdmittedV1,
     ActorUpdatedV1,

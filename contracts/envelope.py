@@ -1,9 +1,9 @@
 """The CloudEvents 1.0 envelope that every MCVT event travels in.
 
 Structured content mode: the whole envelope is the JSON value of the Kafka record, the key is the
-aggregate id (so one aggregate's events stay in one partition, in order). The extension attributes
-`territory`, `correlationid` and `causationid` follow the CloudEvents naming rules (lower-case
-alphanumerics).
+aggregate id (so one aggregate's events stay in one partition, in order). The extension
+attributes `territory`, `correlationid`, `causationid` and `actorid` follow the CloudEvents naming
+rules (lower-case alphanumerics).
 """
 
 from __future__ import annotations
@@ -55,6 +55,10 @@ class CloudEvent(BaseModel, Generic[P]):
     causationid: str | None = Field(
         default=None, description="Id of the event or request that caused it."
     )
+    actorid: str | None = Field(
+        default=None,
+        description="The actor whose request began the flow; null for the platform's own jobs.",
+    )
     data: P
 
 
@@ -66,6 +70,7 @@ def new_event(
     source: str,
     correlation_id: str | None = None,
     causation_id: str | None = None,
+    actor_id: str | None = None,
 ) -> CloudEvent[Any]:
     """Wrap a payload in a fresh envelope (new id, current time)."""
     event_id = str(uuid.uuid4())
@@ -80,6 +85,7 @@ def new_event(
         territory=territory,
         correlationid=correlation_id or event_id,
         causationid=causation_id,
+        actorid=actor_id,
         data=payload,
     )
     return event

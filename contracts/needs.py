@@ -112,7 +112,7 @@ class NeedGoingStaleV1(NeedState):
     stale_at: datetime = Field(description="When the need expires (its expires_at).")
 
 
-EVENTS: tuple[type[EventPayload], ...] = (
+EVENTS: tuple[type[NeedState], ...] = (
     NeedPublishedV1,
     NeedUpdatedV1,
     NeedWithdrawnV1,

@@ -243,9 +243,8 @@ class OfferGoingStaleV1(OfferState):
     stale_at: datetime = Field(description="When the offer stops being valid (its valid_to).")
 
 
-EVENTS: tuple[type[EventPayload], ...] = (
-    AssetDeclaredV1,
-    AssetUpdatedV1,
+ASSET_EVENTS: tuple[type[AssetEvent], ...] = (AssetDeclaredV1, AssetUpdatedV1)
+OFFER_EVENTS: tuple[type[OfferState], ...] = (
     OfferDraftedV1,
     OfferPublishedV1,
     OfferUpdatedV1,
@@ -253,3 +252,4 @@ EVENTS: tuple[type[EventPayload], ...] = (
     OfferWithdrawnV1,
     OfferGoingStaleV1,
 )
+EVENTS: tuple[type[EventPayload], ...] = (*ASSET_EVENTS, *OFFER_EVENTS)

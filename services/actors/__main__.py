@@ -14,14 +14,15 @@ def _bootstrap(args: argparse.Namespace, settings: ActorsSettings) -> None:
     import uuid
 
     from contracts.actors import ActorKind
-    from services.actors.app import SPEC
+    from services.actors.app import spec
     from services.actors.domain import ActorRegistration
     from services.actors.handlers import bootstrap_territory
+    from services.runtime.context import Context
     from services.runtime.db import create_pool, migrate
-    from services.runtime.outbox import Context
 
     async def run() -> dict[str, str | None]:
-        await migrate(settings.database_url, SPEC.name, SPEC.migrations)
+        service = spec(settings)
+        await migrate(settings.database_url, service.name, service.migrations)
         pool = await create_pool(settings.database_url, min_size=1, max_size=2)
         try:
             facilitator = None
@@ -33,7 +34,7 @@ def _bootstrap(args: argparse.Namespace, settings: ActorsSettings) -> None:
                     email=args.email,
                 )
             territory_id, actor, key = await bootstrap_territory(
-                pool, args.territory, facilitator, Context()
+                pool, args.territory, facilitator, Context(settings.source)
             )
         finally:
             await pool.close()
@@ -71,10 +72,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "bootstrap":
         _bootstrap(args, settings)
         return
-    from services.actors.app import SPEC
+    from services.actors.app import spec
     from services.runtime.service import serve
 
-    serve(SPEC, settings)
+    serve(spec(settings), settings)
 
 
 if __name__ == "__main__":

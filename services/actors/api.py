@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.actors import ActorKind, ActorStatus, Location
@@ -17,11 +15,12 @@ from services.actors.domain import Actor, ActorChanges, ActorRegistration
 from services.actors.settings import ActorsSettings
 from services.actors.tokens import SigningKey, issue_token, jwks
 from services.runtime.auth import CurrentActor
-from services.runtime.errors import InvalidInput
-from services.runtime.service import Pool
+from services.runtime.pages import CursorParam, Limit, Page, decode_cursor, page_of
+from services.runtime.service import Pool, settings_of
 from services.runtime.service import RequestContext as Ctx
 
 router = APIRouter()
+Settings = Annotated[ActorsSettings, Depends(settings_of(ActorsSettings))]
 wellknown_router = APIRouter(tags=["auth"])
 
 
@@ -61,13 +60,6 @@ class NewApiKeyOut(ApiKeyOut):
 class RegisteredOut(BaseModel):
     actor: ActorOut
     api_key: NewApiKeyOut
-
-
-class ActorPage(BaseModel):
-    items: list[ActorOut]
-    next_cursor: str | None = Field(
-        description="Pass as `cursor` to get the next page; null at the end."
-    )
 
 
 class TokenRequest(BaseModel):
@@ -128,8 +120,7 @@ async def register(body: ActorRegistration, pool: Pool, ctx: Ctx) -> RegisteredO
 @router.post(
     "/auth/token", tags=["auth"], summary="Exchange an API key for a short-lived access token"
 )
-async def token(body: TokenRequest, pool: Pool, request: Request) -> TokenOut:
-    settings: ActorsSettings = request.app.state.settings
+async def token(body: TokenRequest, pool: Pool, settings: Settings, request: Request) -> TokenOut:
     signing: SigningKey = request.app.state.signing_keys[0]
     actor = await handlers.authenticate_api_key(pool, body.api_key)
     ttl = timedelta(seconds=settings.token_ttl_s)
@@ -147,19 +138,6 @@ async def jwks_endpoint(request: Request) -> dict[str, Any]:
 # --- actors ---------------------------------------------------------------------------------------
 
 
-def _encode_cursor(actor: Actor) -> str:
-    raw = f"{actor.created_at.isoformat()}|{actor.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    try:
-        created, _, actor_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(created), UUID(actor_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInput("not a cursor returned by this API", field="cursor") from None
-
-
 @router.get(
     "/actors", tags=["actors"], summary="Actors of my territory (facilitators see all statuses)"
 )
@@ -168,9 +146,9 @@ async def list_actors(
     me: CurrentActor,
     status_: Annotated[ActorStatus | None, Query(alias="status")] = None,
     kind: ActorKind | None = None,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-) -> ActorPage:
+    cursor: CursorParam = None,
+    limit: Limit = 50,
+) -> Page[ActorOut]:
     visible = list(ActorStatus) if me.is_facilitator else [ActorStatus.ACTIVE]
     statuses = [s for s in visible if status_ is None or s == status_]
     async with pool.acquire() as conn:
@@ -179,14 +157,10 @@ async def list_actors(
             UUID(me.territory_id),
             statuses=[str(s) for s in statuses],
             kind=str(kind) if kind else None,
-            after=_decode_cursor(cursor) if cursor else None,
+            after=decode_cursor(cursor),
             limit=limit + 1,
         )
-    more = len(actors) > limit
-    page = actors[:limit]
-    return ActorPage(
-        items=[ActorOut.of(a) for a in page], next_cursor=_encode_cursor(page[-1]) if more else None
-    )
+    return page_of(actors, limit, position=lambda a: (a.created_at, a.id), view=ActorOut.of)
 
 
 @router.get("/actors/me", tags=["actors"], summary="The actor behind the token")

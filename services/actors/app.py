@@ -29,17 +29,23 @@ async def load_signing_keys(app: FastAPI, runtime: Runtime) -> None:
     )
 
 
-SPEC = ServiceSpec(
-    name="actors",
-    title="MCVT actors: territories, actors, API keys and tokens",
-    migrations=Path(__file__).parent / "migrations",
-    routers=(router,),
-    extra_routers=(wellknown_router,),
-    consumers=(governance_decisions,),
-    publishes=actor_events.EVENTS,
-    on_start=(load_signing_keys,),
-)
+Settings = ActorsSettings
+
+
+def spec(settings: ActorsSettings) -> ServiceSpec:
+    """The service as these settings make it."""
+    return ServiceSpec(
+        name="actors",
+        title="MCVT actors: territories, actors, API keys and tokens",
+        migrations=Path(__file__).parent / "migrations",
+        routers=(router,),
+        extra_routers=(wellknown_router,),
+        consumers=(governance_decisions,),
+        publishes=actor_events.EVENTS,
+        on_start=(load_signing_keys,),
+    )
 
 
 def build_app(settings: ActorsSettings | None = None) -> FastAPI:
-    return create_app(SPEC, settings or ActorsSettings())
+    settings = settings or ActorsSettings()
+    return create_app(spec(settings), settings)

@@ -2,31 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from contracts.envelope import CloudEvent
 from contracts.governance import DecisionMadeV1, Outcome, ProposalKind
-from contracts.topics import Topic
 from services.actors import handlers
 from services.runtime.consumer import EventConsumer
+from services.runtime.context import Context
 from services.runtime.db import Connection
-from services.runtime.outbox import Context
-
-
-async def on_decision(conn: Connection, event: CloudEvent[Any]) -> None:
-    decision: DecisionMadeV1 = event.data
-    if decision.kind != ProposalKind.ADMIT_ACTOR or decision.outcome != Outcome.ADOPTED:
-        return
-    if decision.subject_id is None:
-        raise ValueError("an admission decision must name the actor (subject_id)")
-    ctx = Context.caused_by(event)
-    await handlers.admit_by_decision(conn, UUID(decision.subject_id), decision.decision_id, ctx)
-
+from services.runtime.errors import InvalidInput
 
 governance_decisions = EventConsumer(
-    group="actors.governance-decisions",
-    topics=(Topic.GOVERNANCE,),
-    handlers={DecisionMadeV1.event_type: on_decision},
+    "actors.governance-decisions",
     description="Admits actors when a governance decision says so.",
 )
+
+
+@governance_decisions.on(DecisionMadeV1)
+async def on_decision(conn: Connection, event: CloudEvent[DecisionMadeV1], ctx: Context) -> None:
+    decision = event.data
+    if decision.kind != ProposalKind.ADMIT_ACTOR or decision.outcome != Outcome.ADOPTED:
+        return
+    try:
+        actor_id = UUID(decision.subject_id or "")
+    except ValueError:
+        raise InvalidInput(
+            "an admission decision must name the actor", field="subject_id"
+        ) from None
+    await handlers.admit_by_decision(conn, actor_id, decision.decision_id, ctx)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
@@ -18,18 +18,16 @@ from contracts.actors import (
 from contracts.envelope import EventPayload
 from services.actors import domain, store
 from services.actors.domain import Actor, ActorChanges, ActorRegistration
+from services.runtime import clock
 from services.runtime.auth import Principal
-from services.runtime.db import Connection
+from services.runtime.context import Context
+from services.runtime.db import Connection, transactional
 from services.runtime.errors import Conflict, InvalidInput, NotFound, Unauthorized
-from services.runtime.outbox import Context, emit
-
-SOURCE = "/mcvt/actors"
+from services.runtime.outbox import emit
 
 
 async def _emit(conn: Connection, payload: EventPayload, actor: Actor, ctx: Context) -> None:
-    await emit(
-        conn, payload, subject=actor.id, territory=actor.territory_id, source=SOURCE, ctx=ctx
-    )
+    await emit(conn, payload, subject=actor.id, territory=actor.territory_id, ctx=ctx)
 
 
 async def _insert_new_actor(conn: Connection, actor: Actor) -> None:
@@ -57,34 +55,34 @@ async def _new_key(conn: Connection, actor_id: UUID, label: str) -> NewKey:
     return NewKey(key_id, api_key, label, row["created_at"])
 
 
+@transactional
 async def register_actor(
-    pool: asyncpg.Pool, draft: ActorRegistration, ctx: Context
+    conn: Connection, draft: ActorRegistration, ctx: Context
 ) -> tuple[Actor, NewKey]:
     """Register a pending actor and give it its first API key (shown once)."""
-    actor = domain.register(draft, actor_id=uuid.uuid4(), now=datetime.now(UTC))
-    async with pool.acquire() as conn, conn.transaction():
-        await _insert_new_actor(conn, actor)
-        key = await _new_key(conn, actor.id, "first key")
-        await _emit(conn, ActorRegisteredV1(**domain.state(actor)), actor, ctx)
+    actor = domain.register(draft, actor_id=uuid.uuid4(), now=clock.now())
+    await _insert_new_actor(conn, actor)
+    key = await _new_key(conn, actor.id, "first key")
+    await _emit(conn, ActorRegisteredV1(**domain.state(actor)), actor, ctx)
     return actor, key
 
 
+@transactional
 async def bootstrap_territory(
-    pool: asyncpg.Pool, territory_name: str, facilitator: ActorRegistration | None, ctx: Context
+    conn: Connection, territory_name: str, facilitator: ActorRegistration | None, ctx: Context
 ) -> tuple[UUID, Actor | None, NewKey | None]:
     """Create a territory (if new) and, optionally, an active facilitator with an API key."""
-    async with pool.acquire() as conn, conn.transaction():
-        territory_id = await store.territory_by_name(conn, territory_name)
-        if territory_id is None:
-            territory_id = uuid.uuid4()
-            await store.insert_territory(conn, territory_id, territory_name)
-        if facilitator is None:
-            return territory_id, None, None
-        draft = facilitator.model_copy(update={"territory_id": territory_id})
-        actor = domain.make_facilitator(draft, actor_id=uuid.uuid4(), now=datetime.now(UTC))
-        await _insert_new_actor(conn, actor)
-        key = await _new_key(conn, actor.id, "facilitator key")
-        await _emit(conn, ActorRegisteredV1(**domain.state(actor)), actor, ctx)
+    territory_id = await store.territory_by_name(conn, territory_name)
+    if territory_id is None:
+        territory_id = uuid.uuid4()
+        await store.insert_territory(conn, territory_id, territory_name)
+    if facilitator is None:
+        return territory_id, None, None
+    draft = facilitator.model_copy(update={"territory_id": territory_id})
+    actor = domain.make_facilitator(draft, actor_id=uuid.uuid4(), now=clock.now())
+    await _insert_new_actor(conn, actor)
+    key = await _new_key(conn, actor.id, "facilitator key")
+    await _emit(conn, ActorRegisteredV1(**domain.state(actor)), actor, ctx)
     return territory_id, actor, key
 
 
@@ -103,35 +101,35 @@ async def get_actor(pool: asyncpg.Pool, actor_id: UUID, principal: Principal) ->
     return actor
 
 
+@transactional
 async def change_actor(
-    pool: asyncpg.Pool, actor_id: UUID, changes: ActorChanges, principal: Principal, ctx: Context
+    conn: Connection, actor_id: UUID, changes: ActorChanges, principal: Principal, ctx: Context
 ) -> Actor:
-    async with pool.acquire() as conn, conn.transaction():
-        actor = await _locked(conn, actor_id, principal)
-        domain.ensure_may_change(principal, actor)
-        updated, changed = domain.change(actor, changes, now=datetime.now(UTC))
-        if not changed:
-            return actor
-        try:
-            await store.update_actor(conn, updated)
-        except asyncpg.UniqueViolationError:
-            raise Conflict(
-                "an actor with this SIRET is already registered here", field="siret"
-            ) from None
-        await _emit(conn, ActorUpdatedV1(**domain.state(updated), changed=changed), updated, ctx)
+    actor = await _locked(conn, actor_id, principal)
+    domain.ensure_may_change(principal, actor)
+    updated, changed = domain.change(actor, changes, now=clock.now())
+    if not changed:
+        return actor
+    try:
+        await store.update_actor(conn, updated)
+    except asyncpg.UniqueViolationError:
+        raise Conflict(
+            "an actor with this SIRET is already registered here", field="siret"
+        ) from None
+    await _emit(conn, ActorUpdatedV1(**domain.state(updated), changed=changed), updated, ctx)
     return updated
 
 
+@transactional
 async def admit_actor(
-    pool: asyncpg.Pool, actor_id: UUID, principal: Principal, ctx: Context
+    conn: Connection, actor_id: UUID, principal: Principal, ctx: Context
 ) -> Actor:
-    async with pool.acquire() as conn, conn.transaction():
-        actor = await _locked(conn, actor_id, principal)
-        domain.ensure_facilitates(principal, actor)
-        admitted = domain.admit(actor, now=datetime.now(UTC))
-        await store.update_actor(conn, admitted)
-        payload = ActorAdmittedV1(**domain.state(admitted), admitted_by=principal.actor_id)
-        await _emit(conn, payload, admitted, ctx)
+    actor = await _locked(conn, actor_id, principal)
+    domain.ensure_facilitates(principal, actor)
+    admitted = domain.admit(actor, now=clock.now())
+    await store.update_actor(conn, admitted)
+    payload = ActorAdmittedV1(**domain.state(admitted), admitted_by=principal.actor_id)
+    await _emit(conn, payload, admitted, ctx)
     return admitted
 
 
@@ -142,7 +140,7 @@ async def admit_by_decision(
     actor = await _locked(conn, actor_id, None)
     if actor.status == "active":
         return None
-    admitted = domain.admit(actor, now=datetime.now(UTC))
+    admitted = domain.admit(actor, now=clock.now())
     await store.update_actor(conn, admitted)
     await _emit(
         conn, ActorAdmittedV1(**domain.state(admitted), decision_id=decision_id), admitted, ctx
@@ -150,18 +148,18 @@ async def admit_by_decision(
     return admitted
 
 
+@transactional
 async def suspend_actor(
-    pool: asyncpg.Pool, actor_id: UUID, reason: str, principal: Principal, ctx: Context
+    conn: Connection, actor_id: UUID, reason: str, principal: Principal, ctx: Context
 ) -> Actor:
-    async with pool.acquire() as conn, conn.transaction():
-        actor = await _locked(conn, actor_id, principal)
-        domain.ensure_facilitates(principal, actor)
-        suspended = domain.suspend(actor, now=datetime.now(UTC))
-        await store.update_actor(conn, suspended)
-        payload = ActorSuspendedV1(
-            **domain.state(suspended), suspended_by=principal.actor_id, reason=reason
-        )
-        await _emit(conn, payload, suspended, ctx)
+    actor = await _locked(conn, actor_id, principal)
+    domain.ensure_facilitates(principal, actor)
+    suspended = domain.suspend(actor, now=clock.now())
+    await store.update_actor(conn, suspended)
+    payload = ActorSuspendedV1(
+        **domain.state(suspended), suspended_by=principal.actor_id, reason=reason
+    )
+    await _emit(conn, payload, suspended, ctx)
     return suspended
 
 
@@ -181,13 +179,13 @@ async def authenticate_api_key(pool: asyncpg.Pool, api_key: str) -> Actor:
     return actor
 
 
+@transactional
 async def create_api_key(
-    pool: asyncpg.Pool, actor_id: UUID, label: str, principal: Principal
+    conn: Connection, actor_id: UUID, label: str, principal: Principal
 ) -> NewKey:
-    async with pool.acquire() as conn, conn.transaction():
-        actor = await _locked(conn, actor_id, principal)
-        domain.ensure_may_change(principal, actor)
-        return await _new_key(conn, actor.id, label)
+    actor = await _locked(conn, actor_id, principal)
+    domain.ensure_may_change(principal, actor)
+    return await _new_key(conn, actor.id, label)
 
 
 async def list_api_keys(
@@ -199,11 +197,11 @@ async def list_api_keys(
         return await store.list_api_keys(conn, actor_id)
 
 
+@transactional
 async def revoke_api_key(
-    pool: asyncpg.Pool, actor_id: UUID, key_id: str, principal: Principal
+    conn: Connection, actor_id: UUID, key_id: str, principal: Principal
 ) -> None:
-    async with pool.acquire() as conn, conn.transaction():
-        actor = await _locked(conn, actor_id, principal)
-        domain.ensure_may_change(principal, actor)
-        if not await store.revoke_api_key(conn, actor.id, key_id):
-            raise NotFound("no such active API key")
+    actor = await _locked(conn, actor_id, principal)
+    domain.ensure_may_change(principal, actor)
+    if not await store.revoke_api_key(conn, actor.id, key_id):
+        raise NotFound("no such active API key")

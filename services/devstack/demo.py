@@ -16,8 +16,9 @@ import httpx
 
 from services.actors.domain import ActorRegistration
 from services.actors.handlers import bootstrap_territory
+from services.actors.settings import ActorsSettings
+from services.runtime.context import Context
 from services.runtime.db import create_pool
-from services.runtime.outbox import Context
 
 TERRITORY = "Vallée de la Drôme (démo)"
 
@@ -146,7 +147,7 @@ async def load_demo(urls: dict[str, str], database_urls: dict[str, str]) -> list
             }
         )
         territory_id, _, facilitator_key = await bootstrap_territory(
-            pool, TERRITORY, draft, Context()
+            pool, TERRITORY, draft, Context(ActorsSettings().source)
         )
     finally:
         await pool.close()

@@ -18,11 +18,11 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="serve the HTTP API, consume events, expire (the default)")
     parser.parse_args(argv)
-    from services.matching.app import spec_for
+    from services.matching.app import spec
     from services.runtime.service import serve
 
     settings = MatchingSettings()
-    serve(spec_for(settings), settings)
+    serve(spec(settings), settings)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from datetime import datetime
 from typing import Annotated
@@ -18,15 +16,13 @@ from services.matching.lifecycle import Match, score_of
 from services.matching.proposals import Rematch
 from services.matching.readmodel import ReadModel
 from services.runtime.auth import CurrentActor, Principal
-from services.runtime.errors import InvalidInput
+from services.runtime.pages import CursorParam, Limit, Page, decode_cursor, page_of
 from services.runtime.service import Pool
 from services.runtime.service import RequestContext as Ctx
 
 matches_router = APIRouter(prefix="/matches", tags=["matches"])
 needs_router = APIRouter(prefix="/needs", tags=["candidates"])
 policy_router = APIRouter(tags=["policy"])
-
-MAX_PAGE = 100
 
 
 def read_model(request: Request) -> ReadModel:
@@ -72,13 +68,6 @@ class MatchOut(BaseModel):
             expires_at=match.expires_at, confirmed_at=match.confirmed_at,
             closed_at=match.closed_at, reason=match.reason, version=match.version,
         )  # fmt: skip
-
-
-class MatchPage(BaseModel):
-    items: list[MatchOut]
-    next_cursor: str | None = Field(
-        description="Pass as `cursor` for the next page; null at the end."
-    )
 
 
 class Decline(BaseModel):
@@ -128,37 +117,19 @@ class RematchOut(BaseModel):
     rounds: int = Field(description="Allocation rounds: the most proposals one need received.")
 
 
-def _encode_cursor(match: Match) -> str:
-    raw = f"{match.proposed_at.isoformat()}|{match.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def _decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if cursor is None:
-        return None
-    try:
-        moment, _, match_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(moment), uuid.UUID(match_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInput("not a cursor returned by this API", field="cursor") from None
-
-
 @matches_router.get("", summary="My matches, as provider or requester, newest first")
 async def list_matches(
     pool: Pool,
     me: CurrentActor,
     status: MatchStatus | None = None,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"At most {MAX_PAGE}.")] = 50,
-) -> MatchPage:
+    cursor: CursorParam = None,
+    limit: Limit = 50,
+) -> Page[MatchOut]:
     found = await handlers.list_matches(
-        pool, me, status=status, after=_decode_cursor(cursor), limit=limit + 1
+        pool, me, status=status, after=decode_cursor(cursor), limit=limit + 1
     )
-    page = found[:limit]
-    more = len(found) > limit
-    return MatchPage(
-        items=[MatchOut.of(m, me) for m in page],
-        next_cursor=_encode_cursor(page[-1]) if more else None,
+    return page_of(
+        found, limit, position=lambda m: (m.proposed_at, m.id), view=lambda m: MatchOut.of(m, me)
     )
 
 

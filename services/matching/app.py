@@ -17,6 +17,7 @@ from services.matching.consumers import event_consumer
 from services.matching.expiry import run_expiry
 from services.matching.readmodel import ReadModel
 from services.matching.settings import MatchingSettings
+from services.runtime.context import Context
 from services.runtime.service import Runtime, ServiceSpec, create_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -29,7 +30,9 @@ def build_spec(settings: MatchingSettings, model: ReadModel) -> ServiceSpec:
         await handlers.load_read_model(runtime.pool, model)
         if settings.run_background and model.proposing:
             task = asyncio.create_task(
-                run_expiry(runtime.pool, model, settings.expiry_interval_s),
+                run_expiry(
+                    runtime.pool, model, Context(settings.source), settings.expiry_interval_s
+                ),
                 name="matching-expiry",
             )
             runtime.tasks.append(task)
@@ -45,15 +48,14 @@ def build_spec(settings: MatchingSettings, model: ReadModel) -> ServiceSpec:
     )
 
 
-SPEC = build_spec(MatchingSettings(), ReadModel())
-"""The service's description, for the contract export and `make migrate`."""
+Settings = MatchingSettings
 
 
-def spec_for(settings: MatchingSettings) -> ServiceSpec:
+def spec(settings: MatchingSettings) -> ServiceSpec:
     """The service as these settings make it, with a read model of its own."""
     return build_spec(settings, ReadModel(proposing=settings.propose_matches))
 
 
 def build_app(settings: MatchingSettings | None = None) -> FastAPI:
     settings = settings or MatchingSettings()
-    return create_app(spec_for(settings), settings)
+    return create_app(spec(settings), settings)

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
 
 import asyncpg
 
 from services.matching import handlers
 from services.matching.readmodel import ReadModel
+from services.runtime import clock
+from services.runtime.context import Context
 
 log = logging.getLogger(__name__)
 
 
-async def run_expiry(pool: asyncpg.Pool, model: ReadModel, interval_s: float) -> None:
+async def run_expiry(pool: asyncpg.Pool, model: ReadModel, ctx: Context, interval_s: float) -> None:
     """Expire lapsed proposals every `interval_s`; a failed round is logged and tried again."""
     while True:
         try:
-            expired = await handlers.expire_lapsed(pool, model, now=datetime.now(UTC))
+            expired = await handlers.expire_lapsed(pool, model, ctx, now=clock.now())
             if expired:
                 log.info("expired %d proposals", expired)
         except Exception:

@@ -8,13 +8,12 @@ transaction, retried when PostgreSQL breaks a deadlock between two of them.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TypeVar
 
 import asyncpg
@@ -48,18 +47,15 @@ from services.matching.proposals import (
 )
 from services.matching.ranking import rank_for_need
 from services.matching.readmodel import ReadModel
+from services.runtime import clock
 from services.runtime.auth import Principal
-from services.runtime.db import Connection
-from services.runtime.errors import Conflict, Forbidden, NotFound
-from services.runtime.outbox import Context
+from services.runtime.context import Context
+from services.runtime.db import Connection, in_transaction
+from services.runtime.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _matchable_offer(state: OfferState) -> OfferView | None:
@@ -111,7 +107,7 @@ async def apply_offer(conn: Connection, model: ReadModel, state: OfferState, ctx
         model.offers.add(view)
     if not model.proposing:
         return
-    now = _now()
+    now = clock.now()
     open_matches = await store.open_matches(conn, offer_id=state.offer_id)
     if view is None:
         withdrawn = state.status == OfferStatus.WITHDRAWN
@@ -138,7 +134,7 @@ async def apply_need(conn: Connection, model: ReadModel, state: NeedState, ctx: 
         model.needs.add(view)
     if not model.proposing:
         return
-    now = _now()
+    now = clock.now()
     open_matches = await store.open_matches(conn, need_id=state.need_id)
     if state.status in projection.CLOSED_NEED:
         await cancel_matches(conn, open_matches, CancelReason.NEED_CLOSED, ctx, now)
@@ -157,7 +153,7 @@ async def apply_actor(conn: Connection, model: ReadModel, state: ActorState, ctx
         return
     if not model.proposing or state.status != ActorStatus.SUSPENDED:
         return
-    now = _now()
+    now = clock.now()
     open_matches = await store.open_matches(conn, actor_id=state.actor_id)
     needs = await cancel_matches(conn, open_matches, CancelReason.ACTOR_SUSPENDED, ctx, now)
     for need_id in sorted(needs):
@@ -168,16 +164,19 @@ async def apply_decision(
     conn: Connection, model: ReadModel, decision: DecisionMadeV1, ctx: Context
 ) -> Rematch | None:
     """An adopted change of the matching policy: store the territory's next version, then
-    re-match the territory under it. Invalid parameters raise ValueError."""
+    re-match the territory under it. Invalid parameters raise InvalidInput."""
     if decision.kind != ProposalKind.CHANGE_MATCHING_POLICY or decision.outcome != Outcome.ADOPTED:
         return None
     if await store.decision_applied(conn, decision.decision_id):
         return None
     # From the database, not the cache: a retried event must not count its own change twice.
     current = await store.current_policy(conn, decision.territory_id)
-    adopted = policies.changed_policy(
-        current, decision.parameters, decision_id=decision.decision_id, at=decision.decided_at
-    )
+    try:
+        adopted = policies.changed_policy(
+            current, decision.parameters, decision_id=decision.decision_id, at=decision.decided_at
+        )
+    except ValueError as invalid:  # the decision itself is wrong: no retry can help
+        raise InvalidInput(str(invalid), field="parameters") from None
     await store.insert_policy(conn, adopted)
     model.set_policy(adopted)
     if adopted.social_priority != current.social_priority:
@@ -186,7 +185,7 @@ async def apply_decision(
     if not model.proposing:
         return None
     return await rematch_territory(
-        conn, model, decision.territory_id, ctx, now=_now(), cancel_stale=True
+        conn, model, decision.territory_id, ctx, now=clock.now(), cancel_stale=True
     )
 
 
@@ -203,21 +202,6 @@ async def load_read_model(pool: asyncpg.Pool, model: ReadModel) -> None:
 
 
 # --- commands ---------------------------------------------------------------------------------
-
-
-async def _transaction(pool: asyncpg.Pool, work: Callable[[Connection], Awaitable[T]]) -> T:
-    """Run `work` in a transaction; run it again when PostgreSQL chose it to break a deadlock."""
-    attempts = 3
-    for attempt in range(1, attempts + 1):
-        try:
-            async with pool.acquire() as conn, conn.transaction():
-                return await work(conn)
-        except asyncpg.DeadlockDetectedError:
-            if attempt == attempts:
-                raise
-            log.warning("deadlock broken (attempt %d/%d); retrying", attempt, attempts)
-            await asyncio.sleep(0.01 * attempt)
-    raise AssertionError("unreachable")
 
 
 def _party(match: Match | None, principal: Principal) -> tuple[Match, Party]:
@@ -249,7 +233,7 @@ async def list_matches(
 
 
 async def _propose(conn: Connection, *, model: ReadModel, need_id: str, ctx: Context) -> object:
-    return await propose_for_need(conn, model, need_id, ctx, now=_now())
+    return await propose_for_need(conn, model, need_id, ctx, now=clock.now())
 
 
 @dataclass
@@ -269,7 +253,7 @@ async def accept_match(
     ends the need's other proposals, and the offer's proposals that no longer fit; the needs
     those were for, and the need of a refused match, are re-matched once this commits.
     """
-    now = _now()
+    now = clock.now()
 
     async def accept(conn: Connection) -> _Acceptance:
         seen, party = _party(await store.get_match(conn, match_id), principal)
@@ -304,9 +288,11 @@ async def accept_match(
         rematch = await cancel_matches(conn, crowded, CancelReason.CAPACITY_TAKEN, ctx, now)
         return _Acceptance(confirmed, rematch=rematch)
 
-    outcome = await _transaction(pool, accept)
+    outcome = await in_transaction(pool, accept)
     for need_id in sorted(outcome.rematch):
-        await _transaction(pool, functools.partial(_propose, model=model, need_id=need_id, ctx=ctx))
+        await in_transaction(
+            pool, functools.partial(_propose, model=model, need_id=need_id, ctx=ctx)
+        )
     if outcome.refused:
         raise Conflict(
             "another match took the offer's capacity at these times; the need is proposed "
@@ -336,7 +322,7 @@ async def decline_match(
     ctx: Context,
 ) -> Match:
     """The caller turns the proposal down; its need is proposed the next candidate at once."""
-    now = _now()
+    now = clock.now()
 
     async def decline(conn: Connection) -> Match:
         seen, party = _party(await store.get_match(conn, match_id), principal)
@@ -351,11 +337,11 @@ async def decline_match(
             await _propose_next(conn, model, match, ctx, now)
         return declined
 
-    return await _transaction(pool, decline)
+    return await in_transaction(pool, decline)
 
 
 async def expire_lapsed(
-    pool: asyncpg.Pool, model: ReadModel, *, now: datetime, batch: int = 200
+    pool: asyncpg.Pool, model: ReadModel, ctx: Context, *, now: datetime, batch: int = 200
 ) -> int:
     """Expire the open proposals past their time-to-live, proposing the next candidate for each
     need; one transaction per match, skipping a match another transaction holds."""
@@ -371,7 +357,6 @@ async def expire_lapsed(
             return False
         lapsed = lifecycle.expire(match, now=now)
         await store.update_match(conn, lapsed)
-        ctx = Context()
         await emit_match(conn, MatchExpiredV1, lapsed, ctx)
         await _propose_next(conn, model, match, ctx, now)
         return True
@@ -380,7 +365,7 @@ async def expire_lapsed(
         async with pool.acquire() as conn:
             due = await store.lapsed_match_ids(conn, now, batch)
         for match_id in due:
-            if await _transaction(pool, functools.partial(expire, match_id=match_id)):
+            if await in_transaction(pool, functools.partial(expire, match_id=match_id)):
                 expired += 1
         if len(due) < batch:
             return expired
@@ -428,9 +413,9 @@ async def rematch(
         raise Forbidden("only a facilitator of the territory may re-match it")
     if not model.proposing:
         raise Conflict("this instance keeps the read model only and proposes nothing")
-    return await _transaction(
+    return await in_transaction(
         pool,
         lambda conn: rematch_territory(
-            conn, model, principal.territory_id, ctx, now=_now(), cancel_stale=False
+            conn, model, principal.territory_id, ctx, now=clock.now(), cancel_stale=False
         ),
     )

@@ -28,10 +28,10 @@ from services.matching.policies import TerritoryPolicy
 from services.matching.ranking import rank_for_need, rank_for_offer
 from services.matching.readmodel import ReadModel
 from services.matching.scoring import score_pair
+from services.runtime.context import Context
 from services.runtime.db import Connection
-from services.runtime.outbox import Context, emit
+from services.runtime.outbox import emit
 
-SOURCE = "/mcvt/matching"
 # Candidates asked of the index beyond the free slots, for those the database turns down.
 _MARGIN = 5
 
@@ -40,9 +40,7 @@ async def emit_match(
     conn: Connection, event: type[MatchState], match: Match, ctx: Context, **extra: object
 ) -> None:
     payload = event(**lifecycle.state(match), **extra)
-    await emit(
-        conn, payload, subject=match.id, territory=match.territory_id, source=SOURCE, ctx=ctx
-    )
+    await emit(conn, payload, subject=match.id, territory=match.territory_id, ctx=ctx)
 
 
 async def cancel_matches(

@@ -18,10 +18,11 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="serve the HTTP API, consume events, sweep (the default)")
     parser.parse_args(argv)
-    from services.offers.app import SPEC
+    from services.offers.app import spec
     from services.runtime.service import serve
 
-    serve(SPEC, OffersSettings())
+    settings = OffersSettings()
+    serve(spec(settings), settings)
 
 
 if __name__ == "__main__":

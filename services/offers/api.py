@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, Field
 
 from contracts import taxonomy
@@ -30,23 +27,20 @@ from services.offers.handlers import Terms
 from services.offers.settings import OffersSettings
 from services.runtime.auth import CurrentActor, Principal
 from services.runtime.errors import InvalidInput
-from services.runtime.service import Pool
+from services.runtime.pages import Cursor, CursorParam, Limit, Page, decode_cursor, page_of
+from services.runtime.service import Pool, settings_of
 from services.runtime.service import RequestContext as Ctx
 
 assets_router = APIRouter(prefix="/assets", tags=["assets"])
 offers_router = APIRouter(prefix="/offers", tags=["offers"])
 needs_router = APIRouter(prefix="/needs", tags=["needs"])
 
-MAX_PAGE = 100
 
-
-def terms(request: Request) -> Terms:
-    settings: OffersSettings = request.app.state.settings
+def terms(settings: Annotated[OffersSettings, Depends(settings_of(OffersSettings))]) -> Terms:
     return Terms(offer_validity=settings.offer_validity, need_ttl=settings.need_ttl)
 
 
 TermsDep = Annotated[Terms, Depends(terms)]
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Page size, at most {MAX_PAGE}.")]
 
 
 class OfferOut(Offer):
@@ -57,42 +51,7 @@ class OfferOut(Offer):
         return cls.model_validate({**offer.model_dump(), "asset": asset})
 
 
-class AssetPage(BaseModel):
-    items: list[Asset]
-    next_cursor: str | None = Field(
-        description="Pass as `cursor` for the next page; null at the end."
-    )
-
-
-class OfferPage(BaseModel):
-    items: list[OfferOut]
-    next_cursor: str | None = Field(
-        description="Pass as `cursor` for the next page; null at the end."
-    )
-
-
-class NeedPage(BaseModel):
-    items: list[Need]
-    next_cursor: str | None = Field(
-        description="Pass as `cursor` for the next page; null at the end."
-    )
-
-
-# --- keyset cursors and listing filters -------------------------------------------------------
-
-
-def _encode_cursor(created_at: datetime, item_id: UUID) -> str:
-    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{item_id}".encode()).decode()
-
-
-def _decode_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
-    if cursor is None:
-        return None
-    try:
-        created, _, item_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(created), UUID(item_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInput("not a cursor returned by this API", field="cursor") from None
+# --- listing filters --------------------------------------------------------------------------
 
 
 def _categories(category: str | None) -> frozenset[str] | None:
@@ -124,8 +83,8 @@ class Filters(BaseModel):
     lat: float | None = Field(default=None, ge=-90, le=90, description="With lon and radius_km.")
     lon: float | None = Field(default=None, ge=-180, le=180)
     radius_km: float | None = Field(default=None, gt=0, le=1000)
-    cursor: str | None = None
-    limit: int = Field(default=50, ge=1, le=MAX_PAGE, description=f"At most {MAX_PAGE}.")
+    cursor: str | None = Field(default=None, description="`next_cursor` of the previous page.")
+    limit: int = Field(default=50, ge=1, le=100, description="Items per page (at most 100).")
 
 
 def _listing(
@@ -140,12 +99,25 @@ def _listing(
         categories=_categories(filters.category),
         owner_id=filters.owner_id,
         near=_near(filters.lat, filters.lon, filters.radius_km),
-        after=_decode_cursor(filters.cursor),
+        after=decode_cursor(filters.cursor),
         limit=filters.limit + 1,
     )
 
 
 FiltersDep = Annotated[Filters, Query()]
+T = TypeVar("T")
+
+
+def _position(item: Asset | Offer | Need) -> Cursor:
+    return item.created_at, item.id
+
+
+def _same(item: T) -> T:
+    return item
+
+
+def _offer_out(found: tuple[Offer, Asset]) -> OfferOut:
+    return OfferOut.of(*found)
 
 
 # --- assets -----------------------------------------------------------------------------------
@@ -158,14 +130,10 @@ async def declare_asset(body: AssetDraft, pool: Pool, me: CurrentActor, ctx: Ctx
 
 @assets_router.get("", summary="My assets, newest first")
 async def list_assets(
-    pool: Pool, me: CurrentActor, cursor: str | None = None, limit: Limit = 50
-) -> AssetPage:
-    assets = await handlers.list_assets(pool, me, after=_decode_cursor(cursor), limit=limit + 1)
-    page = assets[:limit]
-    more = len(assets) > limit
-    return AssetPage(
-        items=page, next_cursor=_encode_cursor(page[-1].created_at, page[-1].id) if more else None
-    )
+    pool: Pool, me: CurrentActor, cursor: CursorParam = None, limit: Limit = 50
+) -> Page[Asset]:
+    assets = await handlers.list_assets(pool, me, after=decode_cursor(cursor), limit=limit + 1)
+    return page_of(assets, limit, position=_position, view=_same)
 
 
 @assets_router.get("/{asset_id}", summary="An asset (its owner, or a facilitator)")
@@ -202,15 +170,11 @@ async def list_offers(
     me: CurrentActor,
     filters: FiltersDep,
     status_: Annotated[OfferStatus | None, Query(alias="status")] = None,
-) -> OfferPage:
+) -> Page[OfferOut]:
     listing = _listing(me, filters, public=(OfferStatus.PUBLISHED,), status_=status_)
     found = await handlers.list_offers(pool, listing)
-    page = found[: filters.limit]
-    more = len(found) > filters.limit
-    last = page[-1][0] if page else None
-    return OfferPage(
-        items=[OfferOut.of(offer, asset) for offer, asset in page],
-        next_cursor=_encode_cursor(last.created_at, last.id) if more and last else None,
+    return page_of(
+        found, filters.limit, position=lambda found: _position(found[0]), view=_offer_out
     )
 
 
@@ -267,15 +231,10 @@ async def list_needs(
     me: CurrentActor,
     filters: FiltersDep,
     status_: Annotated[NeedStatus | None, Query(alias="status")] = None,
-) -> NeedPage:
+) -> Page[Need]:
     listing = _listing(me, filters, public=tuple(str(s) for s in OPEN_NEED), status_=status_)
     found = await handlers.list_needs(pool, listing)
-    page = found[: filters.limit]
-    more = len(found) > filters.limit
-    return NeedPage(
-        items=page,
-        next_cursor=_encode_cursor(page[-1].created_at, page[-1].id) if more else None,
-    )
+    return page_of(found, filters.limit, position=_position, view=_same)
 
 
 @needs_router.get("/{need_id}")

@@ -14,16 +14,22 @@ from services.offers.settings import OffersSettings
 from services.offers.staleness import start_staleness
 from services.runtime.service import ServiceSpec, create_app
 
-SPEC = ServiceSpec(
-    name="offers",
-    title="MCVT offers: dormant assets, usage offers (EFC) and resource requests",
-    migrations=Path(__file__).parent / "migrations",
-    routers=(assets_router, offers_router, needs_router),
-    consumers=(actor_events,),
-    publishes=(*offer_events.EVENTS, *need_events.EVENTS),
-    on_start=(start_staleness,),
-)
+Settings = OffersSettings
+
+
+def spec(settings: OffersSettings) -> ServiceSpec:
+    """The service as these settings make it."""
+    return ServiceSpec(
+        name="offers",
+        title="MCVT offers: dormant assets, usage offers (EFC) and resource requests",
+        migrations=Path(__file__).parent / "migrations",
+        routers=(assets_router, offers_router, needs_router),
+        consumers=(actor_events,),
+        publishes=(*offer_events.EVENTS, *need_events.EVENTS),
+        on_start=(start_staleness,),
+    )
 
 
 def build_app(settings: OffersSettings | None = None) -> FastAPI:
-    return create_app(SPEC, settings or OffersSettings())
+    settings = settings or OffersSettings()
+    return create_app(spec(settings), settings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 from uuid import UUID
 
@@ -42,12 +42,12 @@ from services.offers.drafts import (
     OfferChanges,
     OfferDraft,
 )
+from services.runtime import clock
 from services.runtime.auth import Principal
-from services.runtime.db import Connection
+from services.runtime.context import Context
+from services.runtime.db import Connection, transactional
 from services.runtime.errors import InvalidInput, NotFound
-from services.runtime.outbox import Context, emit
-
-SOURCE = "/mcvt/offers"
+from services.runtime.outbox import emit
 
 
 @dataclass(frozen=True)
@@ -58,14 +58,10 @@ class Terms:
     need_ttl: timedelta
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 async def _emit(
     conn: Connection, payload: EventPayload, subject: UUID, territory: UUID, ctx: Context
 ) -> None:
-    await emit(conn, payload, subject=subject, territory=territory, source=SOURCE, ctx=ctx)
+    await emit(conn, payload, subject=subject, territory=territory, ctx=ctx)
 
 
 async def _emit_offer(
@@ -94,16 +90,16 @@ async def _caller(conn: Connection, principal: Principal) -> ActorRecord:
 # --- assets -----------------------------------------------------------------------------------
 
 
+@transactional
 async def declare_asset(
-    pool: asyncpg.Pool, draft: AssetDraft, principal: Principal, ctx: Context
+    conn: Connection, draft: AssetDraft, principal: Principal, ctx: Context
 ) -> Asset:
-    async with pool.acquire() as conn, conn.transaction():
-        owner = await _caller(conn, principal)
-        asset = domain.declare_asset(draft, asset_id=uuid.uuid4(), owner=owner, now=_now())
-        await store.insert_asset(conn, asset)
-        await _emit(
-            conn, AssetDeclaredV1(**domain.asset_state(asset)), asset.id, asset.territory_id, ctx
-        )
+    owner = await _caller(conn, principal)
+    asset = domain.declare_asset(draft, asset_id=uuid.uuid4(), owner=owner, now=clock.now())
+    await store.insert_asset(conn, asset)
+    await _emit(
+        conn, AssetDeclaredV1(**domain.asset_state(asset)), asset.id, asset.territory_id, ctx
+    )
     return asset
 
 
@@ -121,25 +117,25 @@ async def get_asset(pool: asyncpg.Pool, asset_id: UUID, principal: Principal) ->
         return await _visible_asset(conn, asset_id, principal, lock=False)
 
 
+@transactional
 async def change_asset(
-    pool: asyncpg.Pool, asset_id: UUID, changes: AssetChanges, principal: Principal, ctx: Context
+    conn: Connection, asset_id: UUID, changes: AssetChanges, principal: Principal, ctx: Context
 ) -> Asset:
     """Change an asset, then give each of its live offers a new version carrying the new asset."""
-    now = _now()
-    async with pool.acquire() as conn, conn.transaction():
-        owner = await _caller(conn, principal)
-        asset = await _visible_asset(conn, asset_id, principal, lock=True)
-        domain.ensure_asset_of(asset, owner)
-        updated, changed = domain.change_asset(asset, changes, owner=owner, now=now)
-        if not changed:
-            return asset
-        await store.update_asset(conn, updated)
-        payload = AssetUpdatedV1(**domain.asset_state(updated), changed=changed)
-        await _emit(conn, payload, updated.id, updated.territory_id, ctx)
-        for offer in await store.live_offers_of_asset(conn, asset_id):
-            followed = domain.follow_asset(offer, now=now)
-            await store.update_offer(conn, followed)
-            await _emit_offer(conn, OfferUpdatedV1, followed, updated, ctx, changed=["asset"])
+    now = clock.now()
+    owner = await _caller(conn, principal)
+    asset = await _visible_asset(conn, asset_id, principal, lock=True)
+    domain.ensure_asset_of(asset, owner)
+    updated, changed = domain.change_asset(asset, changes, owner=owner, now=now)
+    if not changed:
+        return asset
+    await store.update_asset(conn, updated)
+    payload = AssetUpdatedV1(**domain.asset_state(updated), changed=changed)
+    await _emit(conn, payload, updated.id, updated.territory_id, ctx)
+    for offer in await store.live_offers_of_asset(conn, asset_id):
+        followed = domain.follow_asset(offer, now=now)
+        await store.update_offer(conn, followed)
+        await _emit_offer(conn, OfferUpdatedV1, followed, updated, ctx, changed=["asset"])
     return updated
 
 
@@ -153,25 +149,25 @@ async def list_assets(
 # --- offers -----------------------------------------------------------------------------------
 
 
+@transactional
 async def create_offer(
-    pool: asyncpg.Pool, draft: OfferDraft, principal: Principal, terms: Terms, ctx: Context
+    conn: Connection, draft: OfferDraft, principal: Principal, terms: Terms, ctx: Context
 ) -> tuple[Offer, Asset]:
-    async with pool.acquire() as conn, conn.transaction():
-        owner = await _caller(conn, principal)
-        asset = await store.get_asset(conn, draft.asset_id)
-        if asset is None or asset.territory_id != owner.territory_id:
-            raise InvalidInput("no such asset", field="asset_id")
-        offer = domain.create_offer(
-            draft,
-            offer_id=uuid.uuid4(),
-            asset=asset,
-            owner=owner,
-            now=_now(),
-            default_validity=terms.offer_validity,
-        )
-        await store.insert_offer(conn, offer)
-        event = OfferPublishedV1 if offer.status == "published" else OfferDraftedV1
-        await _emit_offer(conn, event, offer, asset, ctx)
+    owner = await _caller(conn, principal)
+    asset = await store.get_asset(conn, draft.asset_id)
+    if asset is None or asset.territory_id != owner.territory_id:
+        raise InvalidInput("no such asset", field="asset_id")
+    offer = domain.create_offer(
+        draft,
+        offer_id=uuid.uuid4(),
+        asset=asset,
+        owner=owner,
+        now=clock.now(),
+        default_validity=terms.offer_validity,
+    )
+    await store.insert_offer(conn, offer)
+    event = OfferPublishedV1 if offer.status == "published" else OfferDraftedV1
+    await _emit_offer(conn, event, offer, asset, ctx)
     return offer, asset
 
 
@@ -199,77 +195,77 @@ async def get_offer(
         return offer, await _asset_of(conn, offer)
 
 
+@transactional
 async def change_offer(
-    pool: asyncpg.Pool,
+    conn: Connection,
     offer_id: UUID,
     changes: OfferChanges,
     principal: Principal,
     terms: Terms,
     ctx: Context,
 ) -> tuple[Offer, Asset]:
-    async with pool.acquire() as conn, conn.transaction():
-        await _caller(conn, principal)
-        offer = await _visible_offer(conn, offer_id, principal, lock=True)
-        domain.may_change_offer(principal, offer)
-        updated, changed = domain.change_offer(
-            offer, changes, now=_now(), default_validity=terms.offer_validity
-        )
-        asset = await _asset_of(conn, offer)
-        if changed:
-            await store.update_offer(conn, updated)
-            await _emit_offer(conn, OfferUpdatedV1, updated, asset, ctx, changed=changed)
+    await _caller(conn, principal)
+    offer = await _visible_offer(conn, offer_id, principal, lock=True)
+    domain.may_change_offer(principal, offer)
+    updated, changed = domain.change_offer(
+        offer, changes, now=clock.now(), default_validity=terms.offer_validity
+    )
+    asset = await _asset_of(conn, offer)
+    if changed:
+        await store.update_offer(conn, updated)
+        await _emit_offer(conn, OfferUpdatedV1, updated, asset, ctx, changed=changed)
     return updated, asset
 
 
+@transactional
 async def publish_offer(
-    pool: asyncpg.Pool, offer_id: UUID, principal: Principal, ctx: Context
+    conn: Connection, offer_id: UUID, principal: Principal, ctx: Context
 ) -> tuple[Offer, Asset]:
-    async with pool.acquire() as conn, conn.transaction():
-        owner = await _caller(conn, principal)
-        offer = await _visible_offer(conn, offer_id, principal, lock=True)
-        domain.may_change_offer(principal, offer)
-        published = domain.publish_offer(offer, owner=owner, now=_now())
-        asset = await _asset_of(conn, offer)
-        await store.update_offer(conn, published)
-        await _emit_offer(conn, OfferPublishedV1, published, asset, ctx)
+    owner = await _caller(conn, principal)
+    offer = await _visible_offer(conn, offer_id, principal, lock=True)
+    domain.may_change_offer(principal, offer)
+    published = domain.publish_offer(offer, owner=owner, now=clock.now())
+    asset = await _asset_of(conn, offer)
+    await store.update_offer(conn, published)
+    await _emit_offer(conn, OfferPublishedV1, published, asset, ctx)
     return published, asset
 
 
+@transactional
 async def pause_offer(
-    pool: asyncpg.Pool, offer_id: UUID, reason: str, principal: Principal, ctx: Context
+    conn: Connection, offer_id: UUID, reason: str, principal: Principal, ctx: Context
 ) -> tuple[Offer, Asset]:
-    async with pool.acquire() as conn, conn.transaction():
-        await _caller(conn, principal)
-        offer = await _visible_offer(conn, offer_id, principal, lock=True)
-        domain.may_pause_offer(principal, offer)
-        paused = domain.pause_offer(offer, now=_now())
-        asset = await _asset_of(conn, offer)
-        await store.update_offer(conn, paused)
-        await _emit_offer(
-            conn, OfferPausedV1, paused, asset, ctx, paused_by=principal.actor_id, reason=reason
-        )
+    await _caller(conn, principal)
+    offer = await _visible_offer(conn, offer_id, principal, lock=True)
+    domain.may_pause_offer(principal, offer)
+    paused = domain.pause_offer(offer, now=clock.now())
+    asset = await _asset_of(conn, offer)
+    await store.update_offer(conn, paused)
+    await _emit_offer(
+        conn, OfferPausedV1, paused, asset, ctx, paused_by=principal.actor_id, reason=reason
+    )
     return paused, asset
 
 
+@transactional
 async def withdraw_offer(
-    pool: asyncpg.Pool, offer_id: UUID, reason: str, principal: Principal, ctx: Context
+    conn: Connection, offer_id: UUID, reason: str, principal: Principal, ctx: Context
 ) -> tuple[Offer, Asset]:
-    async with pool.acquire() as conn, conn.transaction():
-        await _caller(conn, principal)
-        offer = await _visible_offer(conn, offer_id, principal, lock=True)
-        domain.may_change_offer(principal, offer)
-        withdrawn = domain.withdraw_offer(offer, now=_now())
-        asset = await _asset_of(conn, offer)
-        await store.update_offer(conn, withdrawn)
-        await _emit_offer(
-            conn,
-            OfferWithdrawnV1,
-            withdrawn,
-            asset,
-            ctx,
-            withdrawn_by=principal.actor_id,
-            reason=reason,
-        )
+    await _caller(conn, principal)
+    offer = await _visible_offer(conn, offer_id, principal, lock=True)
+    domain.may_change_offer(principal, offer)
+    withdrawn = domain.withdraw_offer(offer, now=clock.now())
+    asset = await _asset_of(conn, offer)
+    await store.update_offer(conn, withdrawn)
+    await _emit_offer(
+        conn,
+        OfferWithdrawnV1,
+        withdrawn,
+        asset,
+        ctx,
+        withdrawn_by=principal.actor_id,
+        reason=reason,
+    )
     return withdrawn, asset
 
 
@@ -283,16 +279,20 @@ async def list_offers(pool: asyncpg.Pool, listing: store.Listing) -> list[tuple[
 # --- needs ------------------------------------------------------------------------------------
 
 
+@transactional
 async def publish_need(
-    pool: asyncpg.Pool, draft: NeedDraft, principal: Principal, terms: Terms, ctx: Context
+    conn: Connection, draft: NeedDraft, principal: Principal, terms: Terms, ctx: Context
 ) -> Need:
-    async with pool.acquire() as conn, conn.transaction():
-        requester = await _caller(conn, principal)
-        need = domain.publish_need(
-            draft, need_id=uuid.uuid4(), requester=requester, now=_now(), default_ttl=terms.need_ttl
-        )
-        await store.insert_need(conn, need)
-        await _emit_need(conn, NeedPublishedV1, need, ctx)
+    requester = await _caller(conn, principal)
+    need = domain.publish_need(
+        draft,
+        need_id=uuid.uuid4(),
+        requester=requester,
+        now=clock.now(),
+        default_ttl=terms.need_ttl,
+    )
+    await store.insert_need(conn, need)
+    await _emit_need(conn, NeedPublishedV1, need, ctx)
     return need
 
 
@@ -310,60 +310,60 @@ async def get_need(pool: asyncpg.Pool, need_id: UUID, principal: Principal) -> N
         return await _visible_need(conn, need_id, principal, lock=False)
 
 
+@transactional
 async def change_need(
-    pool: asyncpg.Pool,
+    conn: Connection,
     need_id: UUID,
     changes: NeedChanges,
     principal: Principal,
     terms: Terms,
     ctx: Context,
 ) -> Need:
-    async with pool.acquire() as conn, conn.transaction():
-        requester = await _caller(conn, principal)
-        need = await _visible_need(conn, need_id, principal, lock=True)
-        domain.may_change_need(principal, need)
-        updated, changed = domain.change_need(
-            need, changes, requester=requester, now=_now(), default_ttl=terms.need_ttl
-        )
-        if changed:
-            await store.update_need(conn, updated)
-            await _emit_need(conn, NeedUpdatedV1, updated, ctx, changed=changed)
+    requester = await _caller(conn, principal)
+    need = await _visible_need(conn, need_id, principal, lock=True)
+    domain.may_change_need(principal, need)
+    updated, changed = domain.change_need(
+        need, changes, requester=requester, now=clock.now(), default_ttl=terms.need_ttl
+    )
+    if changed:
+        await store.update_need(conn, updated)
+        await _emit_need(conn, NeedUpdatedV1, updated, ctx, changed=changed)
     return updated
 
 
+@transactional
 async def withdraw_need(
-    pool: asyncpg.Pool, need_id: UUID, reason: str, principal: Principal, ctx: Context
+    conn: Connection, need_id: UUID, reason: str, principal: Principal, ctx: Context
 ) -> Need:
-    async with pool.acquire() as conn, conn.transaction():
-        await _caller(conn, principal)
-        need = await _visible_need(conn, need_id, principal, lock=True)
-        domain.may_change_need(principal, need)
-        withdrawn = domain.withdraw_need(need, now=_now())
-        await store.update_need(conn, withdrawn)
-        await _emit_need(
-            conn, NeedWithdrawnV1, withdrawn, ctx, withdrawn_by=principal.actor_id, reason=reason
-        )
+    await _caller(conn, principal)
+    need = await _visible_need(conn, need_id, principal, lock=True)
+    domain.may_change_need(principal, need)
+    withdrawn = domain.withdraw_need(need, now=clock.now())
+    await store.update_need(conn, withdrawn)
+    await _emit_need(
+        conn, NeedWithdrawnV1, withdrawn, ctx, withdrawn_by=principal.actor_id, reason=reason
+    )
     return withdrawn
 
 
+@transactional
 async def fulfil_need(
-    pool: asyncpg.Pool, need_id: UUID, agreement_id: str | None, principal: Principal, ctx: Context
+    conn: Connection, need_id: UUID, agreement_id: str | None, principal: Principal, ctx: Context
 ) -> Need:
     """The requester declares its need met."""
-    async with pool.acquire() as conn, conn.transaction():
-        await _caller(conn, principal)
-        need = await _visible_need(conn, need_id, principal, lock=True)
-        domain.may_change_need(principal, need)
-        fulfilled = domain.fulfil_need(need, now=_now())
-        await store.update_need(conn, fulfilled)
-        await _emit_need(
-            conn,
-            NeedFulfilledV1,
-            fulfilled,
-            ctx,
-            fulfilled_by=principal.actor_id,
-            agreement_id=agreement_id,
-        )
+    await _caller(conn, principal)
+    need = await _visible_need(conn, need_id, principal, lock=True)
+    domain.may_change_need(principal, need)
+    fulfilled = domain.fulfil_need(need, now=clock.now())
+    await store.update_need(conn, fulfilled)
+    await _emit_need(
+        conn,
+        NeedFulfilledV1,
+        fulfilled,
+        ctx,
+        fulfilled_by=principal.actor_id,
+        agreement_id=agreement_id,
+    )
     return fulfilled
 
 
@@ -378,7 +378,7 @@ async def fulfil_need_by_agreement(
     need = await store.get_need(conn, need_id, for_update=True)
     if need is None or need.status not in domain.OPEN_NEED:
         return None
-    fulfilled = domain.fulfil_need(need, now=_now())
+    fulfilled = domain.fulfil_need(need, now=clock.now())
     await store.update_need(conn, fulfilled)
     await _emit_need(
         conn, NeedFulfilledV1, fulfilled, ctx, fulfilled_by=None, agreement_id=agreement_id
@@ -407,7 +407,7 @@ async def apply_actor(conn: Connection, actor: ActorRecord, reason: str, ctx: Co
 
 
 async def _suspend_cascade(conn: Connection, actor_id: UUID, reason: str, ctx: Context) -> None:
-    now = _now()
+    now = clock.now()
     why = f"provider suspended: {reason}" if reason else "provider suspended"
     for offer in await store.published_offers_of(conn, actor_id):
         paused = domain.pause_offer(offer, now=now)
@@ -442,7 +442,7 @@ class Sweep:
 
 
 async def sweep_staleness(
-    pool: asyncpg.Pool, *, now: datetime, notice: timedelta, batch: int = 200
+    pool: asyncpg.Pool, ctx: Context, *, now: datetime, notice: timedelta, batch: int = 200
 ) -> Sweep:
     """Expire needs past their date, pause offers whose validity ended, announce what ends soon.
 
@@ -453,23 +453,23 @@ async def sweep_staleness(
     async def expire(conn: Connection, need: Need) -> None:
         expired = domain.expire_need(need, now=now)
         await store.update_need(conn, expired)
-        await _emit_need(conn, NeedExpiredV1, expired, Context())
+        await _emit_need(conn, NeedExpiredV1, expired, ctx)
 
     async def end(conn: Connection, offer: Offer) -> None:
         paused = domain.pause_offer(offer, now=now)
         await store.update_offer(conn, paused)
         asset = await _asset_of(conn, offer)
         await _emit_offer(
-            conn, OfferPausedV1, paused, asset, Context(), paused_by=None, reason="validity ended"
+            conn, OfferPausedV1, paused, asset, ctx, paused_by=None, reason="validity ended"
         )
 
     async def warn_offer(conn: Connection, offer: Offer) -> None:
         asset = await _asset_of(conn, offer)
-        await _emit_offer(conn, OfferGoingStaleV1, offer, asset, Context(), stale_at=offer.valid_to)
+        await _emit_offer(conn, OfferGoingStaleV1, offer, asset, ctx, stale_at=offer.valid_to)
         await store.mark_offer_notice(conn, offer)
 
     async def warn_need(conn: Connection, need: Need) -> None:
-        await _emit_need(conn, NeedGoingStaleV1, need, Context(), stale_at=need.expires_at)
+        await _emit_need(conn, NeedGoingStaleV1, need, ctx, stale_at=need.expires_at)
         await store.mark_need_notice(conn, need)
 
     return Sweep(

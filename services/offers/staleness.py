@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
 
 import asyncpg
 from fastapi import FastAPI
 
 from services.offers import handlers
 from services.offers.settings import OffersSettings
+from services.runtime import clock
+from services.runtime.context import Context
 from services.runtime.service import Runtime
 
 log = logging.getLogger(__name__)
@@ -21,7 +22,7 @@ async def run_staleness(pool: asyncpg.Pool, settings: OffersSettings) -> None:
     while True:
         try:
             done = await handlers.sweep_staleness(
-                pool, now=datetime.now(UTC), notice=settings.stale_notice
+                pool, Context(settings.source), now=clock.now(), notice=settings.stale_notice
             )
             if done.needs_expired or done.offers_ended or done.offer_notices or done.need_notices:
                 log.info("staleness sweep: %s", done)

@@ -132,14 +132,24 @@ class TokenVerifier:
 _bearer = HTTPBearer(auto_error=False, description="Access token from POST /v1/auth/token")
 
 
-async def current_principal(
+async def optional_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
+) -> Principal | None:
+    """The caller's principal when a bearer token is presented (it must be valid), else None."""
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized("missing bearer token")
+        return None
     verifier: TokenVerifier = request.app.state.verifier
     return await verifier.verify(credentials.credentials)
 
 
+async def current_principal(
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+) -> Principal:
+    if principal is None:
+        raise Unauthorized("missing bearer token")
+    return principal
+
+
 CurrentActor = Annotated[Principal, Depends(current_principal)]
+MaybeActor = Annotated[Principal | None, Depends(optional_principal)]

@@ -1,12 +1,26 @@
-"""Consuming events: idempotent inbox, bounded retries, dead letters, offsets after commit.
+"""Consuming events: idempotent inbox, a written retry policy, dead letters, offsets after commit.
 
-One `EventConsumer` is one consumer group reading some topics and routing event types to
-handlers. Each handler runs inside a database transaction that also records the event id in the
-inbox; the offset is committed only after that transaction (AckPolicy.NACK_ON_ERROR). A record
-that is not a valid event, whose content a handler rejects (ValueError), or whose handler keeps
-failing after bounded retries, is copied to the group's dead-letter topic with the error in
-headers, and the partition moves on. When the database itself is unreachable nothing is
-dead-lettered: the record is redelivered later.
+Guarantee: each event's effects commit at most once per consumer group, and the record's offset
+is committed only after they did (AckPolicy.NACK_ON_ERROR), so delivery is at-least-once and the
+effects exactly-once. Each handler runs inside a database transaction that first records the
+event id in the inbox (`first_delivery`); a redelivered event finds its id there and changes
+nothing.
+
+One `EventConsumer` is one consumer group. Handlers are registered per contract model,
+`@consumer.on(DecisionMadeV1)`, and receive a `CloudEvent[DecisionMadeV1]`, so the type checker
+sees what they read from `event.data`. The topics are the models' topics.
+
+The retry policy, by what goes wrong:
+- the record is not a valid event of a type the group handles (not JSON, not an envelope, a
+  payload that breaks its contract): dead-lettered at once; types the group does not handle are
+  skipped without being parsed further;
+- the handler raises a `DomainError` (the event is wrong for this service): dead-lettered at once;
+- the handler raises `NotYet` (it refers to what this service has not heard of yet): tried again
+  with growing pauses for up to `not_yet_timeout_s`, then dead-lettered;
+- the database is out of reach: nothing is dead-lettered; the record is redelivered later;
+- anything else (a fault): tried `max_attempts` times, then dead-lettered.
+A dead-lettered record goes to the group's dead-letter topic with the error in its headers and
+the partition moves on.
 """
 
 from __future__ import annotations
@@ -15,24 +29,28 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, Generic, TypeVar, Union
 
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from contracts.envelope import CloudEvent
-from contracts.registry import EVENT_TYPES, UnknownEventType, parse_event
+from contracts.envelope import CloudEvent, EventPayload
 from contracts.topics import dead_letter_topic
+from services.runtime.context import Context
 from services.runtime.db import Connection
+from services.runtime.errors import DomainError, NotYet
 from services.runtime.inbox import first_delivery
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Connection, CloudEvent[Any]], Awaitable[None]]
+P = TypeVar("P", bound=EventPayload)
+
+# A handler: the inbox transaction's connection, the typed event, the context of what it causes.
+Handler = Callable[[Connection, CloudEvent[P], Context], Awaitable[None]]
 
 # Errors that say the database is out of reach: retry the record later, never dead-letter it.
 _UNAVAILABLE = (
@@ -43,18 +61,60 @@ _UNAVAILABLE = (
 )
 
 
-@dataclass(frozen=True)
-class EventConsumer:
-    """A consumer group: `group` names it (`<service>.<purpose>`), `handlers` map event types."""
+class _Head(BaseModel):
+    type: str
 
-    group: str
-    topics: tuple[str, ...]
-    handlers: Mapping[str, Handler]
-    description: str = ""
+
+@dataclass(frozen=True)
+class _Route(Generic[P]):
+    model: type[P]
+    handler: Handler[P]
+
+
+class EventConsumer:
+    """A consumer group (`<service>.<purpose>`) and its handlers, one per event type."""
+
+    def __init__(self, group: str, *, description: str = "") -> None:
+        self.group = group
+        self.description = description
+        self._routes: dict[str, _Route[Any]] = {}
+
+    def on(self, *models: type[P]) -> Callable[[Handler[P]], Handler[P]]:
+        """Register the decorated handler for these event models (one type, one handler)."""
+
+        def register(handler: Handler[P]) -> Handler[P]:
+            for model in models:
+                if model.event_type in self._routes:
+                    raise ValueError(f"{self.group} handles {model.event_type} twice")
+                self._routes[model.event_type] = _Route(model, handler)
+            return handler
+
+        return register
+
+    @property
+    def models(self) -> Mapping[str, type[EventPayload]]:
+        """The event models this group handles, by event type."""
+        return {event_type: route.model for event_type, route in self._routes.items()}
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """The topics of the handled events, in registration order."""
+        return tuple(dict.fromkeys(str(route.model.topic) for route in self._routes.values()))
 
     @property
     def dead_letter_topic(self) -> str:
         return dead_letter_topic(self.group)
+
+    def parse(self, value: bytes) -> tuple[CloudEvent[Any], Handler[Any]] | None:
+        """The typed event and its handler; None for a type this group does not handle.
+
+        Raises ValidationError when the record is not an event or breaks its type's contract.
+        """
+        route = self._routes.get(_Head.model_validate_json(value).type)
+        if route is None:
+            return None
+        event: CloudEvent[Any] = CloudEvent[route.model].model_validate_json(value)  # type: ignore[name-defined]
+        return event, route.handler
 
 
 @dataclass
@@ -63,8 +123,10 @@ class ConsumerRuntime:
 
     pool: asyncpg.Pool
     producer: AIOKafkaProducer
+    source: str
     max_attempts: int = 3
     retry_backoff_s: float = 0.2
+    not_yet_timeout_s: float = 30.0
     session_timeout_ms: int = 10_000
     fetch_max_wait_ms: int = 500
     processed: int = 0
@@ -72,86 +134,102 @@ class ConsumerRuntime:
     dead_lettered: int = 0
 
 
-async def process_record(
-    consumer: EventConsumer,
-    runtime: ConsumerRuntime,
-    value: bytes,
-    *,
-    key: bytes | None,
-    headers: list[tuple[str, bytes]],
-    origin: tuple[str, int, int],
-) -> None:
+@dataclass(frozen=True)
+class Record:
+    """A Kafka record as the consumer needs it: its bytes, key, headers and origin."""
+
+    value: bytes
+    key: bytes | None
+    headers: list[tuple[str, bytes]]
+    topic: str
+    partition: int
+    offset: int
+
+
+async def process_record(consumer: EventConsumer, runtime: ConsumerRuntime, record: Record) -> None:
     """Apply one record (see the module docstring). Raises only when it must be redelivered."""
     try:
-        event = parse_event(value)
-    except UnknownEventType as unknown:
-        log.debug("skipping event of unknown type %s", unknown)
+        parsed = consumer.parse(record.value)
+    except ValidationError as invalid:
+        await _dead_letter(consumer, runtime, record, invalid)
         return
-    except (ValidationError, ValueError) as invalid:
-        await _dead_letter(consumer, runtime, value, key, headers, origin, invalid)
+    if parsed is None:
         return
-    handler = consumer.handlers.get(event.type)
-    if handler is None:
-        return
+    event, handler = parsed
+    ctx = Context(runtime.source).caused_by(event)
     with structlog.contextvars.bound_contextvars(
         correlation_id=event.correlationid, event_id=event.id, event_type=event.type
     ):
-        failure: Exception | None = None
-        for attempt in range(1, runtime.max_attempts + 1):
-            try:
-                async with runtime.pool.acquire() as conn, conn.transaction():
-                    if await first_delivery(conn, consumer.group, event.id, event.type):
-                        await handler(conn, event)
-                runtime.processed += 1
-                return
-            except _UNAVAILABLE:
-                await asyncio.sleep(runtime.retry_backoff_s * attempt)
-                raise
-            except Exception as error:
-                failure = error
-                runtime.handler_failures += 1
-                log.warning(
-                    "handler failed (attempt %d/%d): %r", attempt, runtime.max_attempts, error
-                )
-                if isinstance(error, ValueError):
-                    break  # the event's content is wrong: trying again cannot help
-                if attempt < runtime.max_attempts:
-                    await asyncio.sleep(runtime.retry_backoff_s * attempt)
-        assert failure is not None
-        await _dead_letter(consumer, runtime, value, key, headers, origin, failure)
+        error = await _apply(consumer, runtime, event, handler, ctx)
+        if error is not None:
+            await _dead_letter(consumer, runtime, record, error)
+
+
+async def _apply(
+    consumer: EventConsumer,
+    runtime: ConsumerRuntime,
+    event: CloudEvent[Any],
+    handler: Handler[Any],
+    ctx: Context,
+) -> Exception | None:
+    """Run the handler in the inbox transaction under the retry policy; the error that made
+    the event fail for good, or None once it is applied (or was already)."""
+    loop = asyncio.get_running_loop()
+    not_yet_until = loop.time() + runtime.not_yet_timeout_s
+    faults = 0
+    while True:
+        try:
+            async with runtime.pool.acquire() as conn, conn.transaction():
+                if await first_delivery(conn, consumer.group, event.id, event.type):
+                    await handler(conn, event, ctx)
+            runtime.processed += 1
+            return None
+        except _UNAVAILABLE:
+            await asyncio.sleep(runtime.retry_backoff_s)
+            raise
+        except DomainError as rejected:
+            log.warning("event rejected: %r", rejected)
+            return rejected
+        except NotYet as early:
+            pause = min(5.0, runtime.retry_backoff_s * 2 ** min(faults, 10))
+            if loop.time() + pause > not_yet_until:
+                return early
+            faults += 1
+            log.info("event not applicable yet (%s); trying again in %.2fs", early, pause)
+            await asyncio.sleep(pause)
+        except Exception as fault:
+            faults += 1
+            runtime.handler_failures += 1
+            log.warning("handler failed (attempt %d/%d): %r", faults, runtime.max_attempts, fault)
+            if faults >= runtime.max_attempts:
+                return fault
+            await asyncio.sleep(runtime.retry_backoff_s * faults)
 
 
 async def _dead_letter(
-    consumer: EventConsumer,
-    runtime: ConsumerRuntime,
-    value: bytes,
-    key: bytes | None,
-    headers: list[tuple[str, bytes]],
-    origin: tuple[str, int, int],
-    error: Exception,
+    consumer: EventConsumer, runtime: ConsumerRuntime, record: Record, error: Exception
 ) -> None:
-    topic, partition, offset = origin
     extra = {
         "dlq-error": str(error)[:4000],
         "dlq-error-type": type(error).__name__,
         "dlq-consumer": consumer.group,
-        "dlq-original-topic": topic,
-        "dlq-original-partition": str(partition),
-        "dlq-original-offset": str(offset),
+        "dlq-original-topic": record.topic,
+        "dlq-original-partition": str(record.partition),
+        "dlq-original-offset": str(record.offset),
     }
-    kept = [(k, v) for k, v in headers if not k.startswith("dlq-")]
+    kept = [(k, v) for k, v in record.headers if not k.startswith("dlq-")]
     await runtime.producer.send_and_wait(
         consumer.dead_letter_topic,
-        value=value,
-        key=key,
+        value=record.value,
+        key=record.key,
         headers=kept + [(k, v.encode()) for k, v in extra.items()],
     )
     runtime.dead_lettered += 1
     log.error(
         "dead-lettered %s[%d]@%d to %s: %s",
-        topic,
-        partition,
-        offset,
+        record.topic,
+        record.partition,
+        record.offset,
         consumer.dead_letter_topic,
         error,
     )
@@ -171,12 +249,8 @@ def subscribe(
         "title": consumer.group,
         "description": consumer.description or None,
     }
-    if runtime is not None:
-        options["session_timeout_ms"] = runtime.session_timeout_ms
-        options["heartbeat_interval_ms"] = max(100, runtime.session_timeout_ms // 5)
-        options["fetch_max_wait_ms"] = runtime.fetch_max_wait_ms
     if runtime is None:
-        models = tuple(CloudEvent[EVENT_TYPES[t]] for t in consumer.handlers)  # type: ignore[valid-type]
+        models = tuple(CloudEvent[model] for model in consumer.models.values())  # type: ignore[valid-type]
 
         async def document(body: Any) -> None:
             raise RuntimeError("subscriber registered for documentation only")
@@ -185,16 +259,16 @@ def subscribe(
         broker.subscriber(*consumer.topics, **options)(document)
         return
 
+    options["session_timeout_ms"] = runtime.session_timeout_ms
+    options["heartbeat_interval_ms"] = max(100, runtime.session_timeout_ms // 5)
+    options["fetch_max_wait_ms"] = runtime.fetch_max_wait_ms
+
     async def on_record(message: KafkaMessage) -> None:
-        record = message.raw_message
-        assert not isinstance(record, tuple)
-        await process_record(
-            consumer,
-            runtime,
-            message.body,
-            key=record.key,
-            headers=list(record.headers or ()),
-            origin=(record.topic, record.partition, record.offset),
+        raw = message.raw_message
+        assert not isinstance(raw, tuple)
+        record = Record(
+            message.body, raw.key, list(raw.headers or ()), raw.topic, raw.partition, raw.offset
         )
+        await process_record(consumer, runtime, record)
 
     broker.subscriber(*consumer.topics, **options)(on_record)

@@ -1,4 +1,4 @@
-"""asyncpg pool and the SQL migration runner.
+"""asyncpg pool, transactions retried when PostgreSQL breaks them, and the migration runner.
 
 Migrations are plain SQL files `NNN_name.sql`, applied in order, each in its own transaction,
 recorded with a checksum in `schema_migrations`; a transaction-level advisory lock makes two
@@ -7,15 +7,25 @@ replicas starting at once apply them once. A file changed after it was applied i
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
+from tenacity import (
+    AsyncRetrying,
+    before_sleep_log,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +49,47 @@ async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> asy
     )
     assert pool is not None
     return pool
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# PostgreSQL aborted the transaction to let another one through: running it again is correct.
+RETRIABLE = (asyncpg.SerializationError, asyncpg.DeadlockDetectedError)
+TRANSACTION_ATTEMPTS = 3
+
+
+async def in_transaction(pool: asyncpg.Pool, work: Callable[[Connection], Awaitable[T]]) -> T:
+    """Run `work` in a transaction of its own, again (up to 3 times in all, after a short random
+    pause) when PostgreSQL aborts it for a serialization failure or to break a deadlock.
+
+    `work` must have no effect outside the transaction, since it may run more than once.
+    """
+    retrying = AsyncRetrying(
+        retry=retry_if_exception_type(RETRIABLE),
+        stop=stop_after_attempt(TRANSACTION_ATTEMPTS),
+        wait=wait_random_exponential(multiplier=0.01, max=0.2),
+        before_sleep=before_sleep_log(log, logging.WARNING),
+        reraise=True,
+    )
+    async for attempt in retrying:
+        with attempt:
+            async with pool.acquire() as conn, conn.transaction():
+                return await work(conn)
+    raise AssertionError("unreachable: tenacity re-raises the last error")
+
+
+def transactional(
+    work: Callable[Concatenate[Connection, P], Awaitable[T]],
+) -> Callable[Concatenate[asyncpg.Pool, P], Awaitable[T]]:
+    """Turn a use case written on a connection into one called with the pool, run by
+    `in_transaction` (retried on serialization failures and deadlocks)."""
+
+    @functools.wraps(work)
+    async def run(pool: asyncpg.Pool, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await in_transaction(pool, lambda conn: work(conn, *args, **kwargs))
+
+    return run
 
 
 @dataclass(frozen=True)

@@ -44,9 +44,9 @@ def service_specs() -> list[ServiceSpec]:
             app = importlib.import_module(f"services.{module.name}.app")
         except ModuleNotFoundError:
             continue
-        spec = getattr(app, "SPEC", None)
-        if isinstance(spec, ServiceSpec):
-            specs.append(spec)
+        make_spec, settings = getattr(app, "spec", None), getattr(app, "Settings", None)
+        if make_spec is not None and settings is not None:
+            specs.append(make_spec(settings()))
     return specs
 
 

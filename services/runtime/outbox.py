@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -26,6 +25,7 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from opentelemetry import propagate
 
 from contracts.envelope import CONTENT_TYPE, CloudEvent, EventPayload, new_event
+from services.runtime.context import Context
 from services.runtime.db import Connection
 
 log = logging.getLogger(__name__)
@@ -48,36 +48,19 @@ _RELAY_LOCK = 0x6F7574626F78  # "outbox"
 _PARTITIONER = DefaultPartitioner()
 
 
-@dataclass(frozen=True)
-class Context:
-    """Where a command comes from: the flow's correlation id and what caused it."""
-
-    correlation_id: str | None = None
-    causation_id: str | None = None
-
-    @classmethod
-    def caused_by(cls, event: CloudEvent[Any]) -> Context:
-        """The context of what a consumed event makes happen: same flow, caused by that event."""
-        return cls(correlation_id=event.correlationid, causation_id=event.id)
-
-
 async def emit(
-    conn: Connection,
-    payload: EventPayload,
-    *,
-    subject: object,
-    territory: object,
-    source: str,
-    ctx: Context,
+    conn: Connection, payload: EventPayload, *, subject: object, territory: object, ctx: Context
 ) -> CloudEvent[Any]:
-    """Wrap a payload in an envelope and write it to the outbox, in the caller's transaction."""
+    """Wrap a payload in an envelope from `ctx` and write it to the outbox, in the caller's
+    transaction."""
     event = new_event(
         payload,
         subject=str(subject),
         territory=str(territory),
-        source=source,
+        source=ctx.source,
         correlation_id=ctx.correlation_id,
         causation_id=ctx.causation_id,
+        actor_id=ctx.actor_id,
     )
     await enqueue(conn, event)
     return event

@@ -10,7 +10,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.runtime.errors import DomainError
+from services.runtime.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthorized,
+)
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +28,24 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+# Each domain error's status and title, in one place; a DomainError not listed is a 400.
+_STATUS: dict[type[DomainError], tuple[int, str]] = {
+    InvalidInput: (422, "Invalid input"),
+    NotFound: (404, "Not found"),
+    Unauthorized: (401, "Unauthorized"),
+    Forbidden: (403, "Forbidden"),
+    Conflict: (409, "Conflict"),
+}
+
+
+def status_of(error: DomainError) -> tuple[int, str]:
+    """The HTTP status and title of a domain error (the nearest listed class wins)."""
+    for cls in type(error).__mro__:
+        if cls in _STATUS:
+            return _STATUS[cls]
+    return 400, "Bad request"
 
 
 _LOCATIONS = ("body", "query", "path", "header", "cookie")
@@ -43,7 +68,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def on_domain_error(request: Request, error: DomainError) -> JSONResponse:
         extra = {"errors": [{"field": error.field, "message": error.detail}]} if error.field else {}
-        return problem(error.status, error.title, error.detail, **extra)
+        status, title = status_of(error)
+        return problem(status, title, error.detail, **extra)
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
 import uvicorn
@@ -28,14 +28,15 @@ from opentelemetry.sdk.trace import TracerProvider
 from prometheus_fastapi_instrumentator import Instrumentator
 
 from contracts.envelope import CloudEvent, EventPayload
-from services.runtime.auth import TokenVerifier
+from services.runtime.auth import MaybeActor, TokenVerifier
 from services.runtime.consumer import ConsumerRuntime, EventConsumer, subscribe
+from services.runtime.context import Context
 from services.runtime.db import create_pool, migrate
 from services.runtime.health import health_router
 from services.runtime.kafka import ensure_topics, make_producer
 from services.runtime.logs import configure_logging, correlation_middleware, current_correlation_id
 from services.runtime.metrics import ServiceMetrics, metrics_router
-from services.runtime.outbox import Context, OutboxRelay
+from services.runtime.outbox import OutboxRelay
 from services.runtime.problems import install_problem_handlers
 from services.runtime.settings import ServiceSettings
 from services.runtime.tracing import (
@@ -145,8 +146,10 @@ def create_app(
         consumers = ConsumerRuntime(
             pool=pool,
             producer=producer,
+            source=settings.source,
             max_attempts=settings.consumer_max_attempts,
             retry_backoff_s=settings.consumer_retry_backoff_s,
+            not_yet_timeout_s=settings.consumer_not_yet_timeout_s,
             session_timeout_ms=settings.kafka_session_timeout_ms,
             fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
         )
@@ -233,7 +236,7 @@ def serve(spec: ServiceSpec, settings: ServiceSettings) -> None:
     uvicorn.run(create_app(spec, settings), host=settings.host, port=settings.port, log_config=None)
 
 
-# Dependencies for routes: `pool: Pool`, `runtime: RuntimeDep`.
+# Dependencies for routes: `pool: Pool`, `runtime: RuntimeDep`, `ctx: RequestContext`.
 def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
@@ -248,9 +251,32 @@ def get_settings(request: Request) -> ServiceSettings:
     return settings
 
 
-def request_context() -> Context:
-    """The context of an HTTP command: the request's correlation id, no causing event."""
-    return Context(correlation_id=current_correlation_id())
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def settings_of(kind: type[S]) -> Callable[[Request], S]:
+    """A dependency giving the service's own settings class, e.g.
+    `Annotated[OffersSettings, Depends(settings_of(OffersSettings))]`."""
+
+    def typed(request: Request) -> S:
+        settings = get_settings(request)
+        if not isinstance(settings, kind):
+            raise TypeError(
+                f"this service runs with {type(settings).__name__}, not {kind.__name__}"
+            )
+        return settings
+
+    return typed
+
+
+def request_context(request: Request, principal: MaybeActor) -> Context:
+    """The context of an HTTP command: this service as source, the request's correlation id,
+    the authenticated actor (if any) as initiator, no causing event."""
+    return Context(
+        source=get_settings(request).source,
+        correlation_id=current_correlation_id(),
+        actor_id=principal.actor_id if principal else None,
+    )
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

@@ -43,6 +43,9 @@ class ServiceSettings(BaseSettings):
 
     consumer_max_attempts: int = Field(default=3, ge=1)
     consumer_retry_backoff_s: float = Field(default=0.2, ge=0)
+    # How long an event that refers to something not yet known (NotYet) is retried before it is
+    # dead-lettered; the partition waits meanwhile, so keep it short.
+    consumer_not_yet_timeout_s: float = Field(default=30.0, ge=0)
 
     log_level: str = "INFO"
     log_json: bool = False

@@ -11,7 +11,7 @@ from services.actors.app import build_app
 from services.actors.domain import ActorRegistration
 from services.actors.handlers import bootstrap_territory
 from services.actors.settings import ActorsSettings
-from services.runtime.outbox import Context
+from services.runtime.context import Context
 from tests.support import QUICK_CONSUMERS, asgi_client
 
 
@@ -64,7 +64,7 @@ async def territory(actors: ActorsService) -> Territory:
         }
     )
     territory_id, actor, key = await bootstrap_territory(
-        actors.pool, "Vallée de la Drôme", draft, Context()
+        actors.pool, "Vallée de la Drôme", draft, Context("/mcvt/actors")
     )
     assert actor is not None and key is not None
     return Territory(str(territory_id), str(actor.id), await token_for(actors.client, key.api_key))

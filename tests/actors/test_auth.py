@@ -54,7 +54,7 @@ async def test_a_member_cannot_admit_or_suspend(actors, territory) -> None:
 async def test_a_facilitator_acts_only_in_its_territory(actors, territory) -> None:
     from services.actors.domain import ActorRegistration
     from services.actors.handlers import bootstrap_territory
-    from services.runtime.outbox import Context
+    from services.runtime.context import Context
 
     draft = ActorRegistration.model_validate(
         {
@@ -64,7 +64,9 @@ async def test_a_facilitator_acts_only_in_its_territory(actors, territory) -> No
             "email": "m@x.example",
         }
     )
-    _, _, key = await bootstrap_territory(actors.pool, "Autre vallée", draft, Context())
+    _, _, key = await bootstrap_territory(
+        actors.pool, "Autre vallée", draft, Context("/mcvt/actors")
+    )
     other_facilitator = await token_for(actors.client, key.api_key)
     actor_id, _ = await register(actors, territory.id, siret=None)
     response = await actors.client.post(f"/v1/actors/{actor_id}/admit", headers=other_facilitator)

@@ -134,7 +134,7 @@ async def test_malformed_event_is_dead_lettered_and_the_next_is_processed(
         assert headers["dlq-consumer"] == b"actors.governance-decisions"
 
 
-async def test_event_that_keeps_failing_is_dead_lettered_after_bounded_retries(
+async def test_admission_of_an_unknown_actor_is_dead_lettered_at_once(
     actors, territory, kafka
 ) -> None:
     unknown_actor = str(uuid.uuid4())
@@ -154,10 +154,8 @@ async def test_event_that_keeps_failing_is_dead_lettered_after_bounded_retries(
     )
     letter = next(r for r in letters if failing.id.encode() in r.value)
     assert dict(letter.headers)["dlq-error-type"] == b"NotFound"
-    assert (
-        actors.app.state.runtime.consumers.handler_failures == actors.settings.consumer_max_attempts
-    )
-    # The failed attempts rolled back: the inbox did not keep the event.
+    assert actors.app.state.runtime.consumers.handler_failures == 0  # a rejection is not retried
+    # The rejected attempt rolled back: the inbox did not keep the event.
     assert (
         await actors.pool.fetchval("SELECT count(*) FROM inbox WHERE event_id = $1", failing.id)
         == 0
@@ -173,5 +171,5 @@ async def test_event_a_handler_rejects_is_dead_lettered_without_retries(
         kafka, DLQ, until=lambda rs: any(rejected.id.encode() in r.value for r in rs)
     )
     letter = next(r for r in letters if rejected.id.encode() in r.value)
-    assert dict(letter.headers)["dlq-error-type"] == b"ValueError"
-    assert actors.app.state.runtime.consumers.handler_failures == 1  # tried once only
+    assert dict(letter.headers)["dlq-error-type"] == b"InvalidInput"
+    assert actors.app.state.runtime.consumers.handler_failures == 0  # a rejection is not retried

@@ -25,7 +25,7 @@ from services.actors.settings import ActorsSettings
 from services.devstack.postgres import create_database, drop_database
 from services.offers.app import build_app as build_offers_app
 from services.offers.settings import OffersSettings
-from services.runtime.outbox import Context
+from services.runtime.context import Context
 from tests.actors.conftest import registration, token_for
 from tests.support import (
     QUICK_CONSUMERS,
@@ -139,7 +139,9 @@ async def new_territory(stack: Stack) -> Territory:
         }
     )
     name = f"Vallée {uuid.uuid4().hex[:8]}"
-    territory_id, actor, key = await bootstrap_territory(stack.actors_pool, name, draft, Context())
+    territory_id, actor, key = await bootstrap_territory(
+        stack.actors_pool, name, draft, Context("/mcvt/actors")
+    )
     assert actor is not None and key is not None
     headers = await token_for(stack.actors, key.api_key)
     await known_to_offers(stack, str(actor.id), "active")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from services.offers.handlers import Context, fulfil_need_by_agreement
+from services.offers.handlers import fulfil_need_by_agreement
+from services.runtime.context import Context
 from tests.offers.conftest import (
     DIE,
     SATURDAY,
@@ -252,7 +253,7 @@ async def test_needs_change_and_are_fulfilled_by_their_requester(stack, territor
 async def test_an_agreement_marks_a_need_fulfilled_once(stack, territory) -> None:
     association = await new_member(stack, territory, kind="association", name="Paniers")
     requested = await need(stack, association)
-    ctx = Context(correlation_id="flow-agr-7", causation_id="agreement-event-7")
+    ctx = Context("/mcvt/offers", correlation_id="flow-agr-7", causation_id="agreement-event-7")
     for expected in ("fulfilled", None):  # the second delivery finds the need fulfilled already
         async with stack.offers_pool.acquire() as conn, conn.transaction():
             done = await fulfil_need_by_agreement(conn, uuid.UUID(requested["id"]), "agr-7", ctx)
