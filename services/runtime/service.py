@@ -152,6 +152,7 @@ def create_app(
             not_yet_timeout_s=settings.consumer_not_yet_timeout_s,
             session_timeout_ms=settings.kafka_session_timeout_ms,
             fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+            metrics=metrics.consumers,
         )
         broker = build_broker(spec, settings, consumers, middlewares=middlewares)
         relay = OutboxRelay(
