@@ -19,15 +19,15 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from services.actors.app import SPEC as ACTORS
+from services.actors.app import spec as actors_spec
 from services.actors.handlers import bootstrap_territory
 from services.actors.settings import ActorsSettings
 from services.devstack.postgres import create_database, drop_database
-from services.matching.app import spec_for as matching_spec
+from services.matching.app import spec as matching_spec
 from services.matching.settings import MatchingSettings
-from services.offers.app import SPEC as OFFERS
+from services.offers.app import spec as offers_spec
 from services.offers.settings import OffersSettings
-from services.runtime.outbox import Context
+from services.runtime.context import Context
 from services.runtime.service import create_app
 from tests.support import QUICK_CONSUMERS, asgi_client, http_server
 
@@ -59,23 +59,18 @@ async def observed(pg_server: str, kafka: str) -> AsyncIterator[Observed]:
     spans = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(spans))
-    actors_app = create_app(
-        ACTORS,
-        ActorsSettings(database_url=urls["actors"], kafka_bootstrap_servers=kafka, **QUICK),
-        tracer_provider=provider,
+    actors_settings = ActorsSettings(
+        database_url=urls["actors"], kafka_bootstrap_servers=kafka, **QUICK
     )
+    actors_app = create_app(actors_spec(actors_settings), actors_settings, tracer_provider=provider)
     try:
         async with http_server(actors_app) as actors_base:
             jwks = f"{actors_base}/.well-known/jwks.json"
+            offers_settings = OffersSettings(
+                database_url=urls["offers"], kafka_bootstrap_servers=kafka, jwks_url=jwks, **QUICK
+            )
             offers_app = create_app(
-                OFFERS,
-                OffersSettings(
-                    database_url=urls["offers"],
-                    kafka_bootstrap_servers=kafka,
-                    jwks_url=jwks,
-                    **QUICK,
-                ),
-                tracer_provider=provider,
+                offers_spec(offers_settings), offers_settings, tracer_provider=provider
             )
             matching_settings = MatchingSettings(
                 database_url=urls["matching"],
@@ -125,6 +120,6 @@ async def register_actor(observed: Observed, territory_id: str) -> httpx.Respons
 async def territory_id(observed: Observed) -> str:
     pool = observed.apps["actors"].state.runtime.pool
     territory, _, _ = await bootstrap_territory(
-        pool, f"Vallée {uuid.uuid4().hex[:8]}", None, Context()
+        pool, f"Vallée {uuid.uuid4().hex[:8]}", None, Context("/mcvt/actors")
     )
     return str(territory)

@@ -9,10 +9,10 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-from services.actors.app import SPEC as ACTORS
+from services.actors.app import spec as actors_spec
 from services.actors.handlers import bootstrap_territory
 from services.actors.settings import ActorsSettings
-from services.runtime.outbox import Context
+from services.runtime.context import Context
 from services.runtime.service import create_app
 from tests.conftest import NewDatabase
 from tests.observability.conftest import Observed, register_actor
@@ -111,14 +111,14 @@ async def test_outbox_backlog_and_age_of_the_oldest_unpublished_row(
         kafka_bootstrap_servers=kafka,
         run_background=False,
     )
-    app = create_app(ACTORS, settings)
+    app = create_app(actors_spec(settings), settings)
     async with asgi_client(app) as client:
         families = await scrape(client)
         assert values(families, "mcvt_outbox_backlog") == [0.0]
         assert values(families, "mcvt_outbox_oldest_unpublished_age_seconds") == [0.0]
 
         territory, _, _ = await bootstrap_territory(
-            app.state.runtime.pool, "Vallée de la Drôme", None, Context()
+            app.state.runtime.pool, "Vallée de la Drôme", None, Context("/mcvt/actors")
         )
         body = {
             "territory_id": str(territory),
