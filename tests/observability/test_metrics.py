@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import asyncpg
 import httpx
+from aiokafka.partitioner import DefaultPartitioner
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
+from contracts.actors import ActorRegisteredV1
 from services.actors.app import spec as actors_spec
 from services.actors.handlers import bootstrap_territory
 from services.actors.settings import ActorsSettings
@@ -61,30 +64,32 @@ async def test_every_service_counts_http_requests_by_route_template(observed: Ob
 async def test_consumers_report_events_by_type_and_outcome_and_their_lag(
     observed: Observed, territory_id: str
 ) -> None:
-    await register_actor(observed, territory_id)
+    response = await register_actor(observed, territory_id)
+    actor_id = response.json()["actor"]["id"]
+    registered = ActorRegisteredV1.event_type
+    event_id = await observed.apps["actors"].state.runtime.pool.fetchval(
+        "SELECT event_id FROM outbox WHERE key = $1 AND event_type = $2", actor_id, registered
+    )
+    # The partition the relay sends the event to (keyed by the actor, four partitions).
+    partitions = [0, 1, 2, 3]
+    partition = str(DefaultPartitioner()(actor_id.encode(), partitions, partitions))
     groups = {
-        "offers": (observed.offers, "offers.actors"),
-        "matching": (
-            observed.matching,
-            observed.apps["matching"].state.runtime.settings.consumer_group,
-        ),
+        "offers": "offers.actors",
+        "matching": observed.apps["matching"].state.runtime.settings.consumer_group,
     }
-    for service, (client, group) in groups.items():
+    for service, group in groups.items():
+        client: httpx.AsyncClient = getattr(observed, service)
+        pool = observed.apps[service].state.runtime.pool
 
-        async def consumed(client: httpx.AsyncClient = client, group: str = group) -> bool:
-            families = await scrape(client)
-            return bool(
-                values(
-                    families,
-                    "mcvt_events_consumed_total",
-                    consumer=group,
-                    type="mcvt.actor.registered.v1",
-                    outcome="processed",
-                )
-            )
+        async def applied(pool: asyncpg.Pool = pool, group: str = group) -> bool:
+            # A consumer group new to the shared broker first reads what earlier tests wrote.
+            query = "SELECT true FROM inbox WHERE consumer = $1 AND event_id = $2"
+            return bool(await pool.fetchval(query, group, str(event_id)))
 
-        await eventually(consumed)
+        await eventually(applied, timeout=60)
         families = await scrape(client)
+        processed = {"consumer": group, "type": registered, "outcome": "processed"}
+        assert values(families, "mcvt_events_consumed_total", **processed), service
         assert values(families, "mcvt_event_handler_duration_seconds_count", consumer=group), (
             service
         )
@@ -94,10 +99,13 @@ async def test_consumers_report_events_by_type_and_outcome_and_their_lag(
         )
 
         async def caught_up(client: httpx.AsyncClient = client, group: str = group) -> bool:
-            lags = values(
-                await scrape(client), "mcvt_consumer_lag", consumer=group, topic="mcvt.actors"
-            )
-            return bool(lags) and all(lag == 0 for lag in lags)
+            lags = {
+                sample.labels["partition"]: sample.value
+                for sample in (await scrape(client)).get("mcvt_consumer_lag", [])
+                if sample.labels["consumer"] == group and sample.labels["topic"] == "mcvt.actors"
+            }
+            # Every partition is reported; the one holding the event has nothing after it.
+            return set(lags) == {"0", "1", "2", "3"} and lags[partition] == 0
 
         await eventually(caught_up)
 
