@@ -20,9 +20,11 @@ from typing import Any
 import asyncpg
 import httpx
 from fastapi import FastAPI
+from opentelemetry.sdk.trace import TracerProvider
 
 from services.devstack.postgres import create_database, drop_database
 from services.runtime.db import migrate
+from services.runtime.service import create_app
 from services.runtime.settings import ServiceSettings
 from tests.support import QUICK_CONSUMERS, asgi_client, http_server
 
@@ -97,6 +99,11 @@ class Running:
     settings: ServiceSettings
 
     @property
+    def database(self) -> str:
+        """The name of its database."""
+        return self.settings.database_url.rsplit("/", 1)[1]
+
+    @property
     def pool(self) -> asyncpg.Pool:
         pool: asyncpg.Pool = self.app.state.runtime.pool
         return pool
@@ -130,16 +137,21 @@ async def start_stack(
     kafka: str,
     services: Iterable[str],
     settings: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    tracer_provider: TracerProvider | None = None,
 ) -> AsyncIterator[Stack]:
     """Start `services` (actors first when present) and stop them, dropping their databases.
 
-    `settings` overrides, per service, the test settings each one starts with.
+    `settings` overrides, per service, the test settings each one starts with;
+    `tracer_provider` traces them all into one provider.
     """
     made: list[str] = []  # filled as databases are made, so a failed start drops them too
     stack = Stack(kafka, {})
     try:
         async with contextlib.AsyncExitStack() as started:
-            yield await _start(databases, kafka, services, settings or {}, stack, made, started)
+            yield await _start(
+                databases, kafka, services, settings or {}, tracer_provider, stack, made, started
+            )
     finally:
         await databases.drop(made)
 
@@ -149,6 +161,7 @@ async def _start(
     kafka: str,
     services: Iterable[str],
     settings: Mapping[str, Mapping[str, Any]],
+    tracer_provider: TracerProvider | None,
     stack: Stack,
     made: list[str],
     started: contextlib.AsyncExitStack,
@@ -166,7 +179,9 @@ async def _start(
             **settings.get(service, {}),
         }
         service_settings = module.Settings(**options)
-        app = module.build_app(service_settings)
+        app = create_app(
+            module.spec(service_settings), service_settings, tracer_provider=tracer_provider
+        )
         if service == "actors":
             base = await started.enter_async_context(http_server(app))
             jwks_url = f"{base}/.well-known/jwks.json"

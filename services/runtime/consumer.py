@@ -20,15 +20,17 @@ The retry policy, by what goes wrong:
 - the database is out of reach: nothing is dead-lettered; the record is redelivered later;
 - anything else (a fault): tried `max_attempts` times, then dead-lettered.
 A dead-lettered record goes to the group's dead-letter topic with the error in its headers and
-the partition moves on.
+the partition moves on. Each outcome (processed, duplicate, retried, dead_lettered, failed) and
+each handler attempt's duration is reported to `ConsumerRuntime.metrics`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, Union
 
 import asyncpg
@@ -36,6 +38,7 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
+from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, ValidationError
 
 from contracts.envelope import CloudEvent, EventPayload
@@ -44,6 +47,7 @@ from services.runtime.context import Context
 from services.runtime.db import Connection
 from services.runtime.errors import DomainError, NotYet
 from services.runtime.inbox import first_delivery
+from services.runtime.metrics import ConsumerMetrics
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +136,8 @@ class ConsumerRuntime:
     processed: int = 0
     handler_failures: int = 0
     dead_lettered: int = 0
+    # The service's registry in an app; a registry of its own where a test builds the runtime.
+    metrics: ConsumerMetrics = field(default_factory=lambda: ConsumerMetrics(CollectorRegistry()))
 
 
 @dataclass(frozen=True)
@@ -151,6 +157,8 @@ async def process_record(consumer: EventConsumer, runtime: ConsumerRuntime, reco
     try:
         parsed = consumer.parse(record.value)
     except ValidationError as invalid:
+        # Not an event of a known shape: its type cannot be trusted as a label.
+        runtime.metrics.consumed(consumer.group, "invalid", "dead_lettered")
         await _dead_letter(consumer, runtime, record, invalid)
         return
     if parsed is None:
@@ -162,6 +170,7 @@ async def process_record(consumer: EventConsumer, runtime: ConsumerRuntime, reco
     ):
         error = await _apply(consumer, runtime, event, handler, ctx)
         if error is not None:
+            runtime.metrics.consumed(consumer.group, event.type, "dead_lettered")
             await _dead_letter(consumer, runtime, record, error)
 
 
@@ -177,14 +186,20 @@ async def _apply(
     loop = asyncio.get_running_loop()
     not_yet_until = loop.time() + runtime.not_yet_timeout_s
     faults = 0
+    metrics = runtime.metrics
     while True:
+        started = time.perf_counter()
         try:
             async with runtime.pool.acquire() as conn, conn.transaction():
-                if await first_delivery(conn, consumer.group, event.id, event.type):
+                first = await first_delivery(conn, consumer.group, event.id, event.type)
+                if first:
                     await handler(conn, event, ctx)
+            metrics.handled(consumer.group, event.type, time.perf_counter() - started)
+            metrics.consumed(consumer.group, event.type, "processed" if first else "duplicate")
             runtime.processed += 1
             return None
         except _UNAVAILABLE:
+            metrics.consumed(consumer.group, event.type, "failed")
             await asyncio.sleep(runtime.retry_backoff_s)
             raise
         except DomainError as rejected:
@@ -195,14 +210,17 @@ async def _apply(
             if loop.time() + pause > not_yet_until:
                 return early
             faults += 1
+            metrics.consumed(consumer.group, event.type, "retried")
             log.info("event not applicable yet (%s); trying again in %.2fs", early, pause)
             await asyncio.sleep(pause)
         except Exception as fault:
             faults += 1
             runtime.handler_failures += 1
             log.warning("handler failed (attempt %d/%d): %r", faults, runtime.max_attempts, fault)
+            metrics.handled(consumer.group, event.type, time.perf_counter() - started)
             if faults >= runtime.max_attempts:
                 return fault
+            metrics.consumed(consumer.group, event.type, "retried")
             await asyncio.sleep(runtime.retry_backoff_s * faults)
 
 
@@ -225,6 +243,7 @@ async def _dead_letter(
         headers=kept + [(k, v.encode()) for k, v in extra.items()],
     )
     runtime.dead_lettered += 1
+    runtime.metrics.dead_lettered(consumer.group, error)
     log.error(
         "dead-lettered %s[%d]@%d to %s: %s",
         record.topic,

@@ -6,7 +6,8 @@ wait as standbys), wakes on LISTEN/NOTIFY with a polling fallback, claims unpubl
 per partition (never one awaited send per message), awaits every acknowledgement, then marks
 the rows in the same transaction. A crash between the broker's acknowledgement and the mark
 republishes the rows: delivery is at-least-once and consumers' inboxes make the effect
-exactly-once.
+exactly-once. Each row carries in its headers the W3C trace context of the span that enqueued
+it, so the trace continues in every consumer (services/runtime/tracing.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
+from opentelemetry import propagate
 
 from contracts.envelope import CONTENT_TYPE, CloudEvent, EventPayload, new_event
 from services.runtime.context import Context
@@ -65,12 +67,15 @@ async def emit(
 
 
 def _row(event: CloudEvent[Any]) -> tuple[Any, ...]:
-    headers = {
+    headers: dict[str, str | None] = {
         "content-type": CONTENT_TYPE,
         "ce_id": event.id,
         "ce_type": event.type,
         "correlation_id": event.correlationid,
     }
+    # W3C traceparent/tracestate of the current span (none when tracing is off): the trace of
+    # the request or consumer that enqueues the event continues in its consumers.
+    propagate.inject(headers)
     topic = str(event.data.topic)
     return (event.id, topic, event.subject, event.type, event.model_dump_json().encode(), headers)
 

@@ -3,7 +3,8 @@ scheduler.
 
 A service describes itself with a `ServiceSpec` (routers, migrations, consumers, the events it
 publishes, its timed jobs); `create_app` builds the app and its lifespan; `serve` runs it with
-uvicorn.
+uvicorn. Every app gets Prometheus metrics on `GET /metrics` (services/runtime/metrics.py) and,
+when the `OTEL_*` variables ask for it, OpenTelemetry traces (services/runtime/tracing.py).
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ import asyncpg
 import uvicorn
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, FastAPI, Request
+from faststream._internal.types import BrokerMiddleware
 from faststream.kafka import KafkaBroker
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from opentelemetry.sdk.trace import TracerProvider
+from prometheus_fastapi_instrumentator import Instrumentator
 
 from contracts.envelope import CloudEvent, EventPayload
 from services.runtime.auth import MaybeActor, TokenVerifier
@@ -30,10 +36,17 @@ from services.runtime.db import create_pool, migrate
 from services.runtime.health import health_router
 from services.runtime.kafka import ensure_topics, make_producer
 from services.runtime.logs import configure_logging, correlation_middleware, current_correlation_id
+from services.runtime.metrics import ServiceMetrics, metrics_router
 from services.runtime.outbox import OutboxRelay
 from services.runtime.problems import install_problem_handlers
 from services.runtime.scheduler import JobKind, Periodic, Scheduler
 from services.runtime.settings import ServiceSettings
+from services.runtime.tracing import (
+    instrument_app,
+    instrument_asyncpg,
+    tracer_provider_from_env,
+    uninstrument_asyncpg,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +81,7 @@ class Runtime:
     relay: OutboxRelay
     consumers: ConsumerRuntime
     scheduler: Scheduler
+    metrics: ServiceMetrics
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
 
@@ -77,11 +91,13 @@ def build_broker(
     consumers: ConsumerRuntime | None,
     *,
     document: bool = False,
+    middlewares: Sequence[BrokerMiddleware[Any, Any]] = (),
 ) -> KafkaBroker:
     """The FastStream broker with the service's subscribers (and, to document, its publishers).
 
     Publishing goes through the outbox relay; the publishers declared with `document=True` only
-    describe the events in the generated AsyncAPI.
+    describe the events in the generated AsyncAPI. `middlewares` wrap every subscriber (metrics,
+    traces).
     """
     broker = KafkaBroker(
         settings.kafka_bootstrap_servers,
@@ -89,6 +105,7 @@ def build_broker(
         client_id=f"mcvt-{settings.service_name}",
         description=spec.title,
         logger=logging.getLogger(f"mcvt.{spec.name}.broker"),
+        middlewares=middlewares,
     )
     for consumer in spec.consumers:
         subscribe(broker, consumer, consumers)
@@ -110,8 +127,21 @@ def topics_of(spec: ServiceSpec) -> set[str]:
     return topics
 
 
-def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
-    """Build the service's FastAPI app; its lifespan starts and stops every part."""
+def create_app(
+    spec: ServiceSpec, settings: ServiceSettings, *, tracer_provider: TracerProvider | None = None
+) -> FastAPI:
+    """Build the service's FastAPI app; its lifespan starts and stops every part.
+
+    Traces go to `tracer_provider` when given (tests), else to the one the `OTEL_*` variables
+    describe, else nowhere: then nothing is instrumented.
+    """
+    metrics = ServiceMetrics(spec.name)
+    owns_provider = tracer_provider is None
+    provider = tracer_provider or tracer_provider_from_env(spec.name)
+    middlewares: list[BrokerMiddleware[Any, Any]] = []
+    if provider is not None:
+        middlewares.append(KafkaTelemetryMiddleware(tracer_provider=provider))
+    middlewares.append(KafkaPrometheusMiddleware(registry=metrics.registry, app_name=spec.name))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -127,8 +157,9 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             not_yet_timeout_s=settings.consumer_not_yet_timeout_s,
             session_timeout_ms=settings.kafka_session_timeout_ms,
             fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+            metrics=metrics.consumers,
         )
-        broker = build_broker(spec, settings, consumers)
+        broker = build_broker(spec, settings, consumers, middlewares=middlewares)
         relay = OutboxRelay(
             pool,
             producer,
@@ -143,8 +174,17 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             periodic=spec.periodic,
             context=lambda: system_context(settings),
         )
-        runtime = Runtime(settings, pool, producer, broker, relay, consumers, scheduler)
+        runtime = Runtime(settings, pool, producer, broker, relay, consumers, scheduler, metrics)
         app.state.runtime = runtime
+        metrics.watch_outbox(pool)
+        metrics.watch_scheduler(pool)
+        metrics.watch_consumer_lag(
+            lambda: (
+                (getattr(sub, "group_id", None) or "", getattr(sub, "consumer", None))
+                for sub in broker.subscribers
+            )
+        )
+        traces_queries = provider is not None and instrument_asyncpg(provider)
         try:
             await ensure_topics(
                 settings.kafka_bootstrap_servers,
@@ -178,6 +218,11 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             await broker.stop()
             await producer.stop()
             await pool.close()
+            if traces_queries:
+                uninstrument_asyncpg()
+            if provider is not None and owns_provider:
+                # Flushes the spans still batched; the exporter's own timeout bounds it.
+                await asyncio.to_thread(provider.shutdown)
 
     app = FastAPI(
         title=spec.title,
@@ -187,6 +232,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         docs_url="/docs",
     )
     app.state.settings = settings
+    app.state.metrics = metrics
     app.middleware("http")(correlation_middleware)
     install_problem_handlers(app)
     app.include_router(health_router)
@@ -194,6 +240,11 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         app.include_router(router, prefix="/v1")
     for router in spec.extra_routers:
         app.include_router(router)
+    app.include_router(metrics_router)
+    # HTTP requests and latency by route template; the scrape itself is not counted.
+    Instrumentator(excluded_handlers=["/metrics"], registry=metrics.registry).instrument(app)
+    if provider is not None:
+        instrument_app(app, provider)
     return app
 
 
