@@ -141,3 +141,18 @@ async def test_outbox_backlog_and_age_of_the_oldest_unpublished_row(
         assert values(families, "mcvt_outbox_backlog") == [1.0]
         [age] = values(families, "mcvt_outbox_oldest_unpublished_age_seconds")
         assert 0.05 <= age < 30
+
+
+async def test_scheduler_jobs_are_counted_by_state(observed: Observed) -> None:
+    """Offers and matching declare periodic jobs: each is a scheduler row, counted by state."""
+    for service in ("offers", "matching"):
+        client = observed.stack[service].client
+
+        async def counted(client: httpx.AsyncClient = client) -> bool:
+            families = await scrape(client)
+            states = {s.labels["state"]: s.value for s in families.get("mcvt_scheduler_jobs", [])}
+            return (
+                set(states) == {"due", "running", "waiting", "parked"} and sum(states.values()) >= 1
+            )
+
+        await eventually(counted)
