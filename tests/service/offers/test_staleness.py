@@ -36,6 +36,9 @@ async def test_need_going_stale_once_per_version_then_expired(stack, territory) 
         stack, "mcvt.needs", soon["id"], until=1, type_="mcvt.need.going_stale.v1"
     )
     assert types(events) == ["mcvt.need.published.v1", "mcvt.need.going_stale.v1"]
+    # The association published it; the platform's own sweep sent the notice, on nobody's behalf.
+    assert [e["actorid"] for e in events] == [association.id, None]
+    assert events[1]["source"] == "/mcvt/offers"
     notice = events[1]["data"]
     assert notice["version"] == 1 and notice["status"] == "open"
     assert datetime.fromisoformat(notice["stale_at"]) == datetime.fromisoformat(soon["expires_at"])

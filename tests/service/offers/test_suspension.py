@@ -44,6 +44,8 @@ async def test_suspension_cascades_to_offers_and_needs(stack, territory) -> None
         stack, "mcvt.actors", business.id, until=1, type_="mcvt.actor.suspended.v1"
     )
     suspension = next(e for e in actor_events if e["type"] == "mcvt.actor.suspended.v1")
+    # Who did it travels with the flow: the facilitator's request began it.
+    assert suspension["actorid"] == territory.facilitator.id
 
     for published in (first, second):
         events = await events_for(stack, "mcvt.offers", published["id"], until=2)
@@ -51,12 +53,14 @@ async def test_suspension_cascades_to_offers_and_needs(stack, territory) -> None
         pause = events[1]
         assert pause["causationid"] == suspension["id"]
         assert pause["correlationid"] == suspension["correlationid"]
+        assert pause["actorid"] == territory.facilitator.id
         assert pause["data"]["status"] == "paused" and pause["data"]["version"] == 2
         assert pause["data"]["paused_by"] is None
         assert pause["data"]["reason"] == "provider suspended: fraude"
     events = await events_for(stack, "mcvt.needs", own_need["id"], until=2)
     assert types(events) == ["mcvt.need.published.v1", "mcvt.need.withdrawn.v1"]
     assert events[1]["causationid"] == suspension["id"]
+    assert events[1]["actorid"] == territory.facilitator.id
     assert events[1]["data"]["withdrawn_by"] is None
     assert events[1]["data"]["reason"] == "requester suspended: fraude"
 
