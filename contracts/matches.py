@@ -3,8 +3,10 @@
 A match pairs one published offer with one open need. The matching service proposes it with
 the score that explains it; the provider and the requester accept it, in either order, and it
 is confirmed once both have; or one of them declines it, it expires, or it is cancelled because
-its offer, its need or one of its parties left the market. Every event carries the match's full
-current state; `version` grows by one with each change of the match.
+its offer, its need or one of its parties left the market. A facilitator may propose a pair by
+hand (`origin` facilitator); it goes through the same acceptances. A confirmed match is a
+booking of the offer's capacity; it ends only when one of its parties cancels it. Every event
+carries the match's full current state; `version` grows by one with each change of the match.
 """
 
 from __future__ import annotations
@@ -43,6 +45,12 @@ class CancelReason(StrEnum):
     CAPACITY_TAKEN = "capacity_taken"  # confirmed matches left too little of the offer
     ACTOR_SUSPENDED = "actor_suspended"
     POLICY_CHANGED = "policy_changed"  # re-proposed under the new policy
+    BY_PARTY = "by_party"  # a party ended its confirmed match: `by` says which
+
+
+class Origin(StrEnum):
+    ENGINE = "engine"  # scored and proposed by the matching engine
+    FACILITATOR = "facilitator"  # paired by hand by a facilitator of the territory
 
 
 class Score(BaseModel):
@@ -77,6 +85,9 @@ class MatchState(EventPayload):
     proposed_at: datetime
     expires_at: datetime = Field(description="When the proposal lapses unless both accepted.")
     version: int = Field(ge=1)
+    origin: Origin = Field(
+        default=Origin.ENGINE, description="Who proposed the pair: the engine or a facilitator."
+    )
 
 
 class MatchProposedV1(MatchState):
@@ -118,6 +129,9 @@ class MatchCancelledV1(MatchState):
     event_type = "mcvt.match.cancelled.v1"
 
     reason: CancelReason
+    by: Party | None = Field(
+        default=None, description="The party that ended its confirmed match (reason by_party)."
+    )
 
 
 EVENTS: tuple[type[EventPayload], ...] = (

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from contracts.matches import MatchStatus, Party, Score
+from contracts.matches import MatchStatus, Origin, Party, Score
 from contracts.taxonomy import Unit
 from services.matching import handlers, policies
 from services.matching.lifecycle import Match, score_of
@@ -34,10 +34,21 @@ def read_model(request: Request) -> ReadModel:
 Model = Annotated[ReadModel, Depends(read_model)]
 
 
+EXPLANATIONS = {
+    Origin.ENGINE: "Proposé par le moteur de mise en relation selon le score ci-dessous.",
+    Origin.FACILITATOR: "Proposé à la main par l'équipe d'animation du territoire ; le score "
+    "ci-dessous est indicatif.",
+}
+
+
 class MatchOut(BaseModel):
     id: uuid.UUID
     status: MatchStatus
-    my_party: Party = Field(description="The caller's side of the match.")
+    my_party: Party | None = Field(
+        description="The caller's side of the match; null for the facilitator who proposed it."
+    )
+    origin: Origin = Field(description="Who proposed the pair: the engine or a facilitator.")
+    explanation: str = Field(description="How the pair came to be proposed, in French.")
     territory_id: str
     offer_id: str
     offer_version: int
@@ -59,9 +70,9 @@ class MatchOut(BaseModel):
     @classmethod
     def of(cls, match: Match, me: Principal) -> MatchOut:
         party = match.party_of(me.actor_id)
-        assert party is not None
         return cls(
-            id=match.id, status=match.status, my_party=party, territory_id=match.territory_id,
+            id=match.id, status=match.status, my_party=party, origin=match.origin,
+            explanation=EXPLANATIONS[match.origin], territory_id=match.territory_id,
             offer_id=match.offer_id, offer_version=match.offer_version, need_id=match.need_id,
             need_version=match.need_version, provider_id=match.provider_id,
             requester_id=match.requester_id, quantity=match.quantity, unit=match.unit,
@@ -73,6 +84,21 @@ class MatchOut(BaseModel):
 
 class Decline(BaseModel):
     reason: str = Field(default="", max_length=500)
+
+
+class PairIn(BaseModel):
+    need_id: str = Field(max_length=100, description="An open need of the territory.")
+    offer_id: str = Field(max_length=100, description="A published offer of the territory.")
+
+
+class UnmatchedOut(BaseModel):
+    need_id: str
+    requester_id: str
+    title: str
+    category: str
+    quantity: float
+    unit: str
+    expires_at: datetime
 
 
 class PairOut(BaseModel):
@@ -161,6 +187,39 @@ async def decline_match(
 ) -> MatchOut:
     reason = body.reason if body else ""
     return MatchOut.of(await handlers.decline_match(pool, model, match_id, reason, me, ctx), me)
+
+
+@matches_router.post(
+    "/{match_id}/cancel",
+    summary="End my confirmed match (the booking); the offer's capacity is free again",
+    responses={409: {"description": "The match is not confirmed: decline a proposal instead"}},
+)
+async def cancel_match(
+    match_id: uuid.UUID, pool: Pool, model: Model, me: CurrentActor, ctx: Ctx
+) -> MatchOut:
+    return MatchOut.of(await handlers.cancel_match(pool, model, match_id, me, ctx), me)
+
+
+@matches_router.post(
+    "",
+    status_code=201,
+    summary="Propose an offer for a need by hand (facilitators of the territory)",
+    responses={409: {"description": "The pair cannot work, or the capacity is booked"}},
+)
+async def propose_pair(
+    body: PairIn, pool: Pool, model: Model, me: CurrentActor, ctx: Ctx
+) -> MatchOut:
+    match = await handlers.propose_by_hand(pool, model, body.need_id, body.offer_id, me, ctx)
+    return MatchOut.of(match, me)
+
+
+@needs_router.get(
+    "/unmatched",
+    summary="Open needs of my territory with no proposal and no candidate left (facilitators)",
+)
+async def unmatched_needs(pool: Pool, model: Model, me: CurrentActor) -> list[UnmatchedOut]:
+    found = await handlers.unmatched_needs(pool, model, me)
+    return [UnmatchedOut(**vars(item)) for item in found]
 
 
 @needs_router.get("/{need_id}/candidates", summary="My need's best offers, ranked and explained")

@@ -29,6 +29,7 @@ class Reason(StrEnum):
     PRICE_MODEL = "price_model"
     BUDGET = "budget"
     DISTANCE = "distance"
+    VALIDITY = "validity"
     TIME = "time"
 
 
@@ -86,6 +87,22 @@ def within_both_radii(offer: OfferView, need: NeedView) -> bool:
     return distance_km(offer, need) <= min(offer.max_distance_km, need.max_distance_km)
 
 
+def within_validity(offer: OfferView, need: NeedView) -> bool:
+    """The need falls inside the offer's validity: each dated window lies between `valid_from`
+    and `valid_to`, and weekly windows, which recur until the need expires, are served that
+    long (the offer is valid from before the need's expiry until at least then)."""
+    start, end = offer.valid_from, offer.valid_to
+    for window in need.dated_windows:
+        if (start is not None and window.start < start) or (end is not None and window.end > end):
+            return False
+    if need.weekly_windows and need.expires_at is not None:
+        if start is not None and start >= need.expires_at:
+            return False
+        if end is not None and end < need.expires_at:
+            return False
+    return True
+
+
 _last_overlap: tuple[object, object, Overlap] = (None, None, Overlap(0, 0, 0))
 
 
@@ -120,6 +137,7 @@ HARD_FILTERS: tuple[tuple[Reason, Predicate], ...] = (
     (Reason.PRICE_MODEL, price_model_accepted),
     (Reason.BUDGET, within_budget),
     (Reason.DISTANCE, within_both_radii),
+    (Reason.VALIDITY, within_validity),
     (Reason.TIME, time_overlaps),
 )
 

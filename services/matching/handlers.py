@@ -23,16 +23,18 @@ from contracts.governance import DecisionMadeV1, Outcome, ProposalKind
 from contracts.matches import (
     CancelReason,
     MatchAcceptedV1,
+    MatchCancelledV1,
     MatchConfirmedV1,
     MatchDeclinedV1,
     MatchExpiredV1,
+    MatchProposedV1,
     Party,
 )
 from contracts.needs import NeedState
 from contracts.offers import OfferState, OfferStatus
 from services.matching import lifecycle, policies, projection, store
-from services.matching.capacity import Booking, fits
-from services.matching.filters import first_failure
+from services.matching.capacity import Booking, Windows, fits
+from services.matching.filters import HARD_FILTERS, Reason, first_failure
 from services.matching.lifecycle import Match
 from services.matching.model import Candidate, NeedView, OfferView
 from services.matching.policies import TerritoryPolicy
@@ -47,6 +49,7 @@ from services.matching.proposals import (
 )
 from services.matching.ranking import rank_for_need
 from services.matching.readmodel import ReadModel
+from services.matching.scoring import score_pair
 from services.runtime import clock
 from services.runtime.context import Context
 from services.runtime.db import Connection, in_transaction
@@ -419,3 +422,159 @@ async def rematch(
             conn, model, principal.territory_id, ctx, now=clock.now(), cancel_stale=False
         ),
     )
+
+
+# --- a party ends its booking -----------------------------------------------------------------
+
+
+async def cancel_match(
+    pool: asyncpg.Pool, model: ReadModel, match_id: uuid.UUID, principal: Principal, ctx: Context
+) -> Match:
+    """A party ends its confirmed match (the only way a booking ends before an agreement does);
+    the offer's capacity at those times goes to other needs, and the need gets other offers
+    once the offers service has opened it again."""
+    now = clock.now()
+
+    async def cancel(conn: Connection) -> Match:
+        seen, party = _party(await store.get_match(conn, match_id), principal)
+        await store.get_need(conn, seen.need_id, share=True)  # needs are locked before matches
+        match = await store.get_match(conn, match_id, for_update=True)
+        assert match is not None
+        ended = lifecycle.end_booking(match, now=now)
+        await store.update_match(conn, ended)
+        await emit_match(conn, MatchCancelledV1, ended, ctx, reason=CancelReason.BY_PARTY, by=party)
+        offer = model.offers.get(ended.offer_id)
+        if model.proposing and offer is not None:
+            await propose_for_offer(conn, model, offer, ctx, now=now)
+        return ended
+
+    return await in_transaction(pool, cancel)
+
+
+# --- facilitators: needs left without a candidate, pairs proposed by hand ----------------------
+
+
+@dataclass(frozen=True)
+class Unmatched:
+    """An open need with no live match and no offer the engine could still propose."""
+
+    need_id: str
+    requester_id: str
+    title: str
+    category: str
+    quantity: float
+    unit: str
+    expires_at: datetime
+
+
+async def unmatched_needs(
+    pool: asyncpg.Pool, model: ReadModel, principal: Principal
+) -> list[Unmatched]:
+    """The facilitator's territory's open needs that wait in vain: no proposal under way and
+    no candidate left that their requesters have not already passed on."""
+    if not principal.is_facilitator:
+        raise Forbidden("only a facilitator of the territory lists its unmatched needs")
+    territory = principal.territory_id
+    policy = model.policy(territory)
+    needs = sorted((n for n in model.needs if n.territory_id == territory), key=lambda n: n.need_id)
+    async with pool.acquire() as conn:
+        standing = await store.need_matches(conn, [n.need_id for n in needs])
+        rows = {n.need_id: await store.get_need(conn, n.need_id) for n in needs}
+    found = []
+    for need in needs:
+        held = standing[need.need_id]
+        if held.served or held.open:
+            continue
+        ranked = rank_for_need(
+            need, model.offers, widened(policy.policy, len(held.settled_offers) + 1)
+        )
+        if any(c.offer.offer_id not in held.settled_offers for c in ranked):
+            continue
+        row = rows[need.need_id]
+        if row is None or row.status != projection.LIVE_NEED:
+            continue
+        state = projection.need_state(row.state)
+        found.append(
+            Unmatched(
+                need_id=state.need_id,
+                requester_id=state.requester_id,
+                title=state.title,
+                category=state.category,
+                quantity=state.quantity,
+                unit=str(state.unit),
+                expires_at=state.expires_at,
+            )
+        )
+    return found
+
+
+ESSENTIAL = frozenset(
+    {
+        Reason.TERRITORY,
+        Reason.ELIGIBILITY,
+        Reason.UNIT,
+        Reason.CAPACITY,
+        Reason.VALIDITY,
+        Reason.TIME,
+    }
+)
+"""What a pair proposed by hand must meet all the same: the rest (category, price, distance) is
+the facilitator's judgement, which the parties confirm by accepting."""
+
+
+async def propose_by_hand(
+    pool: asyncpg.Pool,
+    model: ReadModel,
+    need_id: str,
+    offer_id: str,
+    principal: Principal,
+    ctx: Context,
+) -> Match:
+    """A facilitator proposes an offer for an open need of its territory. The pair is scored
+    for the record, must meet the essential filters and fit the offer's capacity beside its
+    bookings, and waits for both parties' acceptance like any other."""
+    if not principal.is_facilitator:
+        raise Forbidden("only a facilitator of the territory may pair by hand")
+    now = clock.now()
+
+    async def pair(conn: Connection) -> Match:
+        need_row = (await store.lock_needs(conn, [need_id])).get(need_id)
+        if need_row is None or not principal.facilitates(str(need_row.state["territory_id"])):
+            raise InvalidInput("no such need in your territory", field="need_id")
+        offer_row = (await store.lock_offers(conn, [offer_id])).get(offer_id)
+        if offer_row is None or not principal.facilitates(str(offer_row.state["territory_id"])):
+            raise InvalidInput("no such offer in your territory", field="offer_id")
+        if need_row.status != projection.LIVE_NEED:
+            raise Conflict(f"the need is {need_row.status}, not open", field="need_id")
+        if offer_row.status != projection.LIVE_OFFER:
+            raise Conflict(f"the offer is {offer_row.status}, not published", field="offer_id")
+        policy = model.policy(principal.territory_id)
+        try:
+            need = projection.need_view(
+                projection.need_state(need_row.state), policy.social_priority
+            )
+            offer = projection.offer_view(projection.offer_state(offer_row.state))
+        except ValueError as error:
+            raise Conflict(f"the pair cannot be matched: {error}") from None
+        broken = [
+            str(r) for r, passes in HARD_FILTERS if r in ESSENTIAL and not passes(offer, need)
+        ]
+        if broken:
+            raise Conflict(f"the pair cannot work: {', '.join(broken)}", field="offer_id")
+        if offer.provider_id == need.requester_id:
+            raise Conflict("the provider and the requester are the same actor", field="offer_id")
+        if await store.suspended_among(conn, {offer.provider_id, need.requester_id}):
+            raise Conflict("a party is suspended", field="offer_id")
+        if (await store.need_matches(conn, [need_id]))[need_id].served:
+            raise Conflict("the need already has a confirmed match", field="need_id")
+        held = (await store.bookings(conn, [offer_id])).get(offer_id, [])
+        if not fits(offer.capacity, held, need.quantity, Windows(need.week, need.dated)):
+            raise Conflict("the offer's capacity is booked at these times", field="offer_id")
+        candidate = Candidate(offer, need, score_pair(offer, need, policy.policy))
+        match = lifecycle.propose_by_hand(candidate, policy.policy, match_id=uuid.uuid4(), now=now)
+        if not await store.insert_match(conn, match):
+            raise Conflict("the pair already has a live match", field="offer_id")
+        await emit_match(conn, MatchProposedV1, match, ctx)
+        return match
+
+    return await in_transaction(pool, pair)

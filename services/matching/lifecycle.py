@@ -1,12 +1,15 @@
 """The life of a match, as pure functions from one state to the next.
 
     proposed ──accept(one party)──▶ accepted ──accept(other party)──▶ confirmed
-        │                              │
-        └──── decline / expire / cancel ┴──▶ declined / expired / cancelled
+        │                              │                                 │
+        └──── decline / expire / cancel ┴──▶ declined / expired / cancelled ◀── end_booking
 
 Either party may accept first; the second acceptance makes the match ready, and the caller
-confirms it once the offer's capacity is checked. Every change gives a new version. A
-transition that the state does not allow raises `Conflict`; accepting twice is not a change.
+confirms it once the offer's capacity is checked. A confirmed match is a booking that only
+one of its parties ends (`end_booking`); nothing else cancels it. Every change gives a new
+version. A transition that the state does not allow raises `Conflict`; accepting twice is not
+a change. A facilitator may propose a pair by hand (`propose_by_hand`): its origin says so, and
+it goes through the same acceptances.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from contracts.matches import CancelReason, MatchStatus, Party, Score
+from contracts.matches import CancelReason, MatchStatus, Origin, Party, Score
 from contracts.taxonomy import Unit
 from services.matching.capacity import Windows
 from services.matching.model import Candidate, Policy
@@ -55,6 +58,7 @@ class Match:
     closed_at: datetime | None = None
     reason: str | None = None
     updated_at: datetime | None = None
+    origin: Origin = Origin.ENGINE
 
     @property
     def accepted_by(self) -> list[Party]:
@@ -111,6 +115,15 @@ def propose(candidate: Candidate, policy: Policy, *, match_id: uuid.UUID, now: d
         proposed_at=now,
         expires_at=now + policy.ttl,
         updated_at=now,
+    )
+
+
+def propose_by_hand(
+    candidate: Candidate, policy: Policy, *, match_id: uuid.UUID, now: datetime
+) -> Match:
+    """A pair a facilitator proposes: scored like any other, marked as the facilitator's."""
+    return replace(
+        propose(candidate, policy, match_id=match_id, now=now), origin=Origin.FACILITATOR
     )
 
 
@@ -172,6 +185,19 @@ def cancel(match: Match, reason: CancelReason, *, now: datetime) -> Match:
     return _next(match, now, status=MatchStatus.CANCELLED, closed_at=now, reason=str(reason))
 
 
+def end_booking(match: Match, *, now: datetime) -> Match:
+    """A party ends its confirmed match: the booking ends and the pair is not proposed again."""
+    if match.status is not MatchStatus.CONFIRMED:
+        raise Conflict(
+            f"only a confirmed match is cancelled by a party; this one is {match.status} "
+            "(decline a proposal instead)",
+            field="status",
+        )
+    return _next(
+        match, now, status=MatchStatus.CANCELLED, closed_at=now, reason=str(CancelReason.BY_PARTY)
+    )
+
+
 def state(match: Match) -> dict[str, Any]:
     """The match's fields as the events carry them."""
     return {
@@ -191,4 +217,5 @@ def state(match: Match) -> dict[str, Any]:
         "proposed_at": match.proposed_at,
         "expires_at": match.expires_at,
         "version": match.version,
+        "origin": match.origin,
     }

@@ -87,6 +87,11 @@ def _check_category_and_unit(category: str, unit: Unit) -> None:
         raise ValueError(f"unit {unit!s} does not fit category {category!r}")
 
 
+def _check_wall_clock(*moments: datetime | None) -> None:
+    if any(moment is not None and moment.tzinfo is not None for moment in moments):
+        raise ValueError("times of the views are naive wall-clock times, like dated windows")
+
+
 def _check_share(name: str, value: float) -> None:
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"{name} must lie in [0, 1]: {value}")
@@ -97,7 +102,8 @@ class OfferView:
     """A published usage offer with the asset it puts to use.
 
     `eligible_requester_kinds` empty means every kind of requester is eligible. An offer with no
-    weekly slot is never available. `exceptions` are dated closures.
+    weekly slot is never available. `exceptions` are dated closures. `valid_from`..`valid_to` is
+    the offer's validity (None: unbounded on that side).
     """
 
     offer_id: str
@@ -119,6 +125,8 @@ class OfferView:
     idle_share: float = 0.0
     description: str = ""
     version: int = 0
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
     week: tuple[Interval, ...] = field(init=False, repr=False, compare=False)
     closures: tuple[Interval, ...] = field(init=False, repr=False, compare=False)
     weekdays: int = field(init=False, repr=False, compare=False)
@@ -142,6 +150,9 @@ class OfferView:
         ):
             raise ValueError("time credits are the currency of the time_credits model only")
         _check_share("idle_share", self.idle_share)
+        _check_wall_clock(self.valid_from, self.valid_to)
+        if self.valid_from and self.valid_to and self.valid_to <= self.valid_from:
+            raise ValueError("valid_to must come after valid_from")
         week = availability.week_intervals(
             (slot.weekday, slot.start_minute, slot.end_minute) for slot in self.weekly_slots
         )
@@ -159,7 +170,8 @@ class NeedView:
 
     A need has weekly windows, dated windows or both; a use lasts at least
     `min_duration_minutes` within one window. `max_unit_price` None means no budget ceiling.
-    `social_priority` comes from the policy governance sets for the requester.
+    `social_priority` comes from the policy governance sets for the requester. Weekly windows
+    recur until `expires_at` (None: no end known).
     """
 
     need_id: str
@@ -182,6 +194,7 @@ class NeedView:
     description: str = ""
     social_priority: float = 0.0
     version: int = 0
+    expires_at: datetime | None = None
     week: tuple[Interval, ...] = field(init=False, repr=False, compare=False)
     dated: tuple[Interval, ...] = field(init=False, repr=False, compare=False)
     weekdays: int = field(init=False, repr=False, compare=False)
@@ -209,6 +222,7 @@ class NeedView:
         if self.max_unit_price is not None and self.max_unit_price < 0:
             raise ValueError(f"max_unit_price must not be negative: {self.max_unit_price}")
         _check_share("social_priority", self.social_priority)
+        _check_wall_clock(self.expires_at)
         week = availability.week_intervals(
             (slot.weekday, slot.start_minute, slot.end_minute) for slot in self.weekly_windows
         )

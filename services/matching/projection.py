@@ -7,6 +7,7 @@ the views made from them here, so a view can always be made again from the store
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from contracts import offers as offer_contract
@@ -27,6 +28,14 @@ def _slots(slots: list[offer_contract.WeeklySlot]) -> tuple[WeeklySlot, ...]:
 
 def _windows(windows: list[offer_contract.DatedWindow]) -> tuple[DatedWindow, ...]:
     return tuple(DatedWindow(w.start, w.end) for w in windows)
+
+
+def _wall_clock(moment: datetime) -> datetime:
+    """A contract's aware time as the views' naive wall-clock time. Territories keep no time
+    zone yet: UTC stands for it, a few hours' error on validities counted in days."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def _text(*parts: str) -> str:
@@ -57,6 +66,8 @@ def offer_view(state: OfferState) -> OfferView:
         # Offer and asset are both described in French; the score compares all of it.
         description=_text(state.title, state.description, asset.title, asset.description),
         version=state.version,
+        valid_from=_wall_clock(state.valid_from),
+        valid_to=_wall_clock(state.valid_to),
     )
 
 
@@ -85,6 +96,7 @@ def need_view(state: NeedState, social_priority: Mapping[str, float]) -> NeedVie
         description=_text(state.title, state.description),
         social_priority=social_priority.get(str(state.requester_kind), 0.0),
         version=state.version,
+        expires_at=_wall_clock(state.expires_at),
     )
 
 

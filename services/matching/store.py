@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 
 from contracts.actors import ActorState
-from contracts.matches import MatchStatus, Score
+from contracts.matches import CancelReason, MatchStatus, Origin, Score
 from contracts.needs import NeedState
 from contracts.offers import OfferState
 from services.matching import policies
@@ -240,6 +240,7 @@ _MATCHES = Table(
         "provider_id", "requester_id", "status", "quantity", "unit", "windows", "score",
         "policy_version", "proposed_at", "expires_at", "provider_accepted_at",
         "requester_accepted_at", "confirmed_at", "closed_at", "reason", "version", "updated_at",
+        "origin",
     ),
 )  # fmt: skip
 _MATCH_COLUMNS = _MATCHES.select_list()
@@ -269,6 +270,7 @@ def _match(row: asyncpg.Record) -> Match:
     fields["status"] = MatchStatus(row["status"])
     fields["windows"] = _windows(row["windows"])
     fields["score"] = Score.model_validate(row["score"])
+    fields["origin"] = Origin(row["origin"])
     return Match(**fields)
 
 
@@ -297,6 +299,7 @@ def _match_row(match: Match) -> dict[str, Any]:
         "reason": match.reason,
         "version": match.version,
         "updated_at": match.updated_at,
+        "origin": str(match.origin),
     }
 
 
@@ -392,11 +395,14 @@ class NeedMatches:
 
 
 async def need_matches(conn: Connection, need_ids: Sequence[str]) -> dict[str, NeedMatches]:
+    # A pair whose booking a party ended is settled too: its parties parted.
     rows = await conn.fetch(
         """SELECT need_id, offer_id, status FROM matches
-           WHERE need_id = ANY($1::text[]) AND status = ANY($2::text[])""",
+           WHERE need_id = ANY($1::text[])
+             AND (status = ANY($2::text[]) OR (status = 'cancelled' AND reason = $3))""",
         list(need_ids),
         _SETTLED,
+        str(CancelReason.BY_PARTY),
     )
     found = {need_id: NeedMatches() for need_id in need_ids}
     for row in rows:

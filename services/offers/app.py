@@ -1,4 +1,4 @@
-"""The offers service assembled: its routes, consumer, published events and staleness sweep."""
+"""The offers service assembled: its routes, consumers, published events and staleness sweep."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from contracts import needs as need_events
 from contracts import offers as offer_events
 from services.offers.api import assets_router, needs_router, offers_router
-from services.offers.consumers import actor_events
+from services.offers.consumers import actor_events, match_events
 from services.offers.settings import OffersSettings
 from services.offers.staleness import STALENESS
 from services.runtime.service import ServiceSpec, create_app
@@ -24,7 +24,7 @@ def spec(settings: OffersSettings) -> ServiceSpec:
         title="MCVT offers: dormant assets, usage offers (EFC) and resource requests",
         migrations=Path(__file__).parent / "migrations",
         routers=(assets_router, offers_router, needs_router),
-        consumers=(actor_events,),
+        consumers=(actor_events, match_events),
         publishes=(*offer_events.EVENTS, *need_events.EVENTS),
         periodic=(STALENESS,),
     )

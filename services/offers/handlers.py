@@ -13,11 +13,13 @@ import asyncpg
 
 from contracts.actors import ActorStatus
 from contracts.envelope import EventPayload
+from contracts.matches import MatchCancelledV1, MatchConfirmedV1, MatchState
 from contracts.needs import (
     NeedExpiredV1,
     NeedFulfilledV1,
     NeedGoingStaleV1,
     NeedPublishedV1,
+    NeedStatus,
     NeedUpdatedV1,
     NeedWithdrawnV1,
 )
@@ -45,7 +47,7 @@ from services.offers.drafts import (
 from services.runtime import clock
 from services.runtime.context import Context
 from services.runtime.db import Connection, transactional
-from services.runtime.errors import InvalidInput, NotFound
+from services.runtime.errors import InvalidInput, NotFound, NotYet
 from services.runtime.outbox import emit
 from services.runtime.principal import Principal
 
@@ -129,6 +131,13 @@ async def change_asset(
     updated, changed = domain.change_asset(asset, changes, owner=owner, now=now)
     if not changed:
         return asset
+    if {"capacity", "availability"} & set(changed):
+        domain.check_asset_change(
+            await store.bookings_of(conn, asset_id=asset_id),
+            capacity=updated.capacity,
+            availability=updated.availability,
+            was=asset.availability,
+        )
     await store.update_asset(conn, updated)
     payload = AssetUpdatedV1(**domain.asset_state(updated), changed=changed)
     await _emit(conn, payload, updated.id, updated.territory_id, ctx)
@@ -212,6 +221,10 @@ async def change_offer(
     )
     asset = await _asset_of(conn, offer)
     if changed:
+        shortened = updated.valid_from > offer.valid_from or updated.valid_to < offer.valid_to
+        domain.check_offer_change(
+            await store.bookings_of(conn, offer_id=offer_id), changed, shortened=shortened
+        )
         await store.update_offer(conn, updated)
         await _emit_offer(conn, OfferUpdatedV1, updated, asset, ctx, changed=changed)
     return updated, asset
@@ -239,6 +252,7 @@ async def pause_offer(
     offer = await _visible_offer(conn, offer_id, principal, lock=True)
     domain.may_pause_offer(principal, offer)
     paused = domain.pause_offer(offer, now=clock.now())
+    domain.check_offer_ends(await store.bookings_of(conn, offer_id=offer_id), "pausing the offer")
     asset = await _asset_of(conn, offer)
     await store.update_offer(conn, paused)
     await _emit_offer(
@@ -255,6 +269,9 @@ async def withdraw_offer(
     offer = await _visible_offer(conn, offer_id, principal, lock=True)
     domain.may_change_offer(principal, offer)
     withdrawn = domain.withdraw_offer(offer, now=clock.now())
+    domain.check_offer_ends(
+        await store.bookings_of(conn, offer_id=offer_id), "withdrawing the offer"
+    )
     asset = await _asset_of(conn, offer)
     await store.update_offer(conn, withdrawn)
     await _emit_offer(
@@ -326,6 +343,12 @@ async def change_need(
         need, changes, requester=requester, now=clock.now(), default_ttl=terms.need_ttl
     )
     if changed:
+        domain.check_need_change(
+            await store.bookings_of(conn, need_id=need_id),
+            quantity=updated.quantity,
+            weekly=updated.weekly_windows,
+            dated=updated.dated_windows,
+        )
         await store.update_need(conn, updated)
         await _emit_need(conn, NeedUpdatedV1, updated, ctx, changed=changed)
     return updated
@@ -339,6 +362,7 @@ async def withdraw_need(
     need = await _visible_need(conn, need_id, principal, lock=True)
     domain.may_change_need(principal, need)
     withdrawn = domain.withdraw_need(need, now=clock.now())
+    domain.check_need_ends(await store.bookings_of(conn, need_id=need_id))
     await store.update_need(conn, withdrawn)
     await _emit_need(
         conn, NeedWithdrawnV1, withdrawn, ctx, withdrawn_by=principal.actor_id, reason=reason
@@ -389,6 +413,61 @@ async def fulfil_need_by_agreement(
 async def list_needs(pool: asyncpg.Pool, listing: store.Listing) -> list[Need]:
     async with pool.acquire() as conn:
         return await store.list_needs(conn, listing)
+
+
+# --- match events: the confirmed bookings --------------------------------------------------
+
+
+async def apply_match(conn: Connection, match: MatchState, ctx: Context) -> None:
+    """A confirmed match becomes a booking and its need `matched`; a cancelled one that was
+    confirmed ends its booking and opens its need again. Other match events change nothing."""
+    if isinstance(match, MatchConfirmedV1):
+        await _book(conn, match, ctx)
+    elif isinstance(match, MatchCancelledV1):
+        await _unbook(conn, match, ctx)
+
+
+async def _book(conn: Connection, match: MatchConfirmedV1, ctx: Context) -> None:
+    seen = await store.get_offer(conn, UUID(match.offer_id))
+    if seen is None:
+        raise NotYet(f"offer {match.offer_id} of match {match.match_id}")
+    # Asset, offer, need: the order the HTTP changes lock them in, so that a change and a
+    # booking of the same asset wait for each other instead of missing each other.
+    asset = await store.get_asset(conn, seen.asset_id, for_update=True)
+    offer = await store.get_offer(conn, seen.id, for_update=True)
+    need = await store.get_need(conn, UUID(match.need_id), for_update=True)
+    if asset is None or offer is None or need is None:
+        raise NotYet(f"offer, asset or need of match {match.match_id}")
+    week, dated = domain.booked_time(asset.availability, need.weekly_windows, need.dated_windows)
+    booking = domain.Booking(
+        match_id=UUID(match.match_id),
+        offer_id=offer.id,
+        need_id=need.id,
+        asset_id=asset.id,
+        quantity=match.quantity,
+        week=week,
+        dated=dated,
+        version=match.version,
+    )
+    if not await store.insert_booking(conn, booking):
+        return
+    if need.status == NeedStatus.OPEN:
+        matched = domain.match_need(need, now=clock.now())
+        await store.update_need(conn, matched)
+        await _emit_need(conn, NeedUpdatedV1, matched, ctx, changed=["status"])
+
+
+async def _unbook(conn: Connection, match: MatchCancelledV1, ctx: Context) -> None:
+    need = await store.get_need(conn, UUID(match.need_id), for_update=True)
+    if await store.delete_booking(conn, UUID(match.match_id)) is None:
+        return  # a proposal cancelled before confirmation: nothing was booked
+    if need is None or need.status != NeedStatus.MATCHED:
+        return
+    if await store.bookings_of(conn, need_id=need.id):
+        return
+    reopened = domain.reopen_need(need, now=clock.now())
+    await store.update_need(conn, reopened)
+    await _emit_need(conn, NeedUpdatedV1, reopened, ctx, changed=["status"])
 
 
 # --- actor events -----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import asyncpg
 from contracts.actors import Location
 from services.offers import geo
 from services.offers.domain import ActorRecord, Asset, Need, Offer
+from services.offers.domain.bookings import Booking
 from services.runtime.db import Connection
 from services.runtime.rows import Table
 
@@ -459,3 +460,72 @@ async def list_needs(conn: Connection, listing: Listing) -> list[Need]:
         *q.args,
     )
     return [_need(row) for row in rows]
+
+
+# --- bookings (read model of confirmed matches) -----------------------------------------------
+
+_BOOKINGS = Table(
+    "bookings",
+    ("match_id", "offer_id", "need_id", "asset_id", "quantity", "week", "dated", "version"),
+    key="match_id",
+)
+
+
+def _booking(row: asyncpg.Record) -> Booking:
+    return Booking(
+        match_id=row["match_id"],
+        offer_id=row["offer_id"],
+        need_id=row["need_id"],
+        asset_id=row["asset_id"],
+        quantity=row["quantity"],
+        week=tuple((start, end) for start, end in row["week"]),
+        dated=tuple((start, end) for start, end in row["dated"]),
+        version=row["version"],
+    )
+
+
+async def insert_booking(conn: Connection, booking: Booking) -> bool:
+    """Record a confirmed match; False when it was recorded already."""
+    row = {
+        "match_id": booking.match_id,
+        "offer_id": booking.offer_id,
+        "need_id": booking.need_id,
+        "asset_id": booking.asset_id,
+        "quantity": booking.quantity,
+        "week": [list(i) for i in booking.week],
+        "dated": [list(i) for i in booking.dated],
+        "version": booking.version,
+    }
+    inserted = await conn.fetchval(
+        f"{_BOOKINGS.insert_sql()} ON CONFLICT (match_id) DO NOTHING RETURNING true",
+        *_BOOKINGS.values(row),
+    )
+    return bool(inserted)
+
+
+async def delete_booking(conn: Connection, match_id: UUID) -> Booking | None:
+    """End a booking; the booking ended, or None when there was none."""
+    row = await conn.fetchrow(
+        f"DELETE FROM bookings WHERE match_id = $1 RETURNING {_BOOKINGS.select_list()}", match_id
+    )
+    return _booking(row) if row else None
+
+
+async def bookings_of(
+    conn: Connection,
+    *,
+    asset_id: UUID | None = None,
+    offer_id: UUID | None = None,
+    need_id: UUID | None = None,
+) -> list[Booking]:
+    """The confirmed bookings of an asset, an offer or a need, oldest match first."""
+    rows = await conn.fetch(
+        f"""SELECT {_BOOKINGS.select_list()} FROM bookings
+            WHERE ($1::uuid IS NULL OR asset_id = $1) AND ($2::uuid IS NULL OR offer_id = $2)
+              AND ($3::uuid IS NULL OR need_id = $3)
+            ORDER BY match_id""",
+        asset_id,
+        offer_id,
+        need_id,
+    )
+    return [_booking(row) for row in rows]

@@ -3,7 +3,8 @@
 Pure: no database, no HTTP, no broker (a lint rule keeps them out). Functions take the current
 values and the clock and return new immutable values; every change bumps `version`. Errors name
 the field at fault. One module per aggregate (`assets`, `offers`, `needs`, `actors`), the rules
-they share in `shared`; this package names what the use cases call, so they read `domain.<name>`.
+they share in `shared`, the confirmed bookings that changes must keep in `bookings`; this package
+names what the use cases call, so they read `domain.<name>`.
 """
 
 from services.offers.domain.actors import (
@@ -19,16 +20,27 @@ from services.offers.domain.assets import (
     declare_asset,
     may_see_asset,
 )
+from services.offers.domain.bookings import (
+    Booking,
+    booked_time,
+    check_asset_change,
+    check_need_change,
+    check_need_ends,
+    check_offer_change,
+    check_offer_ends,
+)
 from services.offers.domain.needs import (
     OPEN_NEED,
     Need,
     change_need,
     expire_need,
     fulfil_need,
+    match_need,
     may_change_need,
     may_see_need,
     need_state,
     publish_need,
+    reopen_need,
     withdraw_need,
 )
 from services.offers.domain.offers import (
@@ -52,14 +64,21 @@ __all__ = [
     "OPEN_NEED",
     "ActorRecord",
     "Asset",
+    "Booking",
     "Need",
     "Offer",
     "actor_record",
     "asset_state",
+    "booked_time",
     "change_asset",
     "change_need",
     "change_offer",
+    "check_asset_change",
     "check_category_and_unit",
+    "check_need_change",
+    "check_need_ends",
+    "check_offer_change",
+    "check_offer_ends",
     "create_offer",
     "declare_asset",
     "ensure_asset_of",
@@ -68,6 +87,7 @@ __all__ = [
     "expire_need",
     "follow_asset",
     "fulfil_need",
+    "match_need",
     "may_change_need",
     "may_change_offer",
     "may_pause_offer",
@@ -79,6 +99,7 @@ __all__ = [
     "pause_offer",
     "publish_need",
     "publish_offer",
+    "reopen_need",
     "resolve_price",
     "withdraw_need",
     "withdraw_offer",

@@ -144,6 +144,20 @@ def fulfil_need(need: Need, *, now: datetime) -> Need:
     return next_version(need, now, status=NeedStatus.FULFILLED)
 
 
+def match_need(need: Need, *, now: datetime) -> Need:
+    """open → matched: a match of the need was confirmed; other members see it served."""
+    if need.status != NeedStatus.OPEN:
+        raise Conflict(f"a {need.status} need cannot become matched", field="status")
+    return next_version(need, now, status=NeedStatus.MATCHED)
+
+
+def reopen_need(need: Need, *, now: datetime) -> Need:
+    """matched → open: its confirmed match was cancelled and no other holds."""
+    if need.status != NeedStatus.MATCHED:
+        raise Conflict(f"a {need.status} need cannot be opened again", field="status")
+    return next_version(need, now, status=NeedStatus.OPEN)
+
+
 def expire_need(need: Need, *, now: datetime) -> Need:
     if need.status not in OPEN_NEED or need.expires_at > now:
         raise Conflict("only an open need past its expiry date expires", field="expires_at")

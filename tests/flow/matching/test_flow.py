@@ -149,7 +149,7 @@ async def test_only_the_parties_see_a_match_and_only_the_requester_its_candidate
     assert first["match"] == {"match_id": match_id, "status": "proposed"}
 
 
-async def test_withdrawing_an_offer_cancels_its_open_matches_not_its_confirmed_ones(
+async def test_withdrawing_an_offer_waits_for_its_booking_then_cancels_its_open_matches(
     flow: Flow, territory: Territory
 ) -> None:
     stack = flow.stack
@@ -166,16 +166,27 @@ async def test_withdrawing_an_offer_cancels_its_open_matches_not_its_confirmed_o
         assert (await accept(flow, member, confirmed_id)).status_code == 200
     assert (await accept(flow, business, open_id)).json()["status"] == "accepted"
 
-    withdrawn = await stack.offers.post(
-        f"/v1/offers/{published['id']}/withdraw", headers=business.headers
-    )
-    assert withdrawn.status_code == 200, withdrawn.text
+    withdraw_url = f"/v1/offers/{published['id']}/withdraw"
 
+    async def refused() -> bool:
+        response = await stack.offers.post(withdraw_url, headers=business.headers)
+        assert response.status_code in (200, 409), response.text
+        return response.status_code == 409 and confirmed_id in response.json()["detail"]
+
+    # The confirmed booking holds the offer: it cannot be withdrawn until a party ends it.
+    await eventually(refused)
+    ended = await flow.matching.post(f"/v1/matches/{confirmed_id}/cancel", headers=first.headers)
+    assert ended.status_code == 200, ended.text
+
+    async def withdrawn() -> bool:
+        response = await stack.offers.post(withdraw_url, headers=business.headers)
+        return response.status_code == 200
+
+    await eventually(withdrawn)
     cancelled = await match_events(flow, type_="mcvt.match.cancelled.v1", match_id=open_id, until=1)
     assert cancelled[-1]["data"]["reason"] == "offer_withdrawn"
     body = await status_of(flow, second, open_id, "cancelled")
     assert body["reason"] == "offer_withdrawn"
-    assert (await get_match(flow, first, confirmed_id)).json()["status"] == "confirmed"
     explained = await flow.matching.get(
         f"/v1/needs/{open_need['id']}/candidates", headers=second.headers
     )

@@ -1,13 +1,14 @@
 """Independent restatements of the hard filters, written without the code under test.
 
 Distances use Vincenty's spherical formula instead of the haversine; time uses sets of minutes
-instead of interval arithmetic; the taxonomy is walked through parents.
+instead of interval arithmetic (validity too); the taxonomy is walked through parents.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from contracts.taxonomy import CATEGORIES
 from services.matching.filters import Reason
@@ -100,6 +101,22 @@ def _distance(offer: OfferView, need: NeedView) -> bool:
     return distance_km(offer, need) <= min(offer.max_distance_km, need.max_distance_km) + 1e-9
 
 
+def _minute(moment: datetime) -> int:
+    return (moment - datetime(1, 1, 1)) // timedelta(minutes=1) + 1440
+
+
+def _validity(offer: OfferView, need: NeedView) -> bool:
+    """Every minute the need may use lies in the offer's validity; weekly windows are used up to
+    the need's last minute before it expires."""
+    lo = -math.inf if offer.valid_from is None else _minute(offer.valid_from)
+    hi = math.inf if offer.valid_to is None else _minute(offer.valid_to)
+    used = [(_minute(w.start), _minute(w.end)) for w in need.dated_windows]
+    if need.weekly_windows and need.expires_at is not None:
+        last = _minute(need.expires_at)
+        used.append((last - 1, last))
+    return all(lo <= minute < hi for start, end in used for minute in range(start, end))
+
+
 ORACLES: dict[Reason, Callable[[OfferView, NeedView], bool]] = {
     Reason.TERRITORY: lambda o, n: o.territory_id == n.territory_id,
     Reason.CATEGORY: _category,
@@ -111,6 +128,7 @@ ORACLES: dict[Reason, Callable[[OfferView, NeedView], bool]] = {
     Reason.PRICE_MODEL: _price_model,
     Reason.BUDGET: _budget,
     Reason.DISTANCE: _distance,
+    Reason.VALIDITY: _validity,
     Reason.TIME: _time,
 }
 

@@ -74,6 +74,26 @@ def dated_windows(draw: st.DrawFn, max_size: int = 2) -> tuple[DatedWindow, ...]
     return tuple(windows)
 
 
+@st.composite
+def validities(draw: st.DrawFn, open_sides: int = 1) -> tuple[datetime | None, datetime | None]:
+    """An offer's validity around the three weeks of `dated_windows`; each side is left open
+    (None) in `open_sides` draws out of `open_sides + 1`."""
+    start = MONDAY + timedelta(
+        days=draw(st.integers(-7, 21)), minutes=15 * draw(st.integers(0, 95))
+    )
+    end = start + timedelta(days=draw(st.integers(0, 40)), minutes=15 * draw(st.integers(1, 95)))
+    return (
+        draw(st.sampled_from((start,) + (None,) * open_sides)),
+        draw(st.sampled_from((end,) + (None,) * open_sides)),
+    )
+
+
+expiries = st.none() | st.builds(
+    lambda days, quarters: MONDAY + timedelta(days=days, minutes=15 * quarters),
+    st.integers(0, 40),
+    st.integers(0, 95),
+)
+
 DENSE_PRICE_MODELS = (PriceModel.PER_USE, PriceModel.FREE, PriceModel.TIME_CREDITS)
 
 
@@ -99,6 +119,7 @@ def offers(draw: st.DrawFn, offer_id: str | None = None, dense: bool = False) ->
         if dense
         else st.lists(st.sampled_from(KINDS), max_size=2).map(frozenset)
     )
+    valid_from, valid_to = draw(validities(open_sides=3 if dense else 1))
     return OfferView(
         offer_id=offer_id or draw(st.uuids()).hex,
         asset_id="asset",
@@ -119,6 +140,8 @@ def offers(draw: st.DrawFn, offer_id: str | None = None, dense: bool = False) ->
         idle_share=draw(st.floats(0.0, 1.0)),
         description=draw(descriptions),
         version=draw(st.integers(0, 5)),
+        valid_from=valid_from,
+        valid_to=valid_to,
     )
 
 
@@ -151,6 +174,7 @@ def needs(draw: st.DrawFn, need_id: str | None = None, dense: bool = False) -> N
         description=draw(descriptions),
         social_priority=draw(st.floats(0.0, 1.0)),
         version=draw(st.integers(0, 5)),
+        expires_at=draw(expiries),
     )
 
 

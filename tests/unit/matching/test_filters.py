@@ -3,15 +3,24 @@ at most 40 € per use. The pair matches; each broken condition rejects it with 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
 
 from contracts.taxonomy import Unit
-from services.matching.filters import HARD_FILTERS, Reason, first_failure
-from services.matching.model import DatedWindow, Location, PriceModel, WeeklySlot
-from tests.unit.matching.strategies import van_need, van_offer
+from services.matching.filters import HARD_FILTERS, Reason, first_failure, within_validity
+from services.matching.model import (
+    DatedWindow,
+    Location,
+    NeedView,
+    OfferView,
+    PriceModel,
+    WeeklySlot,
+)
+from tests.unit.matching.oracles import ORACLES
+from tests.unit.matching.strategies import needs, offers, van_need, van_offer
 
 SATURDAY = datetime(2026, 6, 6)
 
@@ -103,3 +112,53 @@ def test_filters_are_listed_cheapest_first_and_named_once() -> None:
     reasons = [reason for reason, _ in HARD_FILTERS]
     assert reasons == list(Reason)
     assert reasons[-1] is Reason.TIME
+
+
+# --- validity: an offer is proposed only for needs inside it ----------------------------------
+
+FRIDAY = datetime(2026, 6, 5)
+
+
+def test_an_offer_ending_before_a_dated_need_is_not_proposed_for_it() -> None:
+    two_days = van_offer(
+        valid_from=FRIDAY - timedelta(days=13), valid_to=FRIDAY - timedelta(days=11)
+    )
+    fortnight_ahead = van_need(
+        weekly_windows=(),
+        dated_windows=(DatedWindow(SATURDAY + timedelta(hours=8), SATURDAY + timedelta(hours=12)),),
+    )
+    assert first_failure(two_days, fortnight_ahead) is Reason.VALIDITY
+    lasting = van_offer(
+        valid_from=FRIDAY - timedelta(days=13), valid_to=SATURDAY + timedelta(days=1)
+    )
+    assert first_failure(lasting, fortnight_ahead) is None
+
+
+def test_an_offer_valid_only_from_next_spring_is_not_proposed_for_next_week() -> None:
+    spring = van_offer(valid_from=datetime(2027, 3, 21), valid_to=datetime(2027, 9, 21))
+    next_week = van_need(
+        weekly_windows=(),
+        dated_windows=(DatedWindow(SATURDAY + timedelta(hours=8), SATURDAY + timedelta(hours=12)),),
+    )
+    assert first_failure(spring, next_week) is Reason.VALIDITY
+    weekly_until_june = van_need(expires_at=datetime(2026, 6, 30))
+    assert first_failure(spring, weekly_until_june) is Reason.VALIDITY
+
+
+def test_weekly_windows_need_the_offer_until_the_need_expires() -> None:
+    need = van_need(expires_at=datetime(2026, 7, 31))
+    assert first_failure(van_offer(valid_to=datetime(2026, 7, 1)), need) is Reason.VALIDITY
+    assert first_failure(van_offer(valid_to=datetime(2026, 7, 31)), need) is None
+    assert first_failure(van_offer(valid_from=datetime(2026, 7, 1)), need) is None
+
+
+def test_a_window_straddling_the_start_of_the_validity_is_outside_it() -> None:
+    window = DatedWindow(SATURDAY + timedelta(hours=8), SATURDAY + timedelta(hours=12))
+    need = van_need(weekly_windows=(), dated_windows=(window,))
+    offer = van_offer(valid_from=SATURDAY + timedelta(hours=9))
+    assert first_failure(offer, need) is Reason.VALIDITY
+
+
+@given(offers(), needs())
+def test_the_validity_filter_agrees_with_its_oracle(offer: OfferView, need: NeedView) -> None:
+    assert within_validity(offer, need) is ORACLES[Reason.VALIDITY](offer, need)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from contracts.matches import CancelReason, MatchStatus, Party, Score
+from contracts.matches import CancelReason, MatchStatus, Origin, Party, Score
 from contracts.taxonomy import Unit
 from services.matching import lifecycle
 from services.matching.capacity import Windows
@@ -119,3 +119,24 @@ def test_event_state_carries_the_score_and_who_accepted() -> None:
     assert state["status"] is MatchStatus.ACCEPTED
     assert state["accepted_by"] == [Party.REQUESTER]
     assert state["score"].policy_version == 1 and state["version"] == 2
+
+
+def test_a_party_ends_a_confirmed_match_and_nothing_else_cancels_it() -> None:
+    both = lifecycle.accept(
+        lifecycle.accept(proposal(), Party.PROVIDER, now=LATER), Party.REQUESTER, now=LATER
+    )
+    confirmed = lifecycle.confirm(both, now=LATER)
+    with pytest.raises(Conflict):
+        lifecycle.cancel(confirmed, CancelReason.OFFER_CHANGED, now=LATER)
+    ended = lifecycle.end_booking(confirmed, now=LATER)
+    assert ended.status is MatchStatus.CANCELLED and ended.reason == CancelReason.BY_PARTY
+    assert ended.closed_at == LATER and ended.version == confirmed.version + 1
+    for unconfirmed in (proposal(), both, ended):
+        with pytest.raises(Conflict):
+            lifecycle.end_booking(unconfirmed, now=LATER)
+
+
+def test_the_events_say_who_proposed_the_pair() -> None:
+    assert lifecycle.state(proposal())["origin"] is Origin.ENGINE
+    by_hand = proposal(origin=Origin.FACILITATOR)
+    assert lifecycle.state(by_hand)["origin"] is Origin.FACILITATOR

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from contracts.needs import NeedState
 from contracts.offers import OfferState
 from services.matching import projection
-from services.matching.filters import first_failure
+from services.matching.filters import Reason, first_failure
 from services.matching.model import DEFAULT_POLICY, PriceModel, Unit
 from services.matching.scoring import score_pair
 from tests.unit.matching.payloads import need_state, offer_state
@@ -57,3 +59,29 @@ def test_a_payload_the_views_refuse_raises_value_error() -> None:
     )
     with pytest.raises(ValueError):
         projection.offer_view(state)
+
+
+def test_the_views_carry_validity_and_expiry_as_wall_clock_times() -> None:
+    offer = projection.offer_view(
+        OfferState.model_validate(
+            offer_state(
+                offer_id="o",
+                provider_id="p",
+                territory_id="t",
+                valid_from="2026-06-01T00:00:00+02:00",
+                valid_to="2026-06-30T00:00:00Z",
+            )
+        )
+    )
+    assert offer.valid_from == datetime(2026, 5, 31, 22, 0)
+    assert offer.valid_to == datetime(2026, 6, 30)
+    need = projection.need_view(
+        NeedState.model_validate(
+            need_state(
+                need_id="n", requester_id="r", territory_id="t", expires_at="2026-07-31T00:00:00Z"
+            )
+        ),
+        {},
+    )
+    assert need.expires_at == datetime(2026, 7, 31)
+    assert first_failure(offer, need) is Reason.VALIDITY
