@@ -73,8 +73,10 @@ async def test_a_confirmed_booking_holds_through_every_change_until_a_party_canc
     closing = datetime.now(UTC).date() + timedelta(
         days=(SATURDAY - datetime.now(UTC).weekday()) % 7 + 7
     )
-    closed = {**sunday, "weekly": [{"weekday": SATURDAY, "start_minute": 420, "end_minute": 780}]}
-    closed["closures"] = [{"start": f"{closing}T00:00:00", "end": f"{closing}T23:59:00"}]
+    closed: dict[str, Any] = {
+        "weekly": [{"weekday": SATURDAY, "start_minute": 420, "end_minute": 780}],
+        "closures": [{"start": f"{closing}T00:00:00", "end": f"{closing}T23:59:00"}],
+    }
     _refused(
         await offers.patch(asset_url, json={"availability": closed}, headers=headers), match_id
     )
