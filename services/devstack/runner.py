@@ -508,7 +508,11 @@ def run(args: argparse.Namespace) -> int:
         fresh = broker is not None and not args.keep_data
         names = [name for _, name in present]
         database_urls = asyncio.run(prepare_databases(server, names, fresh=fresh))
-        say(("recreated" if fresh else "using") + " databases " + ", ".join(database_urls.values()))
+        say(
+            ("recreated" if fresh else "using")
+            + " databases "
+            + ", ".join(f"mcvt_{n}" for n in names)
+        )
 
         ports = choose_ports([index for index, _ in present], args.base_port)
         services = [
