@@ -28,6 +28,62 @@ from services.actors.settings import ActorsSettings
 from services.runtime.context import Context
 from services.runtime.db import create_pool
 
+
+@dataclass(frozen=True)
+class Member:
+    """A demo actor and its API key."""
+
+    role: str
+    id: str
+    name: str
+    api_key: str
+
+
+@dataclass(frozen=True)
+class Listing:
+    kind: str  # "offer" or "need"
+    id: str
+    title: str
+    note: str
+
+
+@dataclass(frozen=True)
+class Demo:
+    """What `load_demo` made: enough to use the demo without reading any log."""
+
+    territory: str
+    territory_id: str
+    members: tuple[Member, ...]
+    listings: tuple[Listing, ...] = ()
+
+    def summary(self, actors_url: str) -> list[str]:
+        """The lines that tell a newcomer how to use the demo."""
+        lines = [f"demo territory '{self.territory}' ({self.territory_id})"]
+        for member in self.members:
+            lines.append(f"  {member.role:<11} {member.name} ({member.id})")
+            lines.append(f"  {'':<11} API key: {member.api_key}")
+        lines += [
+            f"  {item.kind:<5} '{item.title}' ({item.id}), {item.note}" for item in self.listings
+        ]
+        lines.append(
+            f"  get a token: curl -s -X POST {actors_url}/v1/auth/token "
+            "-H 'content-type: application/json' -d '{\"api_key\": \"<key>\"}'"
+        )
+        return lines
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Demo:
+        return cls(
+            territory=data["territory"],
+            territory_id=data["territory_id"],
+            members=tuple(Member(**member) for member in data["members"]),
+            listings=tuple(Listing(**item) for item in data.get("listings", ())),
+        )
+
+
 TERRITORY = "Vallée de la Drôme (démo)"
 FACILITATOR = "Équipe d'animation MCVT"
 
@@ -140,61 +196,6 @@ async def _supply_and_demand(
         Listing("offer", offer["id"], offer["title"], "per use at 35 EUR"),
         Listing("need", need["id"], need["title"], "Saturday 8:00-12:00"),
     )
-
-
-@dataclass(frozen=True)
-class Member:
-    """A demo actor and its API key."""
-
-    role: str
-    id: str
-    name: str
-    api_key: str
-
-
-@dataclass(frozen=True)
-class Listing:
-    kind: str  # "offer" or "need"
-    id: str
-    title: str
-    note: str
-
-
-@dataclass(frozen=True)
-class Demo:
-    """What `load_demo` made: enough to use the demo without reading any log."""
-
-    territory: str
-    territory_id: str
-    members: tuple[Member, ...]
-    listings: tuple[Listing, ...] = ()
-
-    def summary(self, actors_url: str) -> list[str]:
-        """The lines that tell a newcomer how to use the demo."""
-        lines = [f"demo territory '{self.territory}' ({self.territory_id})"]
-        for member in self.members:
-            lines.append(f"  {member.role:<11} {member.name} ({member.id})")
-            lines.append(f"  {'':<11} API key: {member.api_key}")
-        lines += [
-            f"  {item.kind:<5} '{item.title}' ({item.id}), {item.note}" for item in self.listings
-        ]
-        lines.append(
-            f"  get a token: curl -s -X POST {actors_url}/v1/auth/token "
-            "-H 'content-type: application/json' -d '{\"api_key\": \"<key>\"}'"
-        )
-        return lines
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Demo:
-        return cls(
-            territory=data["territory"],
-            territory_id=data["territory_id"],
-            members=tuple(Member(**member) for member in data["members"]),
-            listings=tuple(Listing(**item) for item in data.get("listings", ())),
-        )
 
 
 DEMO_JSON = "demo.json"
