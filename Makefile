@@ -9,7 +9,10 @@ UV ?= uv
 RUN = $(UV) run --no-sync
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test bench contracts lint migrate clean
+# Arguments passed through to the command of a target: make run ARGS="--keep-data --quiet".
+ARGS ?=
+
+.PHONY: help install run bootstrap test bench contracts lint migrate clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -23,8 +26,12 @@ install: ## install uv if missing, then the locked dependencies into .venv
 	}
 	@if [ -f uv.lock ]; then $(UV) sync --frozen; else $(UV) sync; fi
 
-run: install ## start PostgreSQL, a broker and every service, load the demo (Ctrl-C stops)
-	$(RUN) python -m services.devstack
+run: install ## start PostgreSQL, a broker and every service, load the demo (Ctrl-C stops); ARGS="--help" lists the options
+	$(RUN) python -m services.devstack $(ARGS)
+
+bootstrap: install ## create a territory and its first facilitator in the stack of `make run`: ARGS='--territory "..." --facilitator-name "..."'
+	@test -f .run/stack.env || { echo "no .run/stack.env: start the stack with 'make run' first"; exit 1; }
+	. ./.run/stack.env && DATABASE_URL="$$ACTORS_DATABASE_URL" $(RUN) python -m services.actors bootstrap $(ARGS)
 
 test: install ## the whole test suite against real PostgreSQL and a real Kafka-protocol broker
 	$(RUN) pytest -q

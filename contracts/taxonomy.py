@@ -29,6 +29,22 @@ class Unit(StrEnum):
     PERSON = "person"
 
 
+UNIT_LABELS: Mapping[Unit, str] = MappingProxyType(
+    {
+        Unit.SEAT: "place assise",
+        Unit.M2: "mètre carré (m²)",
+        Unit.M3: "mètre cube (m³)",
+        Unit.KG: "kilogramme (kg)",
+        Unit.HOUR: "heure",
+        Unit.KM: "kilomètre (km)",
+        Unit.UNIT: "unité",
+        Unit.KWH: "kilowattheure (kWh)",
+        Unit.PERSON: "personne",
+    }
+)
+"""French label of every unit, as people read it."""
+
+
 class Category(BaseModel):
     """One node of the taxonomy; `units` empty means inherited from the parent."""
 

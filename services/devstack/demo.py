@@ -3,15 +3,23 @@ the offers service runs) a refrigerated van offered per use and a need for it.
 
 The territory and its first facilitator are created the way an operator does it
 (`python -m services.actors bootstrap`); everything else goes through the public HTTP API.
+The API keys are shown once by the services, so they are also written to `.run/demo.json` and
+`.run/demo-keys.txt` (readable only by their owner); a run with `--keep-data` finds the demo
+there and keeps it instead of making a second one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 
 from services.actors.domain import ActorRegistration
@@ -20,7 +28,64 @@ from services.actors.settings import ActorsSettings
 from services.runtime.context import Context
 from services.runtime.db import create_pool
 
+
+@dataclass(frozen=True)
+class Member:
+    """A demo actor and its API key."""
+
+    role: str
+    id: str
+    name: str
+    api_key: str
+
+
+@dataclass(frozen=True)
+class Listing:
+    kind: str  # "offer" or "need"
+    id: str
+    title: str
+    note: str
+
+
+@dataclass(frozen=True)
+class Demo:
+    """What `load_demo` made: enough to use the demo without reading any log."""
+
+    territory: str
+    territory_id: str
+    members: tuple[Member, ...]
+    listings: tuple[Listing, ...] = ()
+
+    def summary(self, actors_url: str) -> list[str]:
+        """The lines that tell a newcomer how to use the demo."""
+        lines = [f"demo territory '{self.territory}' ({self.territory_id})"]
+        for member in self.members:
+            lines.append(f"  {member.role:<11} {member.name} ({member.id})")
+            lines.append(f"  {'':<11} API key: {member.api_key}")
+        lines += [
+            f"  {item.kind:<5} '{item.title}' ({item.id}), {item.note}" for item in self.listings
+        ]
+        lines.append(
+            f"  get a token: curl -s -X POST {actors_url}/v1/auth/token "
+            "-H 'content-type: application/json' -d '{\"api_key\": \"<key>\"}'"
+        )
+        return lines
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Demo:
+        return cls(
+            territory=data["territory"],
+            territory_id=data["territory_id"],
+            members=tuple(Member(**member) for member in data["members"]),
+            listings=tuple(Listing(**item) for item in data.get("listings", ())),
+        )
+
+
 TERRITORY = "Vallée de la Drôme (démo)"
+FACILITATOR = "Équipe d'animation MCVT"
 
 BUSINESS = {
     "kind": "business",
@@ -117,7 +182,7 @@ async def _post_when_known(
 
 async def _supply_and_demand(
     url: str, business_key: str, association_key: str, actors_url: str
-) -> list[str]:
+) -> tuple[Listing, ...]:
     async with httpx.AsyncClient(base_url=actors_url, timeout=10) as actors:
         business = await _token(actors, business_key)
         association = await _token(actors, association_key)
@@ -127,14 +192,60 @@ async def _supply_and_demand(
             offers, "/v1/offers", {**OFFER, "asset_id": asset["id"]}, business
         )
         need = await _post_when_known(offers, "/v1/needs", NEED, association)
-    return [
-        f"  offer '{offer['title']}' ({offer['id']}), per use at 35 EUR",
-        f"  need  '{need['title']}' ({need['id']})",
-    ]
+    return (
+        Listing("offer", offer["id"], offer["title"], "per use at 35 EUR"),
+        Listing("need", need["id"], need["title"], "Saturday 8:00-12:00"),
+    )
 
 
-async def load_demo(urls: dict[str, str], database_urls: dict[str, str]) -> list[str]:
-    """Create the demo territory; return the lines to print (API keys are shown once, here)."""
+DEMO_JSON = "demo.json"
+DEMO_KEYS = "demo-keys.txt"
+
+
+def _write_private(path: Path, text: str) -> None:
+    # API keys: readable by their owner only, from the moment the file exists.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(text)
+    os.chmod(path, 0o600)  # an older file may have been created with wider rights
+
+
+def save_demo(demo: Demo, data_dir: Path, actors_url: str) -> list[Path]:
+    """Write the demo to DATA_DIR/demo.json (for scripts) and demo-keys.txt (for people)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    as_json, as_text = data_dir / DEMO_JSON, data_dir / DEMO_KEYS
+    _write_private(as_json, json.dumps(demo.to_json(), indent=2, ensure_ascii=False) + "\n")
+    _write_private(as_text, "\n".join(demo.summary(actors_url)) + "\n")
+    return [as_json, as_text]
+
+
+def saved_demo(data_dir: Path) -> Demo | None:
+    """The demo the last run saved in DATA_DIR, if any."""
+    try:
+        data = json.loads((data_dir / DEMO_JSON).read_text(encoding="utf-8"))
+        return Demo.from_json(data)
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        return None
+
+
+async def demo_in_database(demo: Demo, actors_database_url: str) -> bool:
+    """Whether the actors database still holds the demo's territory and members."""
+    conn = await asyncpg.connect(actors_database_url)
+    try:
+        found = await conn.fetchval(
+            "SELECT count(*) FROM actors WHERE territory_id = $1 AND id = ANY($2::uuid[])",
+            demo.territory_id,
+            [member.id for member in demo.members],
+        )
+    except asyncpg.PostgresError:
+        return False
+    finally:
+        await conn.close()
+    return bool(found == len(demo.members))
+
+
+async def load_demo(urls: dict[str, str], database_urls: dict[str, str]) -> Demo:
+    """Create the demo territory through the services at `urls`."""
     logging.getLogger("httpx").setLevel(logging.WARNING)
     pool = await create_pool(database_urls["actors"], min_size=1, max_size=2)
     try:
@@ -142,16 +253,16 @@ async def load_demo(urls: dict[str, str], database_urls: dict[str, str]) -> list
             {
                 "territory_id": "00000000-0000-0000-0000-000000000000",
                 "kind": "association",
-                "name": "Équipe d'animation MCVT",
+                "name": FACILITATOR,
                 "email": "animation@mcvt.example",
             }
         )
-        territory_id, _, facilitator_key = await bootstrap_territory(
+        territory_id, facilitator_actor, facilitator_key = await bootstrap_territory(
             pool, TERRITORY, draft, Context(ActorsSettings().source)
         )
     finally:
         await pool.close()
-    assert facilitator_key is not None
+    assert facilitator_actor is not None and facilitator_key is not None
     async with httpx.AsyncClient(base_url=urls["actors"], timeout=10) as actors:
         facilitator = await _token(actors, facilitator_key.api_key)
         business_id, business_key = await _admitted_actor(
@@ -160,16 +271,14 @@ async def load_demo(urls: dict[str, str], database_urls: dict[str, str]) -> list
         association_id, association_key = await _admitted_actor(
             actors, str(territory_id), ASSOCIATION, facilitator
         )
-    lines = [
-        f"demo territory '{TERRITORY}' ({territory_id})",
-        f"  facilitator API key: {facilitator_key.api_key}",
-        f"  business    {BUSINESS['name']} ({business_id}) API key: {business_key}",
-        f"  association {ASSOCIATION['name']} ({association_id}) API key: {association_key}",
-        "  get a token: curl -s -X POST " + urls["actors"] + "/v1/auth/token "
-        "-H 'content-type: application/json' -d '{\"api_key\": \"<key>\"}'",
-    ]
+    members = (
+        Member("facilitator", str(facilitator_actor.id), FACILITATOR, facilitator_key.api_key),
+        Member("business", business_id, str(BUSINESS["name"]), business_key),
+        Member("association", association_id, str(ASSOCIATION["name"]), association_key),
+    )
+    listings: tuple[Listing, ...] = ()
     if "offers" in urls:
-        lines += await _supply_and_demand(
+        listings = await _supply_and_demand(
             urls["offers"], business_key, association_key, urls["actors"]
         )
-    return lines
+    return Demo(TERRITORY, str(territory_id), members, listings)

@@ -1,19 +1,21 @@
 """`python -m services.devstack`: the whole MCVT stack on this machine with one command.
 
 Finds or starts PostgreSQL, starts Tansu unless a bootstrap server is given, creates one
-database per service, starts each service as a subprocess and waits for its /readyz, loads the
-demo territory, prints where to look, then stops everything on Ctrl-C or SIGTERM.
+database per service, starts the services as subprocesses (in waves: a service starts once
+those it needs answer /readyz, the others of its wave beside it), loads the demo territory,
+writes its API keys under DATA_DIR, prints where to look, then stops everything on Ctrl-C or
+SIGTERM. Every line a service prints goes to DATA_DIR/logs/<service>.log; the terminal shows
+only its warnings and errors, unless asked for more (`--follow-logs`) or less (`--quiet`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
-import importlib.util
-import inspect
 import logging
 import os
+import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -25,14 +27,14 @@ import urllib.error
 import urllib.request
 import warnings
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import IO
 from urllib.parse import urlsplit, urlunsplit
 
-from services.devstack import postgres
+from services.devstack import demo, postgres
 from services.devstack.ports import free_port
 from services.devstack.tansu import TansuBroker, start_tansu
 
@@ -46,6 +48,15 @@ SERVICES: tuple[tuple[str, int], ...] = (
     ("governance", 8005),
     ("notifications", 8006),
 )
+# What a service needs answering before it starts. actors serves the key set (JWKS) with which
+# the others verify tokens; beyond that, every service needs only PostgreSQL and the broker.
+NEEDS: dict[str, tuple[str, ...]] = {
+    "offers": ("actors",),
+    "matching": ("actors",),
+    "agreements": ("actors",),
+    "governance": ("actors",),
+    "notifications": ("actors",),
+}
 DEFAULT_BASE_PORT = SERVICES[0][1]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STOP_TIMEOUT_S = 10.0
@@ -86,6 +97,10 @@ class Service:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", f"services.{self.name}"]
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -157,10 +172,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="SECONDS",
         help="how long each service may take to answer /readyz (default: 60)",
     )
-    parser.add_argument(
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--follow-logs",
+        "--verbose",
+        action="store_true",
+        help="once the stack is up, echo every line the services log (by default only their "
+        "warnings and errors reach the terminal; everything is in DATA_DIR/logs/)",
+    )
+    shown.add_argument(
         "--quiet",
         action="store_true",
-        help="do not echo service logs to the terminal once the stack is up (files only)",
+        help="once the stack is up, echo nothing from the services (log files only)",
     )
     return parser.parse_args(argv)
 
@@ -172,6 +195,24 @@ def present_services() -> list[tuple[int, str]]:
         for index, (name, _) in enumerate(SERVICES)
         if (REPO_ROOT / "services" / name / "__main__.py").is_file()
     ]
+
+
+def start_waves(names: Sequence[str]) -> list[list[str]]:
+    """`names` grouped into waves that start together, each once the waves before it are ready.
+
+    A service waits only for the services it needs (NEEDS) that are among `names`.
+    """
+    waves: list[list[str]] = []
+    started: set[str] = set()
+    left = list(names)
+    while left:
+        wave = [n for n in left if all(d in started for d in NEEDS.get(n, ()) if d in names)]
+        if not wave:
+            raise ValueError(f"services that need each other: {', '.join(left)}")
+        waves.append(wave)
+        started.update(wave)
+        left = [n for n in left if n not in started]
+    return waves
 
 
 def port_is_free(port: int) -> bool:
@@ -204,13 +245,45 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def pump_output(stream: IO[bytes], log: IO[bytes], prefix: bytes, echo: threading.Event) -> None:
-    """Copy a child's output to its log file, and to the terminal once the stack is up."""
+# The level of a log line as the services write it: console (`... [info     ] ...`) or JSON.
+_LEVEL = re.compile(rb'^\S+ \[(\w+) *\]|"level": *"(\w+)"')
+_ROUTINE = {b"debug", b"info"}
+
+
+class EchoFilter:
+    """Which lines of one service's output reach the terminal.
+
+    Routine records (debug, info: one or more per event handled) stay in the log file unless
+    `everything`; warnings and errors are shown. A line with no level (a traceback, a print)
+    belongs to the record before it and goes where that record went.
+    """
+
+    def __init__(self, everything: bool = False) -> None:
+        self.everything = everything
+        self._showing = True  # what a service prints before it has logged anything is shown
+
+    def __call__(self, line: bytes) -> bool:
+        level = _LEVEL.search(line)
+        if level is not None:
+            name = (level.group(1) or level.group(2)).lower()
+            self._showing = self.everything or name not in _ROUTINE
+        return self._showing
+
+
+def pump_output(
+    stream: IO[bytes],
+    log: IO[bytes],
+    prefix: bytes,
+    echo: threading.Event,
+    shown: Callable[[bytes], bool],
+) -> None:
+    """Copy a child's output to its log file, and the `shown` lines to the terminal once the
+    stack is up."""
     with log:
         for line in iter(stream.readline, b""):
             log.write(line)
             log.flush()
-            if echo.is_set():
+            if shown(line) and echo.is_set():
                 try:
                     sys.stdout.buffer.write(prefix + line)
                     sys.stdout.flush()
@@ -218,10 +291,12 @@ def pump_output(stream: IO[bytes], log: IO[bytes], prefix: bytes, echo: threadin
                     echo.clear()  # terminal gone: keep draining into the log file
 
 
-def start_service(service: Service, env: dict[str, str], echo: threading.Event) -> None:
+def start_service(
+    service: Service, env: dict[str, str], echo: threading.Event, shown: EchoFilter
+) -> None:
     log = service.log_path.open("wb")
     service.process = subprocess.Popen(
-        [sys.executable, "-m", f"services.{service.name}"],
+        service.command,
         cwd=REPO_ROOT,
         env=env,
         stdin=subprocess.DEVNULL,
@@ -234,30 +309,44 @@ def start_service(service: Service, env: dict[str, str], echo: threading.Event) 
     prefix = f"{service.name:<13}| ".encode()
     service.pump = threading.Thread(
         target=pump_output,
-        args=(service.process.stdout, log, prefix, echo),
+        args=(service.process.stdout, log, prefix, echo, shown),
         name=f"log-{service.name}",
         daemon=True,
     )
     service.pump.start()
 
 
-def wait_ready(service: Service, timeout: float) -> float:
-    """Seconds until GET /readyz answers 200; ServiceFailed if the process dies or time is up."""
+def is_ready(service: Service) -> bool:
+    """Whether GET /readyz answers 200; ServiceFailed if the process has exited."""
     assert service.process is not None
+    code = service.process.poll()
+    if code is not None:
+        raise ServiceFailed(f"{service.name} exited with code {code} while starting", service)
+    try:
+        with _http.open(f"{service.url}/readyz", timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False  # not listening yet, or 503 while its database or broker is not reachable
+
+
+def wait_all_ready(
+    services: Sequence[Service],
+    timeout: float,
+    on_ready: Callable[[Service, float], None] = lambda service, elapsed: None,
+) -> None:
+    """Wait until every service answers /readyz, calling `on_ready` as each does; ServiceFailed
+    if one exits, or is not ready within `timeout` seconds."""
     started = time.monotonic()
-    while True:
-        code = service.process.poll()
-        if code is not None:
-            raise ServiceFailed(f"{service.name} exited with code {code} while starting", service)
-        try:
-            with _http.open(f"{service.url}/readyz", timeout=2) as response:
-                if response.status == 200:
-                    return time.monotonic() - started
-        except (urllib.error.URLError, OSError):
-            pass  # not listening yet, or 503 while its database or broker is not reachable
-        if time.monotonic() - started > timeout:
-            raise ServiceFailed(f"{service.name} not ready after {timeout:.0f}s", service)
-        time.sleep(0.2)
+    waiting = list(services)
+    while waiting:
+        for service in list(waiting):
+            if is_ready(service):
+                waiting.remove(service)
+                on_ready(service, time.monotonic() - started)
+        if waiting and time.monotonic() - started > timeout:
+            raise ServiceFailed(f"{waiting[0].name} not ready after {timeout:.0f}s", waiting[0])
+        if waiting:
+            time.sleep(0.2)
 
 
 def stop_all(services: Sequence[Service], broker: TansuBroker | None) -> None:
@@ -290,19 +379,103 @@ def stop_all(services: Sequence[Service], broker: TansuBroker | None) -> None:
         broker.stop()
 
 
-def load_demo(urls: dict[str, str], database_urls: dict[str, str]) -> list[str]:
-    """Run services.devstack.demo.load_demo(urls, database_urls) when that module exists."""
-    if importlib.util.find_spec("services.devstack.demo") is None:
-        return []
-    demo = importlib.import_module("services.devstack.demo")
-    result = demo.load_demo(urls, database_urls)
-    if inspect.iscoroutine(result):
-        result = asyncio.run(result)
-    return [str(line) for line in result]
+async def prepare_databases(
+    server: str, names: Sequence[str], *, fresh: bool, prefix: str = "mcvt_"
+) -> dict[str, str]:
+    """A database per service on `server` (`<prefix><name>`), dropped first when `fresh`;
+    their URLs by service."""
+    return {
+        name: await postgres.create_database(server, f"{prefix}{name}", drop_first=fresh)
+        for name in names
+    }
+
+
+def write_stack_env(
+    data_dir: Path, urls: dict[str, str], database_urls: dict[str, str], bootstrap: str
+) -> Path:
+    """DATA_DIR/stack.env: the running stack's addresses as shell variables (`make bootstrap`
+    reads ACTORS_DATABASE_URL from it)."""
+    lines = ["# The stack `make run` started last; `. .run/stack.env` sets these."]
+    for name, url in urls.items():
+        lines.append(f"{name.upper()}_URL={shlex.quote(url)}")
+    for name, url in database_urls.items():
+        lines.append(f"{name.upper()}_DATABASE_URL={shlex.quote(url)}")
+    lines.append(f"KAFKA_BOOTSTRAP_SERVERS={shlex.quote(bootstrap)}")
+    path = data_dir / "stack.env"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.chmod(0o600)  # a database URL may carry a password
+    return path
+
+
+def demo_territory(
+    args: argparse.Namespace, urls: dict[str, str], database_urls: dict[str, str], fresh: bool
+) -> demo.Demo:
+    """The demo kept from the last run when its data was kept, else a new one."""
+    if not fresh:
+        kept = demo.saved_demo(args.data_dir)
+        if kept is not None and asyncio.run(demo.demo_in_database(kept, database_urls["actors"])):
+            say("demo territory kept from the last run")
+            return kept
+    made = asyncio.run(demo.load_demo(urls, database_urls))
+    demo.save_demo(made, args.data_dir, urls["actors"])
+    return made
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
+
+
+def start_services(
+    services: Sequence[Service],
+    envs: dict[str, dict[str, str]],
+    echo: threading.Event,
+    args: argparse.Namespace,
+) -> None:
+    """Start `services` wave by wave (start_waves), each wave together, waiting for it."""
+    by_name = {service.name: service for service in services}
+    for wave in start_waves([service.name for service in services]):
+        starting = [by_name[name] for name in wave]
+        say("starting " + ", ".join(f"{s.name} on :{s.port}" for s in starting) + " ...")
+        for service in starting:
+            shown = EchoFilter(everything=args.follow_logs)
+            start_service(service, envs[service.name], echo, shown)
+        wait_all_ready(
+            starting,
+            args.ready_timeout,
+            lambda service, elapsed: say(f"  {service.name} ready in {elapsed:.1f}s"),
+        )
+
+
+def print_summary(
+    services: Sequence[Service],
+    bootstrap: str,
+    broker: TansuBroker | None,
+    server: str,
+    logs_dir: Path,
+    demo_lines: Sequence[str],
+    args: argparse.Namespace,
+) -> None:
+    """Where everything is, printed last so that it is what the terminal shows."""
+    emit("")
+    say("MCVT is running")
+    for service in services:
+        emit(f"  {service.name:<14} {service.url}/docs  (ReDoc: /redoc)")
+    emit(f"  {'broker':<14} {bootstrap}" + (" (Tansu, in memory)" if broker else ""))
+    emit(f"  {'databases':<14} {redact(postgres.with_database(server, 'mcvt_<service>'))}")
+    emit(f"  {'logs':<14} {logs_dir}/")
+    if demo_lines:
+        emit("")
+        for line in demo_lines:
+            say(line)
+        say(f"API keys saved in {args.data_dir / demo.DEMO_KEYS} and {demo.DEMO_JSON}")
+    emit("")
+    if args.quiet:
+        say("service logs: in the files only (--quiet)")
+    elif args.follow_logs:
+        say("service logs follow (--follow-logs)")
+    else:
+        say("service warnings and errors follow; every line is in the log files")
+    say("Ctrl-C to stop", end="\n\n")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -310,15 +483,15 @@ def run(args: argparse.Namespace) -> int:
     if not present:
         say("no service package found under services/ (services/<name>/__main__.py)")
         return 1
-    data_dir: Path = args.data_dir.resolve()
-    logs_dir = data_dir / "logs"
+    args.data_dir = args.data_dir.resolve()
+    logs_dir = args.data_dir / "logs"
     logs_dir.mkdir(parents=True, exist_ok=True)
 
     services: list[Service] = []
     broker: TansuBroker | None = None
     echo = threading.Event()
     try:
-        server = postgres.server_url(args.database_url, data_dir / "postgres")
+        server = postgres.server_url(args.database_url, args.data_dir / "postgres")
         say(f"PostgreSQL: {redact(server)}")
 
         if args.bootstrap_servers:
@@ -330,8 +503,21 @@ def run(args: argparse.Namespace) -> int:
             bootstrap = broker.bootstrap_servers
             emit(f"listening on {bootstrap}")
 
+        # Tansu forgets every topic and offset when it stops: services kept on their old data
+        # would not hear again what they have already consumed, so start afresh unless told.
         fresh = broker is not None and not args.keep_data
+        names = [name for _, name in present]
+        database_urls = asyncio.run(prepare_databases(server, names, fresh=fresh))
+        say(
+            ("recreated" if fresh else "using")
+            + " databases "
+            + ", ".join(f"mcvt_{n}" for n in names)
+        )
+
         ports = choose_ports([index for index, _ in present], args.base_port)
+        services = [
+            Service(name, ports[index], logs_dir / f"{name}.log") for index, name in present
+        ]
         actors_port = ports.get(0, args.base_port)
         base_env = {
             **os.environ,
@@ -345,56 +531,34 @@ def run(args: argparse.Namespace) -> int:
             # wait about half the session timeout: short values keep the local stack snappy.
             base_env.setdefault("KAFKA_FETCH_MAX_WAIT_MS", "20")
             base_env.setdefault("KAFKA_SESSION_TIMEOUT_MS", "4000")
-
-        database_urls: dict[str, str] = {}
-        for _, name in present:
-            database_urls[name] = asyncio.run(
-                postgres.create_database(server, f"mcvt_{name}", drop_first=fresh)
-            )
-        say(
-            ("recreated" if fresh else "using")
-            + " databases "
-            + ", ".join(f"mcvt_{name}" for _, name in present)
-        )
-
-        for index, name in present:
-            service = Service(name, ports[index], logs_dir / f"{name}.log")
-            services.append(service)
-            env = {**base_env, "DATABASE_URL": database_urls[name], "PORT": str(service.port)}
-            say(f"starting {name} on :{service.port} ...", end=" ")
-            start_service(service, env, echo)
-            try:
-                elapsed = wait_ready(service, args.ready_timeout)
-            except ServiceFailed:
-                emit("failed")
-                raise
-            emit(f"ready in {elapsed:.1f}s")
+        envs = {
+            s.name: {**base_env, "DATABASE_URL": database_urls[s.name], "PORT": str(s.port)}
+            for s in services
+        }
+        started = time.monotonic()
+        start_services(services, envs, echo, args)
+        say(f"all services ready in {time.monotonic() - started:.1f}s")
 
         urls = {service.name: service.url for service in services}
-        if not args.no_demo:
+        write_stack_env(args.data_dir, urls, database_urls, bootstrap)
+        demo_lines: list[str] = []
+        if not args.no_demo and "actors" in urls:
             try:
-                for line in load_demo(urls, database_urls):
-                    say(line)
+                demo_lines = demo_territory(args, urls, database_urls, fresh).summary(
+                    urls["actors"]
+                )
             except Exception as error:
                 # The stack is still useful without the demo: say why and keep it running.
                 traceback.print_exc(file=sys.stdout)
                 say(f"demo territory NOT loaded: {type(error).__name__}: {error}")
 
-        emit("")
-        say("MCVT is running")
-        for service in services:
-            emit(f"  {service.name:<14} {service.url}/docs")
-        emit(f"  {'broker':<14} {bootstrap}" + (" (Tansu, in memory)" if broker else ""))
-        emit(f"  {'databases':<14} {redact(postgres.with_database(server, 'mcvt_<service>'))}")
-        emit(f"  {'logs':<14} {logs_dir}/")
-        say("Ctrl-C to stop", end="\n\n")
+        print_summary(services, bootstrap, broker, server, logs_dir, demo_lines, args)
         if not args.quiet:
             echo.set()
 
         while True:
             for service in services:
-                if not service.running():
-                    assert service.process is not None
+                if service.process is not None and not service.running():
                     raise ServiceFailed(
                         f"{service.name} stopped unexpectedly "
                         f"(exit code {service.process.returncode})",

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from contracts import needs as need_events
 from contracts import offers as offer_events
 from services.offers.api import assets_router, needs_router, offers_router
+from services.offers.categories import categories_router
 from services.offers.consumers import actor_events, match_events
 from services.offers.settings import OffersSettings
 from services.offers.staleness import STALENESS
@@ -23,7 +24,7 @@ def spec(settings: OffersSettings) -> ServiceSpec:
         name="offers",
         title="MCVT offers: dormant assets, usage offers (EFC) and resource requests",
         migrations=Path(__file__).parent / "migrations",
-        routers=(assets_router, offers_router, needs_router),
+        routers=(assets_router, offers_router, needs_router, categories_router),
         consumers=(actor_events, match_events),
         publishes=(*offer_events.EVENTS, *need_events.EVENTS),
         periodic=(STALENESS,),

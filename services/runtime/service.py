@@ -33,6 +33,7 @@ from services.runtime.auth import MaybeActor, TokenVerifier
 from services.runtime.consumer import ConsumerRuntime, EventConsumer, subscribe
 from services.runtime.context import Context
 from services.runtime.db import create_pool, migrate
+from services.runtime.docs import install_docs
 from services.runtime.health import health_router
 from services.runtime.kafka import ensure_topics, make_producer
 from services.runtime.logs import configure_logging, correlation_middleware, current_correlation_id
@@ -229,12 +230,14 @@ def create_app(
         version="1.0.0",
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # /docs and /redoc are served offline by install_docs
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = metrics
     app.middleware("http")(correlation_middleware)
     install_problem_handlers(app)
+    install_docs(app)
     app.include_router(health_router)
     for router in spec.routers:
         app.include_router(router, prefix="/v1")

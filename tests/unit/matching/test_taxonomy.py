@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from contracts.taxonomy import (
     CATEGORIES,
     ROOTS,
+    UNIT_LABELS,
     Unit,
     UnknownCategoryError,
     ancestors,
@@ -104,3 +105,8 @@ def test_ancestry_ends_at_a_root_without_cycles(code: str) -> None:
     assert len(set(chain)) == len(chain)
     assert code not in chain
     assert (chain[-1] if chain else code) in ROOTS
+
+
+def test_every_unit_has_a_french_label() -> None:
+    assert set(UNIT_LABELS) == set(Unit)
+    assert UNIT_LABELS[Unit.SEAT] == "place assise"
