@@ -168,13 +168,18 @@ async def test_withdrawing_an_offer_waits_for_its_booking_then_cancels_its_open_
 
     withdraw_url = f"/v1/offers/{published['id']}/withdraw"
 
-    async def refused() -> bool:
-        response = await stack.offers.post(withdraw_url, headers=business.headers)
-        assert response.status_code in (200, 409), response.text
-        return response.status_code == 409 and confirmed_id in response.json()["detail"]
+    async def booked() -> bool:
+        response = await stack.offers.get(
+            f"/v1/needs/{confirmed_need['id']}", headers=first.headers
+        )
+        return bool(response.json()["status"] == "matched")
 
-    # The confirmed booking holds the offer: it cannot be withdrawn until a party ends it.
-    await eventually(refused)
+    # Once offers has heard of the confirmation (the need is matched), the booking holds the
+    # offer: it cannot be withdrawn until a party ends it.
+    await eventually(booked)
+    refused = await stack.offers.post(withdraw_url, headers=business.headers)
+    assert refused.status_code == 409, refused.text
+    assert confirmed_id in refused.json()["detail"]
     ended = await flow.matching.post(f"/v1/matches/{confirmed_id}/cancel", headers=first.headers)
     assert ended.status_code == 200, ended.text
 
