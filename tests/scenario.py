@@ -69,8 +69,27 @@ class Territory:
     facilitator: Member
 
 
+async def known_everywhere(stack: Stack, actor_id: str, status: str) -> None:
+    """Wait until every service but actors lets the actor in with `status` (its access read
+    model is kept from events, asynchronously)."""
+
+    async def check() -> bool:
+        for service in stack.running:
+            if service == "actors":
+                continue
+            found = await stack.pool(service).fetchval(
+                "SELECT status FROM access_actors WHERE actor_id = $1", uuid.UUID(actor_id)
+            )
+            if found != status:
+                return False
+        return True
+
+    await eventually(check)
+
+
 async def known_to_offers(stack: Stack, actor_id: str, status: str) -> None:
-    """Wait until the offers read model holds the actor with `status` (events are asynchronous)."""
+    """Wait until the offers read model holds the actor with `status` (events are asynchronous),
+    and every service lets it in."""
 
     async def check() -> bool:
         found = await stack.pool("offers").fetchval(
@@ -79,6 +98,7 @@ async def known_to_offers(stack: Stack, actor_id: str, status: str) -> None:
         return bool(found == status)
 
     await eventually(check)
+    await known_everywhere(stack, actor_id, status)
 
 
 async def new_territory(stack: Stack) -> Territory:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -11,7 +12,9 @@ import asyncpg
 from contracts.actors import Location
 from services.actors.domain import Actor
 from services.actors.tokens import SigningKey
+from services.runtime.access import Standing
 from services.runtime.db import Connection
+from services.runtime.principal import Principal
 from services.runtime.rows import Table
 
 _ACTORS = Table(
@@ -70,6 +73,48 @@ async def territory_by_name(conn: Connection, name: str) -> UUID | None:
 
 async def list_territories(conn: Connection) -> list[asyncpg.Record]:
     return await conn.fetch("SELECT id, name, created_at FROM territories ORDER BY name")
+
+
+@dataclass(frozen=True)
+class TerritorySettings:
+    territory_id: UUID
+    offers_public: bool
+    version: int
+
+
+async def territory_settings(
+    conn: Connection, territory_id: UUID, *, for_update: bool = False
+) -> TerritorySettings | None:
+    lock = " FOR UPDATE" if for_update else ""
+    row = await conn.fetchrow(
+        f"SELECT id, offers_public, version FROM territories WHERE id = $1{lock}", territory_id
+    )
+    return TerritorySettings(row["id"], row["offers_public"], row["version"]) if row else None
+
+
+async def save_territory_settings(conn: Connection, settings: TerritorySettings) -> None:
+    await conn.execute(
+        "UPDATE territories SET offers_public = $2, version = $3 WHERE id = $1",
+        settings.territory_id,
+        settings.offers_public,
+        settings.version,
+    )
+
+
+# --- access ---------------------------------------------------------------------------------------
+
+
+async def standing(conn: Connection, principal: Principal) -> Standing | None:
+    """The caller's standing from the source tables: its status, and whether the token's key is
+    revoked (or not its own)."""
+    row = await conn.fetchrow(
+        """SELECT a.status, k.id IS NULL OR k.revoked_at IS NOT NULL AS key_revoked
+           FROM actors a LEFT JOIN api_keys k ON k.id = $2 AND k.actor_id = a.id
+           WHERE a.id = $1""",
+        UUID(principal.actor_id),
+        principal.key_id,
+    )
+    return Standing(row["status"], row["key_revoked"]) if row else None
 
 
 # --- actors ---------------------------------------------------------------------------------------

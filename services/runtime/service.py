@@ -3,13 +3,15 @@ scheduler.
 
 A service describes itself with a `ServiceSpec` (routers, migrations, consumers, the events it
 publishes, its timed jobs); `create_app` builds the app and its lifespan; `serve` runs it with
-uvicorn.
+uvicorn. Every service gets the access check of `services.runtime.access`: by default its access
+read model and the `<service>.access` consumer group that keeps it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +25,12 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from faststream.kafka import KafkaBroker
 
 from contracts.envelope import CloudEvent, EventPayload
+from services.runtime.access import (
+    StandingOf,
+    access_check,
+    access_consumer,
+    standing_from_read_model,
+)
 from services.runtime.auth import MaybeActor, TokenVerifier
 from services.runtime.consumer import ConsumerRuntime, EventConsumer, subscribe
 from services.runtime.context import Context
@@ -55,6 +63,16 @@ class ServiceSpec:
     on_start: Sequence[StartHook] = ()
     jobs: Sequence[JobKind] = ()  # one-off timed jobs, scheduled with `scheduler.schedule`
     periodic: Sequence[Periodic[Any]] = ()
+    # Where the auth dependency learns whether a caller may still come in. None: the runtime's
+    # access read model, kept by a `<name>.access` consumer group added to `consumers`.
+    access: StandingOf | None = None
+
+    @functools.cached_property
+    def all_consumers(self) -> tuple[EventConsumer, ...]:
+        """The service's consumer groups and, unless it checks access itself, the access one."""
+        if self.access is not None:
+            return tuple(self.consumers)
+        return (*self.consumers, access_consumer(self.name))
 
 
 @dataclass
@@ -90,7 +108,7 @@ def build_broker(
         description=spec.title,
         logger=logging.getLogger(f"mcvt.{spec.name}.broker"),
     )
-    for consumer in spec.consumers:
+    for consumer in spec.all_consumers:
         subscribe(broker, consumer, consumers)
     for model in spec.publishes if document else ():
         broker.publisher(
@@ -104,7 +122,7 @@ def build_broker(
 
 def topics_of(spec: ServiceSpec) -> set[str]:
     topics = {str(model.topic) for model in spec.publishes}
-    for consumer in spec.consumers:
+    for consumer in spec.all_consumers:
         topics.update(consumer.topics)
         topics.add(consumer.dead_letter_topic)
     return topics
@@ -158,6 +176,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                 audience=settings.jwt_audience,
                 jwks_url=settings.jwks_url,
             )
+            app.state.check_access = access_check(pool, spec.access or standing_from_read_model)
             for hook in spec.on_start:
                 await hook(app, runtime)
             if settings.run_background:
