@@ -31,9 +31,9 @@ class ActorStatus(StrEnum):
     SUSPENDED = "suspended"
 
 
+# In actor events a citizen's location is its commune and a point rounded to a grid of 0.01°
+# (about 1 km): its precise address never leaves the actors service.
 class Location(BaseModel):
-    """A place. In events, a citizen's location is the commune and a point rounded to a grid of
-    0.01° (about 1 km): its precise address never leaves the actors service."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
