@@ -145,6 +145,31 @@ async def new_member(
     return Member(actor_id, territory.id, headers)
 
 
+async def open_offers(stack: Stack, territory: Territory, *, public: bool = True) -> None:
+    """The territory's facilitator opens (or closes) its published offers to other territories;
+    wait until every service but actors applied the setting."""
+    response = await stack.actors.put(
+        f"/v1/territories/{territory.id}/settings",
+        json={"offers_public": public},
+        headers=territory.facilitator.headers,
+    )
+    assert response.status_code == 200, response.text
+
+    async def applied() -> bool:
+        for service in stack.running:
+            if service == "actors":
+                continue
+            found = await stack.pool(service).fetchval(
+                "SELECT offers_public FROM access_territories WHERE territory_id = $1",
+                uuid.UUID(territory.id),
+            )
+            if found is not public:
+                return False
+        return True
+
+    await eventually(applied)
+
+
 # --- request bodies ---------------------------------------------------------------------------
 
 SATURDAY = 5
