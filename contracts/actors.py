@@ -34,7 +34,6 @@ class ActorStatus(StrEnum):
 # In actor events a citizen's location is its commune and a point rounded to a grid of 0.01°
 # (about 1 km): its precise address never leaves the actors service.
 class Location(BaseModel):
-
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     lat: float = Field(ge=-90, le=90)

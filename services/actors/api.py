@@ -213,6 +213,26 @@ async def suspend(
     return ActorOut.of(await handlers.suspend_actor(pool, actor_id, body.reason, me, ctx))
 
 
+@router.post(
+    "/actors/{actor_id}/erase",
+    tags=["personal data"],
+    summary="Erase an actor's personal data at its request (facilitator)",
+)
+async def erase(actor_id: UUID, pool: Pool, me: CurrentActor, ctx: Ctx) -> ActorOut:
+    return ActorOut.of(await handlers.erase_actor(pool, actor_id, me, ctx))
+
+
+@router.delete(
+    "/me",
+    status_code=204,
+    tags=["personal data"],
+    summary="Erase my personal data (RGPD): name, contacts and place removed, my id kept",
+)
+async def erase_me(pool: Pool, me: CurrentActor, ctx: Ctx) -> Response:
+    await handlers.erase_actor(pool, UUID(me.actor_id), me, ctx)
+    return Response(status_code=204)
+
+
 # --- API keys -------------------------------------------------------------------------------------
 
 

@@ -46,6 +46,7 @@ def spec(settings: ActorsSettings) -> ServiceSpec:
         # Actors holds the source of the access events: it checks its own tables, never lags,
         # and so never answers "not known yet" to an actor registered a moment ago.
         access=store.standing,
+        export=store.personal_data,
     )
 
 

@@ -86,6 +86,7 @@ class Actor(BaseModel):
     version: int = Field(ge=1)
     created_at: datetime
     updated_at: datetime
+    erased_at: datetime | None = None
 
 
 def register(draft: ActorRegistration, *, actor_id: UUID, now: datetime) -> Actor:
@@ -118,7 +119,9 @@ def admit(actor: Actor, *, now: datetime) -> Actor:
 
 
 def reinstate(actor: Actor, *, now: datetime) -> Actor:
-    """suspended → active: a facilitator lifts a suspension."""
+    """suspended → active: a facilitator lifts a suspension (an erased actor stays erased)."""
+    if actor.erased_at is not None:
+        raise Conflict("an erased actor is not reinstated", field="status")
     if actor.status != ActorStatus.SUSPENDED:
         raise Conflict(f"only a suspended actor is reinstated: {actor.status}", field="status")
     return _next(actor, now, status=ActorStatus.ACTIVE)
@@ -128,6 +131,25 @@ def suspend(actor: Actor, *, now: datetime) -> Actor:
     if actor.status == ActorStatus.SUSPENDED:
         raise Conflict("actor is already suspended", field="status")
     return _next(actor, now, status=ActorStatus.SUSPENDED)
+
+
+def erase(actor: Actor, *, now: datetime) -> Actor:
+    """RGPD erasure: name, contacts, location, description and SIRET removed, the id kept (so
+    agreements, statements and the audit chain stay whole), and the actor suspended for good."""
+    if actor.erased_at is not None:
+        raise Conflict("this actor was erased already", field="status")
+    return _next(
+        actor,
+        now,
+        name="",
+        email="",
+        phone=None,
+        location=None,
+        description="",
+        siret=None,
+        status=ActorStatus.SUSPENDED,
+        erased_at=now,
+    )
 
 
 def change(actor: Actor, changes: ActorChanges, *, now: datetime) -> tuple[Actor, list[str]]:

@@ -11,6 +11,7 @@ import asyncpg
 
 from contracts.actors import (
     ActorAdmittedV1,
+    ActorErasedV1,
     ActorRegisteredV1,
     ActorReinstatedV1,
     ActorStatus,
@@ -26,7 +27,7 @@ from services.runtime import clock
 from services.runtime.context import Context
 from services.runtime.db import Connection, transactional
 from services.runtime.errors import Conflict, InvalidInput, NotFound, Unauthorized
-from services.runtime.outbox import emit
+from services.runtime.outbox import emit, forget_published
 from services.runtime.principal import Principal
 
 
@@ -234,6 +235,23 @@ async def revoke_api_key(
         revoked_by=principal.actor_id,
     )
     await _emit(conn, revoked, actor, ctx)
+
+
+@transactional
+async def erase_actor(
+    conn: Connection, actor_id: UUID, principal: Principal, ctx: Context
+) -> Actor:
+    """Erase an actor's personal data (itself, or a facilitator on its request): its keys are
+    revoked and `actor.erased` tells every read model to forget its name, contacts and place."""
+    actor = await _locked(conn, actor_id, principal)
+    domain.ensure_may_change(principal, actor)
+    erased = domain.erase(actor, now=clock.now())
+    await store.update_actor(conn, erased)
+    await store.revoke_all_api_keys(conn, actor.id)
+    await forget_published(conn, str(actor.id))
+    payload = ActorErasedV1(**domain.state(erased), erased_by=principal.actor_id)
+    await _emit(conn, payload, erased, ctx)
+    return erased
 
 
 @transactional

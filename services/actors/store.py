@@ -14,6 +14,7 @@ from services.actors.domain import Actor
 from services.actors.tokens import SigningKey
 from services.runtime.access import Standing
 from services.runtime.db import Connection
+from services.runtime.personal import plain
 from services.runtime.principal import Principal
 from services.runtime.rows import Table
 
@@ -22,6 +23,7 @@ _ACTORS = Table(
     (
         "id", "territory_id", "kind", "name", "email", "phone", "lat", "lon", "commune",
         "description", "siret", "status", "roles", "version", "created_at", "updated_at",
+        "erased_at",
     ),
 )  # fmt: skip
 _ACTOR_COLUMNS = _ACTORS.select_list()
@@ -56,6 +58,7 @@ def _actor_row(actor: Actor) -> dict[str, Any]:
         "version": actor.version,
         "created_at": actor.created_at,
         "updated_at": actor.updated_at,
+        "erased_at": actor.erased_at,
     }
 
 
@@ -196,6 +199,16 @@ async def list_api_keys(conn: Connection, actor_id: UUID) -> list[asyncpg.Record
     )
 
 
+async def revoke_all_api_keys(conn: Connection, actor_id: UUID) -> list[str]:
+    """Revoke every live key of the actor; the ids of those revoked now."""
+    rows = await conn.fetch(
+        """UPDATE api_keys SET revoked_at = now() WHERE actor_id = $1 AND revoked_at IS NULL
+           RETURNING id""",
+        actor_id,
+    )
+    return [row["id"] for row in rows]
+
+
 async def revoke_api_key(conn: Connection, actor_id: UUID, key_id: str) -> bool:
     status = await conn.execute(
         """UPDATE api_keys SET revoked_at = now()
@@ -232,3 +245,17 @@ async def ensure_signing_key(conn: Connection) -> list[SigningKey]:
             )
             keys = [key]
     return keys
+
+
+# --- personal data --------------------------------------------------------------------------------
+
+
+async def personal_data(conn: Connection, actor_id: UUID) -> dict[str, list[dict[str, Any]]]:
+    """All the actors service holds about an actor: its row and its API keys (never a secret)."""
+    actor = await conn.fetch(f"SELECT {_ACTOR_COLUMNS} FROM actors WHERE id = $1", actor_id)
+    keys = await conn.fetch(
+        """SELECT id, label, created_at, last_used_at, revoked_at FROM api_keys
+           WHERE actor_id = $1 ORDER BY created_at""",
+        actor_id,
+    )
+    return {"actor": plain(actor), "api_keys": plain(keys)}

@@ -39,6 +39,7 @@ from services.runtime.health import health_router
 from services.runtime.kafka import ensure_topics, make_producer
 from services.runtime.logs import configure_logging, correlation_middleware, current_correlation_id
 from services.runtime.outbox import OutboxRelay
+from services.runtime.personal import Export, export_router
 from services.runtime.problems import install_problem_handlers
 from services.runtime.scheduler import JobKind, Periodic, Scheduler
 from services.runtime.settings import ServiceSettings
@@ -66,6 +67,8 @@ class ServiceSpec:
     # Where the auth dependency learns whether a caller may still come in. None: the runtime's
     # access read model, kept by a `<name>.access` consumer group added to `consumers`.
     access: StandingOf | None = None
+    # What `GET /v1/me/export` returns of this service's own data about the caller.
+    export: Export | None = None
 
     @functools.cached_property
     def all_consumers(self) -> tuple[EventConsumer, ...]:
@@ -211,6 +214,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     app.include_router(health_router)
     for router in spec.routers:
         app.include_router(router, prefix="/v1")
+    app.include_router(export_router(spec.name, spec.export), prefix="/v1")
     for router in spec.extra_routers:
         app.include_router(router)
     return app

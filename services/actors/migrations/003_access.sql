@@ -4,3 +4,6 @@ ALTER TABLE territories
     ADD COLUMN offers_public boolean NOT NULL DEFAULT false,
     ADD COLUMN version       integer NOT NULL DEFAULT 1;
 
+
+-- RGPD erasure: personal fields blanked, the row and its id kept; set once, never cleared.
+ALTER TABLE actors ADD COLUMN erased_at timestamptz;

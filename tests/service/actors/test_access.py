@@ -13,7 +13,7 @@ from tests.support import read_topic
 
 async def member(actors, territory, *, admit: bool = True, **overrides: Any) -> dict[str, Any]:
     """A registered (and by default admitted) actor: its id, first key and auth headers."""
-    body = registration(territory.id, siret=None, **overrides)
+    body = registration(territory.id, **{"siret": None, **overrides})
     response = await actors.client.post("/v1/actors", json=body)
     assert response.status_code == 201, response.text
     actor_id, key = response.json()["actor"]["id"], response.json()["api_key"]
