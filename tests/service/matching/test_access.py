@@ -44,3 +44,28 @@ async def test_an_actor_not_yet_admitted_uses_nothing_and_an_admitted_one_does(
     assert (await matching.get("/v1/matches", headers=headers)).status_code == 200
     policy = await matching.get("/v1/policy", headers=headers)
     assert policy.status_code == 200 and policy.json()["territory_id"] == str(territory_id)
+
+
+async def test_export_gives_the_caller_what_matching_holds_about_it(stack: Stack) -> None:
+    draft = ActorRegistration.model_validate(
+        {
+            "territory_id": str(uuid.uuid4()),
+            "kind": "association",
+            "name": "Équipe MCVT",
+            "email": "facilitation@mcvt.example",
+        }
+    )
+    _, facilitator, key = await bootstrap_territory(
+        stack.pool("actors"), f"Vallée {uuid.uuid4().hex[:8]}", draft, Context("/mcvt/actors")
+    )
+    assert facilitator is not None and key is not None
+    headers = await token_for(stack.actors, key.api_key)
+    await known_everywhere(stack, str(facilitator.id), "active")
+
+    export = await stack["matching"].client.get("/v1/me/export", headers=headers)
+
+    assert export.status_code == 200, export.text
+    body = export.json()
+    assert body["service"] == "matching" and body["actor_id"] == str(facilitator.id)
+    assert [a["actor_id"] for a in body["data"]["access"]] == [str(facilitator.id)]
+    assert body["data"]["matches"] == []
