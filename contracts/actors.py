@@ -1,7 +1,10 @@
-"""Actor events, version 1 (topic `mcvt.actors`, key: actor id).
+"""Actor events, version 1 (topic `mcvt.actors`, key: actor id; territory events: territory id).
 
-Every event carries the actor's full current state so that a consumer keeps its read model
-without calling back; `version` grows by one with each change of the actor.
+Every actor state event carries the actor's full current state so that a consumer keeps its
+read model without calling back; `version` grows by one with each change of the actor.
+
+Privacy: no event carries an e-mail address or a phone number, and a citizen's location is
+coarsened before it leaves the actors service (see `Location`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ class ActorStatus(StrEnum):
     SUSPENDED = "suspended"
 
 
+# In actor events a citizen's location is its commune and a point rounded to a grid of 0.01°
+# (about 1 km): its precise address never leaves the actors service.
 class Location(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -83,9 +88,69 @@ class ActorSuspendedV1(ActorState):
     reason: str
 
 
+class ActorReinstatedV1(ActorState):
+    """A suspended actor made active again by a facilitator (admission is for pending ones)."""
+
+    event_type = "mcvt.actor.reinstated.v1"
+    topic = Topic.ACTORS
+
+    reinstated_by: str
+
+
+class ActorErasedV1(ActorState):
+    """The actor's personal data was erased (RGPD): every read model drops its name, contacts
+    and location and keeps the id, so that agreements and the audit chain stay consistent.
+
+    The state carried is the erased one: name "", no location, no SIRET, status suspended.
+    """
+
+    event_type = "mcvt.actor.erased.v1"
+    topic = Topic.ACTORS
+
+    erased_by: str = Field(description="The actor itself, or the facilitator who erased it.")
+
+
+class ApiKeyRevokedV1(EventPayload):
+    """An API key was revoked: tokens minted with it are refused everywhere from now on.
+
+    Carries the key's id, never its secret.
+    """
+
+    event_type = "mcvt.api_key.revoked.v1"
+    topic = Topic.ACTORS
+
+    key_id: str
+    actor_id: str
+    territory_id: str
+    revoked_by: str
+
+
+class TerritorySettingsChangedV1(EventPayload):
+    """A territory's settings as they are after the change (key: territory id)."""
+
+    event_type = "mcvt.territory.settings_changed.v1"
+    topic = Topic.ACTORS
+
+    territory_id: str
+    offers_public: bool = Field(
+        description="Whether actors of other territories may read this territory's published "
+        "offers (never its needs nor its actors' contacts)."
+    )
+    version: int = Field(ge=1)
+
+
+# The actor state events: every read model of actors handles each of them the same way.
 EVENTS: tuple[type[ActorState], ...] = (
     ActorRegisteredV1,
     ActorAdmittedV1,
     ActorUpdatedV1,
     ActorSuspendedV1,
+    ActorReinstatedV1,
+    ActorErasedV1,
+)
+# Everything on mcvt.actors: the state events, revoked keys and territory settings.
+PUBLISHED: tuple[type[EventPayload], ...] = (
+    *EVENTS,
+    ApiKeyRevokedV1,
+    TerritorySettingsChangedV1,
 )

@@ -69,8 +69,27 @@ class Territory:
     facilitator: Member
 
 
+async def known_everywhere(stack: Stack, actor_id: str, status: str) -> None:
+    """Wait until every service but actors lets the actor in with `status` (its access read
+    model is kept from events, asynchronously)."""
+
+    async def check() -> bool:
+        for service in stack.running:
+            if service == "actors":
+                continue
+            found = await stack.pool(service).fetchval(
+                "SELECT status FROM access_actors WHERE actor_id = $1", uuid.UUID(actor_id)
+            )
+            if found != status:
+                return False
+        return True
+
+    await eventually(check)
+
+
 async def known_to_offers(stack: Stack, actor_id: str, status: str) -> None:
-    """Wait until the offers read model holds the actor with `status` (events are asynchronous)."""
+    """Wait until the offers read model holds the actor with `status` (events are asynchronous),
+    and every service lets it in."""
 
     async def check() -> bool:
         found = await stack.pool("offers").fetchval(
@@ -79,6 +98,7 @@ async def known_to_offers(stack: Stack, actor_id: str, status: str) -> None:
         return bool(found == status)
 
     await eventually(check)
+    await known_everywhere(stack, actor_id, status)
 
 
 async def new_territory(stack: Stack) -> Territory:
@@ -123,6 +143,31 @@ async def new_member(
     headers = await token_for(stack.actors, response.json()["api_key"]["key"])
     await known_to_offers(stack, actor_id, "active" if admit else "pending")
     return Member(actor_id, territory.id, headers)
+
+
+async def open_offers(stack: Stack, territory: Territory, *, public: bool = True) -> None:
+    """The territory's facilitator opens (or closes) its published offers to other territories;
+    wait until every service but actors applied the setting."""
+    response = await stack.actors.put(
+        f"/v1/territories/{territory.id}/settings",
+        json={"offers_public": public},
+        headers=territory.facilitator.headers,
+    )
+    assert response.status_code == 200, response.text
+
+    async def applied() -> bool:
+        for service in stack.running:
+            if service == "actors":
+                continue
+            found = await stack.pool(service).fetchval(
+                "SELECT offers_public FROM access_territories WHERE territory_id = $1",
+                uuid.UUID(territory.id),
+            )
+            if found is not public:
+                return False
+        return True
+
+    await eventually(applied)
 
 
 # --- request bodies ---------------------------------------------------------------------------

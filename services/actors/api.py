@@ -14,6 +14,7 @@ from services.actors import handlers, store
 from services.actors.domain import Actor, ActorChanges, ActorRegistration
 from services.actors.settings import ActorsSettings
 from services.actors.tokens import SigningKey, issue_token, jwks
+from services.runtime.access import Member
 from services.runtime.auth import CurrentActor
 from services.runtime.pages import CursorParam, Limit, Page, decode_cursor, page_of
 from services.runtime.service import Pool, settings_of
@@ -122,10 +123,15 @@ async def register(body: ActorRegistration, pool: Pool, ctx: Ctx) -> RegisteredO
 )
 async def token(body: TokenRequest, pool: Pool, settings: Settings, request: Request) -> TokenOut:
     signing: SigningKey = request.app.state.signing_keys[0]
-    actor = await handlers.authenticate_api_key(pool, body.api_key)
+    actor, key_id = await handlers.authenticate_api_key(pool, body.api_key)
     ttl = timedelta(seconds=settings.token_ttl_s)
     jwt = issue_token(
-        actor, signing, issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl=ttl
+        actor,
+        signing,
+        api_key_id=key_id,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl=ttl,
     )
     return TokenOut(access_token=jwt, expires_in=settings.token_ttl_s)
 
@@ -143,7 +149,7 @@ async def jwks_endpoint(request: Request) -> dict[str, Any]:
 )
 async def list_actors(
     pool: Pool,
-    me: CurrentActor,
+    me: Member,
     status_: Annotated[ActorStatus | None, Query(alias="status")] = None,
     kind: ActorKind | None = None,
     cursor: CursorParam = None,
@@ -190,6 +196,15 @@ async def admit(actor_id: UUID, pool: Pool, me: CurrentActor, ctx: Ctx) -> Actor
 
 
 @router.post(
+    "/actors/{actor_id}/reinstate",
+    tags=["actors"],
+    summary="Lift an actor's suspension (facilitator)",
+)
+async def reinstate(actor_id: UUID, pool: Pool, me: CurrentActor, ctx: Ctx) -> ActorOut:
+    return ActorOut.of(await handlers.reinstate_actor(pool, actor_id, me, ctx))
+
+
+@router.post(
     "/actors/{actor_id}/suspend", tags=["actors"], summary="Suspend an actor (facilitator)"
 )
 async def suspend(
@@ -198,23 +213,89 @@ async def suspend(
     return ActorOut.of(await handlers.suspend_actor(pool, actor_id, body.reason, me, ctx))
 
 
+@router.post(
+    "/actors/{actor_id}/erase",
+    tags=["personal data"],
+    summary="Erase an actor's personal data at its request (facilitator)",
+)
+async def erase(actor_id: UUID, pool: Pool, me: CurrentActor, ctx: Ctx) -> ActorOut:
+    return ActorOut.of(await handlers.erase_actor(pool, actor_id, me, ctx))
+
+
+@router.delete(
+    "/me",
+    status_code=204,
+    tags=["personal data"],
+    summary="Erase my personal data (RGPD): name, contacts and place removed, my id kept",
+)
+async def erase_me(pool: Pool, me: CurrentActor, ctx: Ctx) -> Response:
+    await handlers.erase_actor(pool, UUID(me.actor_id), me, ctx)
+    return Response(status_code=204)
+
+
 # --- API keys -------------------------------------------------------------------------------------
 
 
-@router.post("/actors/{actor_id}/api-keys", status_code=201, tags=["api keys"])
+@router.post(
+    "/actors/{actor_id}/api-keys",
+    status_code=201,
+    tags=["api keys"],
+    summary="Create one of my API keys (my token's own key must still be live)",
+)
 async def create_api_key(
     actor_id: UUID, body: ApiKeyRequest, pool: Pool, me: CurrentActor
 ) -> NewApiKeyOut:
     return _new_key_out(await handlers.create_api_key(pool, actor_id, body.label, me))
 
 
-@router.get("/actors/{actor_id}/api-keys", tags=["api keys"])
+@router.get("/actors/{actor_id}/api-keys", tags=["api keys"], summary="My API keys")
 async def list_api_keys(actor_id: UUID, pool: Pool, me: CurrentActor) -> list[ApiKeyOut]:
     rows = await handlers.list_api_keys(pool, actor_id, me)
     return [ApiKeyOut.model_validate(dict(row)) for row in rows]
 
 
-@router.delete("/actors/{actor_id}/api-keys/{key_id}", status_code=204, tags=["api keys"])
-async def revoke_api_key(actor_id: UUID, key_id: str, pool: Pool, me: CurrentActor) -> Response:
-    await handlers.revoke_api_key(pool, actor_id, key_id, me)
+@router.delete(
+    "/actors/{actor_id}/api-keys/{key_id}",
+    status_code=204,
+    tags=["api keys"],
+    summary="Revoke an API key (its actor, or a facilitator, e.g. for a lost device)",
+)
+async def revoke_api_key(
+    actor_id: UUID, key_id: str, pool: Pool, me: CurrentActor, ctx: Ctx
+) -> Response:
+    await handlers.revoke_api_key(pool, actor_id, key_id, me, ctx)
     return Response(status_code=204)
+
+
+# --- territory settings ---------------------------------------------------------------------------
+
+
+class TerritorySettingsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    offers_public: bool = Field(
+        description="Let actors of other territories read this territory's published offers "
+        "(never its needs nor its actors)."
+    )
+
+
+class TerritorySettingsOut(TerritorySettingsIn):
+    territory_id: UUID
+    version: int
+
+
+@router.put(
+    "/territories/{territory_id}/settings",
+    tags=["territories"],
+    summary="Change my territory's settings (facilitator)",
+)
+async def change_territory_settings(
+    territory_id: UUID, body: TerritorySettingsIn, pool: Pool, me: CurrentActor, ctx: Ctx
+) -> TerritorySettingsOut:
+    changed = await handlers.change_territory_settings(
+        pool, territory_id, body.offers_public, me, ctx
+    )
+    return TerritorySettingsOut(
+        territory_id=changed.territory_id,
+        offers_public=changed.offers_public,
+        version=changed.version,
+    )

@@ -41,8 +41,12 @@ def spec(settings: ActorsSettings) -> ServiceSpec:
         routers=(router,),
         extra_routers=(wellknown_router,),
         consumers=(governance_decisions,),
-        publishes=actor_events.EVENTS,
+        publishes=actor_events.PUBLISHED,
         on_start=(load_signing_keys,),
+        # Actors holds the source of the access events: it checks its own tables, never lags,
+        # and so never answers "not known yet" to an actor registered a moment ago.
+        access=store.standing,
+        export=store.personal_data,
     )
 
 

@@ -86,6 +86,7 @@ class Actor(BaseModel):
     version: int = Field(ge=1)
     created_at: datetime
     updated_at: datetime
+    erased_at: datetime | None = None
 
 
 def register(draft: ActorRegistration, *, actor_id: UUID, now: datetime) -> Actor:
@@ -111,9 +112,18 @@ def _next(actor: Actor, now: datetime, **changes: Any) -> Actor:
 
 
 def admit(actor: Actor, *, now: datetime) -> Actor:
-    """pending → active, or suspended → active (reinstatement)."""
-    if actor.status == ActorStatus.ACTIVE:
-        raise Conflict("actor is already active", field="status")
+    """pending → active only: a suspended actor comes back by `reinstate`, a separate decision."""
+    if actor.status != ActorStatus.PENDING:
+        raise Conflict(f"only a pending actor is admitted; this is {actor.status}", field="status")
+    return _next(actor, now, status=ActorStatus.ACTIVE)
+
+
+def reinstate(actor: Actor, *, now: datetime) -> Actor:
+    """suspended → active: a facilitator lifts a suspension (an erased actor stays erased)."""
+    if actor.erased_at is not None:
+        raise Conflict("an erased actor is not reinstated", field="status")
+    if actor.status != ActorStatus.SUSPENDED:
+        raise Conflict(f"only a suspended actor is reinstated: {actor.status}", field="status")
     return _next(actor, now, status=ActorStatus.ACTIVE)
 
 
@@ -121,6 +131,25 @@ def suspend(actor: Actor, *, now: datetime) -> Actor:
     if actor.status == ActorStatus.SUSPENDED:
         raise Conflict("actor is already suspended", field="status")
     return _next(actor, now, status=ActorStatus.SUSPENDED)
+
+
+def erase(actor: Actor, *, now: datetime) -> Actor:
+    """RGPD erasure: name, contacts, location, description and SIRET removed, the id kept (so
+    agreements, statements and the audit chain stay whole), and the actor suspended for good."""
+    if actor.erased_at is not None:
+        raise Conflict("this actor was erased already", field="status")
+    return _next(
+        actor,
+        now,
+        name="",
+        email="",
+        phone=None,
+        location=None,
+        description="",
+        siret=None,
+        status=ActorStatus.SUSPENDED,
+        erased_at=now,
+    )
 
 
 def change(actor: Actor, changes: ActorChanges, *, now: datetime) -> tuple[Actor, list[str]]:
@@ -139,18 +168,46 @@ def ensure_may_change(principal: Principal, actor: Actor) -> None:
     raise Forbidden("you may change only your own actor")
 
 
+def ensure_owns_keys(principal: Principal, actor: Actor) -> None:
+    """API keys belong to their actor alone: nobody else creates or lists them, so that no one,
+    a facilitator included, can log in as another actor."""
+    if principal.actor_id != str(actor.id):
+        raise Forbidden("API keys are created and listed by their actor alone")
+
+
 def ensure_facilitates(principal: Principal, actor: Actor) -> None:
     if not principal.facilitates(str(actor.territory_id)):
         raise Forbidden("only a facilitator of this actor's territory may do this")
 
 
 def may_see(principal: Principal, actor: Actor) -> bool:
-    """Actors of a territory see one another; other territories' actors do not exist for them."""
-    return principal.territory_id == str(actor.territory_id)
+    """Admitted actors of a territory see one another; other territories' actors do not exist
+    for them; an actor not yet admitted sees only itself."""
+    if principal.actor_id == str(actor.id):
+        return True
+    return principal.admitted and principal.sees(actor.territory_id)
+
+
+# Events locate a citizen on a grid of 0.01° (about 1.1 km north-south, 0.8 km east-west here):
+# the commune and roughly where in it, never the address.
+CITIZEN_GRID_DECIMALS = 2
+
+
+def public_location(actor: Actor) -> Location | None:
+    """The location that leaves this service: a citizen's is coarsened, an organisation's is
+    its public address."""
+    loc = actor.location
+    if loc is None or actor.kind != ActorKind.CITIZEN:
+        return loc
+    return Location(
+        lat=round(loc.lat, CITIZEN_GRID_DECIMALS),
+        lon=round(loc.lon, CITIZEN_GRID_DECIMALS),
+        commune=loc.commune,
+    )
 
 
 def state(actor: Actor) -> dict[str, Any]:
-    """The actor as carried by every actor event."""
+    """The actor as carried by every actor event: no e-mail, no phone, no precise home."""
     return {
         "actor_id": str(actor.id),
         "territory_id": str(actor.territory_id),
@@ -158,7 +215,7 @@ def state(actor: Actor) -> dict[str, Any]:
         "name": actor.name,
         "status": actor.status,
         "roles": list(actor.roles),
-        "location": actor.location,
+        "location": public_location(actor),
         "siret": actor.siret,
         "version": actor.version,
     }

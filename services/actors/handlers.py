@@ -11,9 +11,14 @@ import asyncpg
 
 from contracts.actors import (
     ActorAdmittedV1,
+    ActorErasedV1,
     ActorRegisteredV1,
+    ActorReinstatedV1,
+    ActorStatus,
     ActorSuspendedV1,
     ActorUpdatedV1,
+    ApiKeyRevokedV1,
+    TerritorySettingsChangedV1,
 )
 from contracts.envelope import EventPayload
 from services.actors import domain, store
@@ -22,7 +27,7 @@ from services.runtime import clock
 from services.runtime.context import Context
 from services.runtime.db import Connection, transactional
 from services.runtime.errors import Conflict, InvalidInput, NotFound, Unauthorized
-from services.runtime.outbox import emit
+from services.runtime.outbox import emit, forget_published
 from services.runtime.principal import Principal
 
 
@@ -136,9 +141,10 @@ async def admit_actor(
 async def admit_by_decision(
     conn: Connection, actor_id: UUID, decision_id: str, ctx: Context
 ) -> Actor | None:
-    """Admit an actor because governance decided so; None when it was active already."""
+    """Admit a pending actor because governance decided so; None when it is not pending (an
+    admission decision does not lift a suspension: that is a facilitator's reinstatement)."""
     actor = await _locked(conn, actor_id, None)
-    if actor.status == "active":
+    if actor.status != ActorStatus.PENDING:
         return None
     admitted = domain.admit(actor, now=clock.now())
     await store.update_actor(conn, admitted)
@@ -163,8 +169,23 @@ async def suspend_actor(
     return suspended
 
 
-async def authenticate_api_key(pool: asyncpg.Pool, api_key: str) -> Actor:
-    """The actor behind a valid, unrevoked API key; suspended actors get no token."""
+@transactional
+async def reinstate_actor(
+    conn: Connection, actor_id: UUID, principal: Principal, ctx: Context
+) -> Actor:
+    """Lift a suspension (a facilitator of the actor's territory)."""
+    actor = await _locked(conn, actor_id, principal)
+    domain.ensure_facilitates(principal, actor)
+    reinstated = domain.reinstate(actor, now=clock.now())
+    await store.update_actor(conn, reinstated)
+    payload = ActorReinstatedV1(**domain.state(reinstated), reinstated_by=principal.actor_id)
+    await _emit(conn, payload, reinstated, ctx)
+    return reinstated
+
+
+async def authenticate_api_key(pool: asyncpg.Pool, api_key: str) -> tuple[Actor, str]:
+    """The actor behind a valid, unrevoked API key, and the key's id (named in the token);
+    suspended actors get no token."""
     parts = domain.split_api_key(api_key)
     if parts is None:
         raise Unauthorized("invalid API key")
@@ -174,9 +195,9 @@ async def authenticate_api_key(pool: asyncpg.Pool, api_key: str) -> Actor:
         if row is None or not domain.secret_matches(secret, row["secret_hash"]):
             raise Unauthorized("invalid API key")
         actor = await store.get_actor(conn, row["actor_id"])
-    if actor is None or actor.status == "suspended":
+    if actor is None or actor.status == ActorStatus.SUSPENDED:
         raise Unauthorized("this actor is suspended")
-    return actor
+    return actor, key_id
 
 
 @transactional
@@ -184,7 +205,7 @@ async def create_api_key(
     conn: Connection, actor_id: UUID, label: str, principal: Principal
 ) -> NewKey:
     actor = await _locked(conn, actor_id, principal)
-    domain.ensure_may_change(principal, actor)
+    domain.ensure_owns_keys(principal, actor)
     return await _new_key(conn, actor.id, label)
 
 
@@ -192,16 +213,63 @@ async def list_api_keys(
     pool: asyncpg.Pool, actor_id: UUID, principal: Principal
 ) -> list[asyncpg.Record]:
     actor = await get_actor(pool, actor_id, principal)
-    domain.ensure_may_change(principal, actor)
+    domain.ensure_owns_keys(principal, actor)
     async with pool.acquire() as conn:
         return await store.list_api_keys(conn, actor_id)
 
 
 @transactional
 async def revoke_api_key(
-    conn: Connection, actor_id: UUID, key_id: str, principal: Principal
+    conn: Connection, actor_id: UUID, key_id: str, principal: Principal, ctx: Context
 ) -> None:
+    """Revoke a key (its actor, or a facilitator, e.g. for a lost device); every service then
+    refuses the tokens minted with it."""
     actor = await _locked(conn, actor_id, principal)
     domain.ensure_may_change(principal, actor)
     if not await store.revoke_api_key(conn, actor.id, key_id):
         raise NotFound("no such active API key")
+    revoked = ApiKeyRevokedV1(
+        key_id=key_id,
+        actor_id=str(actor.id),
+        territory_id=str(actor.territory_id),
+        revoked_by=principal.actor_id,
+    )
+    await _emit(conn, revoked, actor, ctx)
+
+
+@transactional
+async def erase_actor(
+    conn: Connection, actor_id: UUID, principal: Principal, ctx: Context
+) -> Actor:
+    """Erase an actor's personal data (itself, or a facilitator on its request): its keys are
+    revoked and `actor.erased` tells every read model to forget its name, contacts and place."""
+    actor = await _locked(conn, actor_id, principal)
+    domain.ensure_may_change(principal, actor)
+    erased = domain.erase(actor, now=clock.now())
+    await store.update_actor(conn, erased)
+    await store.revoke_all_api_keys(conn, actor.id)
+    await forget_published(conn, str(actor.id))
+    payload = ActorErasedV1(**domain.state(erased), erased_by=principal.actor_id)
+    await _emit(conn, payload, erased, ctx)
+    return erased
+
+
+@transactional
+async def change_territory_settings(
+    conn: Connection, territory_id: UUID, offers_public: bool, principal: Principal, ctx: Context
+) -> store.TerritorySettings:
+    """A facilitator opens (or closes) its territory's published offers to other territories."""
+    if not principal.facilitates(str(territory_id)):
+        raise NotFound("no such territory among those you facilitate")
+    settings = await store.territory_settings(conn, territory_id, for_update=True)
+    if settings is None:
+        raise NotFound("no such territory")
+    if settings.offers_public == offers_public:
+        return settings
+    changed = store.TerritorySettings(territory_id, offers_public, settings.version + 1)
+    await store.save_territory_settings(conn, changed)
+    payload = TerritorySettingsChangedV1(
+        territory_id=str(territory_id), offers_public=offers_public, version=changed.version
+    )
+    await emit(conn, payload, subject=territory_id, territory=territory_id, ctx=ctx)
+    return changed

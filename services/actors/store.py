@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -11,7 +12,10 @@ import asyncpg
 from contracts.actors import Location
 from services.actors.domain import Actor
 from services.actors.tokens import SigningKey
+from services.runtime.access import Standing
 from services.runtime.db import Connection
+from services.runtime.personal import plain
+from services.runtime.principal import Principal
 from services.runtime.rows import Table
 
 _ACTORS = Table(
@@ -19,6 +23,7 @@ _ACTORS = Table(
     (
         "id", "territory_id", "kind", "name", "email", "phone", "lat", "lon", "commune",
         "description", "siret", "status", "roles", "version", "created_at", "updated_at",
+        "erased_at",
     ),
 )  # fmt: skip
 _ACTOR_COLUMNS = _ACTORS.select_list()
@@ -53,6 +58,7 @@ def _actor_row(actor: Actor) -> dict[str, Any]:
         "version": actor.version,
         "created_at": actor.created_at,
         "updated_at": actor.updated_at,
+        "erased_at": actor.erased_at,
     }
 
 
@@ -70,6 +76,48 @@ async def territory_by_name(conn: Connection, name: str) -> UUID | None:
 
 async def list_territories(conn: Connection) -> list[asyncpg.Record]:
     return await conn.fetch("SELECT id, name, created_at FROM territories ORDER BY name")
+
+
+@dataclass(frozen=True)
+class TerritorySettings:
+    territory_id: UUID
+    offers_public: bool
+    version: int
+
+
+async def territory_settings(
+    conn: Connection, territory_id: UUID, *, for_update: bool = False
+) -> TerritorySettings | None:
+    lock = " FOR UPDATE" if for_update else ""
+    row = await conn.fetchrow(
+        f"SELECT id, offers_public, version FROM territories WHERE id = $1{lock}", territory_id
+    )
+    return TerritorySettings(row["id"], row["offers_public"], row["version"]) if row else None
+
+
+async def save_territory_settings(conn: Connection, settings: TerritorySettings) -> None:
+    await conn.execute(
+        "UPDATE territories SET offers_public = $2, version = $3 WHERE id = $1",
+        settings.territory_id,
+        settings.offers_public,
+        settings.version,
+    )
+
+
+# --- access ---------------------------------------------------------------------------------------
+
+
+async def standing(conn: Connection, principal: Principal) -> Standing | None:
+    """The caller's standing from the source tables: its status, and whether the token's key is
+    revoked (or not its own)."""
+    row = await conn.fetchrow(
+        """SELECT a.status, k.id IS NULL OR k.revoked_at IS NOT NULL AS key_revoked
+           FROM actors a LEFT JOIN api_keys k ON k.id = $2 AND k.actor_id = a.id
+           WHERE a.id = $1""",
+        UUID(principal.actor_id),
+        principal.key_id,
+    )
+    return Standing(row["status"], row["key_revoked"]) if row else None
 
 
 # --- actors ---------------------------------------------------------------------------------------
@@ -151,6 +199,16 @@ async def list_api_keys(conn: Connection, actor_id: UUID) -> list[asyncpg.Record
     )
 
 
+async def revoke_all_api_keys(conn: Connection, actor_id: UUID) -> list[str]:
+    """Revoke every live key of the actor; the ids of those revoked now."""
+    rows = await conn.fetch(
+        """UPDATE api_keys SET revoked_at = now() WHERE actor_id = $1 AND revoked_at IS NULL
+           RETURNING id""",
+        actor_id,
+    )
+    return [row["id"] for row in rows]
+
+
 async def revoke_api_key(conn: Connection, actor_id: UUID, key_id: str) -> bool:
     status = await conn.execute(
         """UPDATE api_keys SET revoked_at = now()
@@ -187,3 +245,17 @@ async def ensure_signing_key(conn: Connection) -> list[SigningKey]:
             )
             keys = [key]
     return keys
+
+
+# --- personal data --------------------------------------------------------------------------------
+
+
+async def personal_data(conn: Connection, actor_id: UUID) -> dict[str, list[dict[str, Any]]]:
+    """All the actors service holds about an actor: its row and its API keys (never a secret)."""
+    actor = await conn.fetch(f"SELECT {_ACTOR_COLUMNS} FROM actors WHERE id = $1", actor_id)
+    keys = await conn.fetch(
+        """SELECT id, label, created_at, last_used_at, revoked_at FROM api_keys
+           WHERE actor_id = $1 ORDER BY created_at""",
+        actor_id,
+    )
+    return {"actor": plain(actor), "api_keys": plain(keys)}

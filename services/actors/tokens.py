@@ -54,12 +54,14 @@ def issue_token(
     actor: Actor,
     key: SigningKey,
     *,
+    api_key_id: str,
     issuer: str,
     audience: str,
     ttl: timedelta,
     now: datetime | None = None,
 ) -> str:
-    """A signed access token naming the actor, its territory, kind and roles."""
+    """A signed access token naming the actor, its territory, kind and roles, and the API key it
+    was minted with (claim `key`), so that revoking the key ends the token too."""
     now = now or datetime.now(UTC)
     claims = {
         "iss": issuer,
@@ -72,5 +74,6 @@ def issue_token(
         "territory": str(actor.territory_id),
         "kind": str(actor.kind),
         "roles": list(actor.roles),
+        "key": api_key_id,
     }
     return jwt.encode(claims, key.private_key, algorithm=ALGORITHMS[0], headers={"kid": key.kid})

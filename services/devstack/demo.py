@@ -167,11 +167,12 @@ NEED = {
 async def _post_when_known(
     client: httpx.AsyncClient, path: str, body: dict[str, Any], headers: dict[str, str]
 ) -> dict[str, Any]:
-    """POST, retrying while the service has not yet heard (by event) that the actor is active."""
+    """POST, retrying while the service has not yet heard (by event) of the actor (401 with
+    Retry-After) or that it is active (403)."""
     deadline = time.monotonic() + 30
     while True:
         response = await client.post(path, json=body, headers=headers)
-        if response.status_code < 400 or response.status_code not in (403, 404, 409):
+        if response.status_code < 400 or response.status_code not in (401, 403, 404, 409):
             response.raise_for_status()
             result: dict[str, Any] = response.json()
             return result

@@ -15,15 +15,16 @@ from services.matching import handlers, policies
 from services.matching.lifecycle import Match, score_of
 from services.matching.proposals import Rematch
 from services.matching.readmodel import ReadModel
+from services.runtime.access import ADMITTED_ONLY
 from services.runtime.auth import CurrentActor
 from services.runtime.pages import CursorParam, Limit, Page, decode_cursor, page_of
 from services.runtime.principal import Principal
 from services.runtime.service import Pool
 from services.runtime.service import RequestContext as Ctx
 
-matches_router = APIRouter(prefix="/matches", tags=["matches"])
-needs_router = APIRouter(prefix="/needs", tags=["candidates"])
-policy_router = APIRouter(tags=["policy"])
+matches_router = APIRouter(prefix="/matches", tags=["matches"], dependencies=[ADMITTED_ONLY])
+needs_router = APIRouter(prefix="/needs", tags=["candidates"], dependencies=[ADMITTED_ONLY])
+policy_router = APIRouter(tags=["policy"], dependencies=[ADMITTED_ONLY])
 
 
 def read_model(request: Request) -> ReadModel:

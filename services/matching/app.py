@@ -12,7 +12,7 @@ import asyncpg
 from fastapi import FastAPI
 
 from contracts import matches as match_events
-from services.matching import handlers
+from services.matching import handlers, store
 from services.matching.api import matches_router, needs_router, policy_router
 from services.matching.consumers import event_consumer
 from services.matching.readmodel import ReadModel
@@ -48,6 +48,7 @@ def build_spec(settings: MatchingSettings, model: ReadModel) -> ServiceSpec:
         migrations=MIGRATIONS,
         routers=(matches_router, needs_router, policy_router),
         consumers=(event_consumer(settings.consumer_group, model),),
+        export=store.personal_data,
         publishes=match_events.EVENTS,
         on_start=(start,),
         periodic=(expiry,) if model.proposing else (),

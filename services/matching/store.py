@@ -24,6 +24,7 @@ from services.matching.capacity import Booking, Windows
 from services.matching.lifecycle import OPEN, SETTLED, Match
 from services.matching.policies import TerritoryPolicy
 from services.runtime.db import Connection
+from services.runtime.personal import plain
 from services.runtime.rows import Table
 
 _OPEN = [str(s) for s in OPEN]
@@ -460,3 +461,22 @@ async def list_matches(
         limit,
     )
     return [_match(row) for row in rows]
+
+
+# --- personal data ----------------------------------------------------------------------------
+
+
+async def personal_data(conn: Connection, actor_id: uuid.UUID) -> dict[str, list[dict[str, Any]]]:
+    """All matching holds about an actor: its status, the offers and needs it published as
+    matching knows them, and the matches where it is a party."""
+    actor = str(actor_id)
+    return {
+        "actor": plain(await conn.fetch("SELECT * FROM actors WHERE actor_id = $1", actor)),
+        "offers": plain(await conn.fetch("SELECT * FROM offers WHERE provider_id = $1", actor)),
+        "needs": plain(await conn.fetch("SELECT * FROM needs WHERE requester_id = $1", actor)),
+        "matches": plain(
+            await conn.fetch(
+                "SELECT * FROM matches WHERE provider_id = $1 OR requester_id = $1", actor
+            )
+        ),
+    }

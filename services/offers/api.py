@@ -25,6 +25,7 @@ from services.offers.drafts import (
 )
 from services.offers.handlers import Terms
 from services.offers.settings import OffersSettings
+from services.runtime.access import ADMITTED_ONLY, ensure_may_list
 from services.runtime.auth import CurrentActor
 from services.runtime.errors import InvalidInput
 from services.runtime.pages import Cursor, CursorParam, Limit, Page, decode_cursor, page_of
@@ -32,9 +33,9 @@ from services.runtime.principal import Principal
 from services.runtime.service import Pool, settings_of
 from services.runtime.service import RequestContext as Ctx
 
-assets_router = APIRouter(prefix="/assets", tags=["assets"])
-offers_router = APIRouter(prefix="/offers", tags=["offers"])
-needs_router = APIRouter(prefix="/needs", tags=["needs"])
+assets_router = APIRouter(prefix="/assets", tags=["assets"], dependencies=[ADMITTED_ONLY])
+offers_router = APIRouter(prefix="/offers", tags=["offers"], dependencies=[ADMITTED_ONLY])
+needs_router = APIRouter(prefix="/needs", tags=["needs"], dependencies=[ADMITTED_ONLY])
 
 
 def terms(settings: Annotated[OffersSettings, Depends(settings_of(OffersSettings))]) -> Terms:
@@ -172,6 +173,7 @@ async def list_offers(
     filters: FiltersDep,
     status_: Annotated[OfferStatus | None, Query(alias="status")] = None,
 ) -> Page[OfferOut]:
+    await ensure_may_list(pool, me, filters.territory_id, published_offers=True)
     listing = _listing(me, filters, public=(OfferStatus.PUBLISHED,), status_=status_)
     found = await handlers.list_offers(pool, listing)
     return page_of(
@@ -233,6 +235,7 @@ async def list_needs(
     filters: FiltersDep,
     status_: Annotated[NeedStatus | None, Query(alias="status")] = None,
 ) -> Page[Need]:
+    await ensure_may_list(pool, me, filters.territory_id, published_offers=False)
     listing = _listing(me, filters, public=tuple(str(s) for s in OPEN_NEED), status_=status_)
     found = await handlers.list_needs(pool, listing)
     return page_of(found, filters.limit, position=_position, view=_same)

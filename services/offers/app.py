@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from contracts import needs as need_events
 from contracts import offers as offer_events
+from services.offers import store
 from services.offers.api import assets_router, needs_router, offers_router
 from services.offers.categories import categories_router
 from services.offers.consumers import actor_events, match_events
@@ -26,6 +27,7 @@ def spec(settings: OffersSettings) -> ServiceSpec:
         migrations=Path(__file__).parent / "migrations",
         routers=(assets_router, offers_router, needs_router, categories_router),
         consumers=(actor_events, match_events),
+        export=store.personal_data,
         publishes=(*offer_events.EVENTS, *need_events.EVENTS),
         periodic=(STALENESS,),
     )

@@ -45,6 +45,7 @@ from services.offers.drafts import (
     OfferDraft,
 )
 from services.runtime import clock
+from services.runtime.access import may_read
 from services.runtime.context import Context
 from services.runtime.db import Connection, transactional
 from services.runtime.errors import InvalidInput, NotFound, NotYet
@@ -185,6 +186,8 @@ async def _visible_offer(
 ) -> Offer:
     offer = await store.get_offer(conn, offer_id, for_update=lock)
     if offer is None or not domain.may_see_offer(principal, offer):
+        raise NotFound("no such offer")
+    if not await may_read(conn, principal, offer.territory_id, published_offer=True):
         raise NotFound("no such offer")
     return offer
 

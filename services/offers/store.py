@@ -14,6 +14,7 @@ from services.offers import geo
 from services.offers.domain import ActorRecord, Asset, Need, Offer
 from services.offers.domain.bookings import Booking
 from services.runtime.db import Connection
+from services.runtime.personal import plain
 from services.runtime.rows import Table
 
 
@@ -529,3 +530,17 @@ async def bookings_of(
         need_id,
     )
     return [_booking(row) for row in rows]
+
+
+# --- personal data ----------------------------------------------------------------------------
+
+
+async def personal_data(conn: Connection, actor_id: UUID) -> dict[str, list[dict[str, Any]]]:
+    """All offers holds about an actor: what it knows of it, and its assets, offers and needs
+    (every column, so that a column added later is exported too)."""
+    return {
+        "actor": plain(await conn.fetch("SELECT * FROM actors WHERE actor_id = $1", actor_id)),
+        "assets": plain(await conn.fetch("SELECT * FROM assets WHERE owner_id = $1", actor_id)),
+        "offers": plain(await conn.fetch("SELECT * FROM offers WHERE owner_id = $1", actor_id)),
+        "needs": plain(await conn.fetch("SELECT * FROM needs WHERE owner_id = $1", actor_id)),
+    }

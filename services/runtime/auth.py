@@ -2,13 +2,17 @@
 
 `actors` signs short-lived JWTs (ES256) and publishes its public keys as a JWKS; every service
 verifies signature, issuer, audience and expiry with an explicit algorithm list, so `alg: none`
-and HMAC-with-the-public-key tricks are refused.
+and HMAC-with-the-public-key tricks are refused. A valid signature is not enough: every request
+is also checked against what the service knows now of the actor and of the API key the token was
+minted with (`services.runtime.access`), so access ends when the actor is suspended or the key
+revoked, not when the token expires.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import httpx
@@ -30,6 +34,7 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
             kind=claims["kind"],
             roles=frozenset(claims.get("roles", ())),
             token_id=claims["jti"],
+            key_id=claims.get("key", ""),
         )
     except (KeyError, ValueError) as missing:
         raise Unauthorized(f"token lacks a required claim: {missing}") from None
@@ -122,12 +127,19 @@ async def optional_principal(
     return await verifier.verify(credentials.credentials)
 
 
+# Set by the service factory: the principal with its current status, or the refusal it deserves.
+AccessCheck = Callable[[Principal], Awaitable[Principal]]
+
+
 async def current_principal(
+    request: Request,
     principal: Annotated[Principal | None, Depends(optional_principal)],
 ) -> Principal:
+    """The caller, authenticated and still allowed in (actor not suspended, key not revoked)."""
     if principal is None:
         raise Unauthorized("missing bearer token")
-    return principal
+    check: AccessCheck = request.app.state.check_access
+    return await check(principal)
 
 
 CurrentActor = Annotated[Principal, Depends(current_principal)]

@@ -16,6 +16,8 @@ from __future__ import annotations
 class DomainError(Exception):
     """A rule of the domain said no; `field` names the input at fault when there is one."""
 
+    retry_after_s: int | None = None  # set when asking again later can succeed
+
     def __init__(self, detail: str, *, field: str | None = None) -> None:
         super().__init__(detail)
         self.detail = detail

@@ -91,6 +91,15 @@ async def enqueue(conn: Connection, *events: CloudEvent[Any]) -> None:
 BeforeMark = Callable[[Sequence[asyncpg.Record]], Awaitable[None]]
 
 
+async def forget_published(conn: Connection, key: str) -> int:
+    """Delete the published rows of one aggregate (an RGPD erasure: they hold its past states);
+    rows not yet published stay, so that every consumer still hears of the erasure in order."""
+    status = await conn.execute(
+        "DELETE FROM outbox WHERE key = $1 AND published_at IS NOT NULL", key
+    )
+    return int(status.split()[-1])
+
+
 class OutboxRelay:
     """Publishes the outbox of one service database to Kafka (see the module docstring)."""
 

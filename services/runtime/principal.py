@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 FACILITATOR = "facilitator"
+ADMITTED = "active"
 
 
 class Principal(BaseModel):
@@ -21,6 +22,19 @@ class Principal(BaseModel):
     kind: str
     roles: frozenset[str]
     token_id: str
+    key_id: str = ""  # the API key the token was minted with
+    # As the service's access check found it; until then the least: not admitted.
+    status: str = "pending"
+
+    @property
+    def admitted(self) -> bool:
+        """Admitted actors use the platform; the others read and change only themselves."""
+        return self.status == ADMITTED
+
+    def sees(self, territory_id: object) -> bool:
+        """An actor sees its own territory; other territories do not exist for it (unless one
+        publishes its offers openly: `services.runtime.access.may_read`)."""
+        return self.territory_id == str(territory_id)
 
     @property
     def is_facilitator(self) -> bool:

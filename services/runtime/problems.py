@@ -24,9 +24,13 @@ log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 
 
-def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+def problem(
+    status: int, title: str, detail: str, *, retry_after_s: int | None = None, **extra: Any
+) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if retry_after_s is not None:
+        headers["Retry-After"] = str(retry_after_s)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -69,7 +73,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_domain_error(request: Request, error: DomainError) -> JSONResponse:
         extra = {"errors": [{"field": error.field, "message": error.detail}]} if error.field else {}
         status, title = status_of(error)
-        return problem(status, title, error.detail, **extra)
+        return problem(status, title, error.detail, retry_after_s=error.retry_after_s, **extra)
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -4,13 +4,16 @@ scheduler.
 A service describes itself with a `ServiceSpec` (routers, migrations, consumers, the events it
 publishes, its timed jobs); `create_app` builds the app and its lifespan; `serve` runs it with
 uvicorn. Every app gets Prometheus metrics on `GET /metrics` (services/runtime/metrics.py) and,
-when the `OTEL_*` variables ask for it, OpenTelemetry traces (services/runtime/tracing.py).
+when the `OTEL_*` variables ask for it, OpenTelemetry traces (services/runtime/tracing.py). Every
+service gets the access check of `services.runtime.access`: by default its access read model and
+the `<service>.access` consumer group that keeps it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +32,12 @@ from opentelemetry.sdk.trace import TracerProvider
 from prometheus_fastapi_instrumentator import Instrumentator
 
 from contracts.envelope import CloudEvent, EventPayload
+from services.runtime.access import (
+    StandingOf,
+    access_check,
+    access_consumer,
+    standing_from_read_model,
+)
 from services.runtime.auth import MaybeActor, TokenVerifier
 from services.runtime.consumer import ConsumerRuntime, EventConsumer, subscribe
 from services.runtime.context import Context
@@ -39,6 +48,7 @@ from services.runtime.kafka import ensure_topics, make_producer
 from services.runtime.logs import configure_logging, correlation_middleware, current_correlation_id
 from services.runtime.metrics import ServiceMetrics, metrics_router
 from services.runtime.outbox import OutboxRelay
+from services.runtime.personal import Export, export_router
 from services.runtime.problems import install_problem_handlers
 from services.runtime.scheduler import JobKind, Periodic, Scheduler
 from services.runtime.settings import ServiceSettings
@@ -69,6 +79,18 @@ class ServiceSpec:
     on_start: Sequence[StartHook] = ()
     jobs: Sequence[JobKind] = ()  # one-off timed jobs, scheduled with `scheduler.schedule`
     periodic: Sequence[Periodic[Any]] = ()
+    # Where the auth dependency learns whether a caller may still come in. None: the runtime's
+    # access read model, kept by a `<name>.access` consumer group added to `consumers`.
+    access: StandingOf | None = None
+    # What `GET /v1/me/export` returns of this service's own data about the caller.
+    export: Export | None = None
+
+    @functools.cached_property
+    def all_consumers(self) -> tuple[EventConsumer, ...]:
+        """The service's consumer groups and, unless it checks access itself, the access one."""
+        if self.access is not None:
+            return tuple(self.consumers)
+        return (*self.consumers, access_consumer(self.name))
 
 
 @dataclass
@@ -108,7 +130,7 @@ def build_broker(
         logger=logging.getLogger(f"mcvt.{spec.name}.broker"),
         middlewares=middlewares,
     )
-    for consumer in spec.consumers:
+    for consumer in spec.all_consumers:
         subscribe(broker, consumer, consumers)
     for model in spec.publishes if document else ():
         broker.publisher(
@@ -122,7 +144,7 @@ def build_broker(
 
 def topics_of(spec: ServiceSpec) -> set[str]:
     topics = {str(model.topic) for model in spec.publishes}
-    for consumer in spec.consumers:
+    for consumer in spec.all_consumers:
         topics.update(consumer.topics)
         topics.add(consumer.dead_letter_topic)
     return topics
@@ -199,6 +221,7 @@ def create_app(
                 audience=settings.jwt_audience,
                 jwks_url=settings.jwks_url,
             )
+            app.state.check_access = access_check(pool, spec.access or standing_from_read_model)
             for hook in spec.on_start:
                 await hook(app, runtime)
             if settings.run_background:
@@ -241,6 +264,7 @@ def create_app(
     app.include_router(health_router)
     for router in spec.routers:
         app.include_router(router, prefix="/v1")
+    app.include_router(export_router(spec.name, spec.export), prefix="/v1")
     for router in spec.extra_routers:
         app.include_router(router)
     app.include_router(metrics_router)

@@ -170,8 +170,9 @@ def may_change_need(principal: Principal, need: Need) -> None:
 
 
 def may_see_need(principal: Principal, need: Need) -> bool:
-    """Open and matched needs are public; the others, to their requester and facilitators."""
-    return (
+    """Open and matched needs are public in their territory; the others, to their requester and
+    facilitators. Other territories never read a need."""
+    return principal.sees(need.territory_id) and (
         need.status in OPEN_NEED
         or principal.actor_id == str(need.owner_id)
         or principal.facilitates(str(need.territory_id))

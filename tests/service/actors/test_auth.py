@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 import jwt
 import pytest
@@ -26,6 +27,11 @@ async def outbox_count(actors) -> int:
 async def test_actor_a_cannot_change_actor_b(actors, territory) -> None:
     a_id, a_auth = await register(actors, territory.id, siret=None, name="A")
     b_id, _ = await register(actors, territory.id, siret=None, name="B")
+    for actor_id in (a_id, b_id):  # admitted, so that they see each other
+        admitted = await actors.client.post(
+            f"/v1/actors/{actor_id}/admit", headers=territory.facilitator
+        )
+        assert admitted.status_code == 200
     before = await outbox_count(actors)
 
     response = await actors.client.patch(
@@ -39,7 +45,7 @@ async def test_actor_a_cannot_change_actor_b(actors, territory) -> None:
     own = await actors.client.patch(
         f"/v1/actors/{a_id}", json={"name": "A renamed"}, headers=a_auth
     )
-    assert own.status_code == 200 and own.json()["version"] == 2
+    assert own.status_code == 200 and own.json()["version"] == 3
 
 
 async def test_a_member_cannot_admit_or_suspend(actors, territory) -> None:
@@ -158,7 +164,14 @@ async def test_token_of_the_service_key_is_accepted_until_it_expires(actors, ter
         }
     )
     key = actors.app.state.signing_keys[0]
-    kwargs = {"issuer": actors.settings.jwt_issuer, "audience": actors.settings.jwt_audience}
+    api_key_id = await actors.pool.fetchval(
+        "SELECT id FROM api_keys WHERE actor_id = $1", UUID(territory.facilitator_id)
+    )
+    kwargs = {
+        "api_key_id": api_key_id,
+        "issuer": actors.settings.jwt_issuer,
+        "audience": actors.settings.jwt_audience,
+    }
     fresh = issue_token(actor, key, ttl=timedelta(minutes=1), **kwargs)
     stale = issue_token(
         actor, key, ttl=timedelta(minutes=1), now=datetime.now(UTC) - timedelta(minutes=2), **kwargs

@@ -14,6 +14,7 @@ from tests.scenario import (
     new_member,
     new_territory,
     offer,
+    open_offers,
 )
 
 
@@ -112,13 +113,36 @@ async def test_territory_filter(stack, territory) -> None:
     local_need = await need(stack, here)
     remote_need = await need(stack, there)
 
-    # By default the caller's own territory; another territory's public listings on request.
+    # The caller's own territory; another territory's offers only once it opened them.
     assert await ids(stack, "/v1/offers", here.headers) == [local["id"]]
-    assert await ids(stack, "/v1/offers", here.headers, territory_id=elsewhere.id) == [remote["id"]]
     assert await ids(stack, "/v1/needs", there.headers) == [remote_need["id"]]
-    assert await ids(stack, "/v1/needs", there.headers, territory_id=territory.id) == [
-        local_need["id"]
-    ]
+    for caller, path, params in [
+        (here, "/v1/offers", {"territory_id": elsewhere.id}),
+        (here, "/v1/needs", {"territory_id": elsewhere.id}),
+        (here, f"/v1/offers/{remote['id']}", {}),
+        (here, f"/v1/needs/{remote_need['id']}", {}),
+        (there, "/v1/needs", {"territory_id": territory.id}),
+        (there, f"/v1/needs/{local_need['id']}", {}),
+    ]:
+        response = await stack.offers.get(path, params=params, headers=caller.headers)
+        assert response.status_code in (403, 404), path
+        assert remote["id"] not in response.text and local_need["id"] not in response.text
+
+    await open_offers(stack, elsewhere)
+    assert await ids(stack, "/v1/offers", here.headers, territory_id=elsewhere.id) == [remote["id"]]
+    seen = await stack.offers.get(f"/v1/offers/{remote['id']}", headers=here.headers)
+    assert seen.status_code == 200
+    # Never its needs.
+    needs = await stack.offers.get(
+        "/v1/needs", params={"territory_id": elsewhere.id}, headers=here.headers
+    )
+    assert needs.status_code == 403
+    need_by_id = await stack.offers.get(f"/v1/needs/{remote_need['id']}", headers=here.headers)
+    assert need_by_id.status_code == 404
+    # Closed again, its offers are its own again.
+    await open_offers(stack, elsewhere, public=False)
+    closed = await stack.offers.get(f"/v1/offers/{remote['id']}", headers=here.headers)
+    assert closed.status_code == 404
 
 
 async def test_offer_pagination_with_a_cursor(stack, territory) -> None:

@@ -92,11 +92,11 @@ async def test_suspension_cascades_to_offers_and_needs(stack, territory) -> None
     ]
     assert [r.status_code for r in refused] == [403, 403]
 
-    # Readmitted, it resumes its offers itself.
-    readmitted = await stack.actors.post(
-        f"/v1/actors/{business.id}/admit", headers=territory.facilitator.headers
+    # Reinstated, it resumes its offers itself.
+    reinstated = await stack.actors.post(
+        f"/v1/actors/{business.id}/reinstate", headers=territory.facilitator.headers
     )
-    assert readmitted.status_code == 200
+    assert reinstated.status_code == 200
     await known_to_offers(stack, business.id, "active")
     resumed = await stack.offers.post(f"/v1/offers/{first['id']}/publish", headers=business.headers)
     assert resumed.status_code == 200 and resumed.json()["version"] == 3
