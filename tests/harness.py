@@ -176,6 +176,8 @@ async def _start(
             "database_url": url,
             "kafka_bootstrap_servers": kafka,
             **({"jwks_url": jwks_url} if jwks_url else {}),
+            # A fresh database learns who exists from the beginning of mcvt.actors.
+            "access_consumer_group": f"{service}.access.{uuid.uuid4().hex[:8]}",
             **settings.get(service, {}),
         }
         service_settings = module.Settings(**options)

@@ -154,10 +154,11 @@ _TERRITORIES = Table(
 )
 
 
-def access_consumer(service: str) -> EventConsumer:
-    """The consumer group `<service>.access` that keeps this service's access read model."""
+def access_consumer(group: str) -> EventConsumer:
+    """The consumer group (`<service>.access` by default) that keeps this service's access read
+    model."""
     consumer = EventConsumer(
-        f"{service}.access",
+        group,
         description="Keeps who may call this service: actors' status, revoked API keys and "
         "territories' openness.",
     )

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -85,12 +84,6 @@ class ServiceSpec:
     # What `GET /v1/me/export` returns of this service's own data about the caller.
     export: Export | None = None
 
-    @functools.cached_property
-    def all_consumers(self) -> tuple[EventConsumer, ...]:
-        """The service's consumer groups and, unless it checks access itself, the access one."""
-        if self.access is not None:
-            return tuple(self.consumers)
-        return (*self.consumers, access_consumer(self.name))
 
 
 @dataclass
@@ -130,7 +123,7 @@ def build_broker(
         logger=logging.getLogger(f"mcvt.{spec.name}.broker"),
         middlewares=middlewares,
     )
-    for consumer in spec.all_consumers:
+    for consumer in consumers_of(spec, settings):
         subscribe(broker, consumer, consumers)
     for model in spec.publishes if document else ():
         broker.publisher(
@@ -142,9 +135,17 @@ def build_broker(
     return broker
 
 
-def topics_of(spec: ServiceSpec) -> set[str]:
+def consumers_of(spec: ServiceSpec, settings: ServiceSettings) -> tuple[EventConsumer, ...]:
+    """The service's consumer groups and, unless it checks access itself, the access one."""
+    if spec.access is not None:
+        return tuple(spec.consumers)
+    group = settings.access_consumer_group or f"{spec.name}.access"
+    return (*spec.consumers, access_consumer(group))
+
+
+def topics_of(spec: ServiceSpec, settings: ServiceSettings) -> set[str]:
     topics = {str(model.topic) for model in spec.publishes}
-    for consumer in spec.all_consumers:
+    for consumer in consumers_of(spec, settings):
         topics.update(consumer.topics)
         topics.add(consumer.dead_letter_topic)
     return topics
@@ -211,7 +212,7 @@ def create_app(
         try:
             await ensure_topics(
                 settings.kafka_bootstrap_servers,
-                topics_of(spec),
+                topics_of(spec, settings),
                 settings.kafka_topic_partitions,
                 settings.kafka_topic_replication,
             )

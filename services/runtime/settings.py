@@ -41,6 +41,10 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval_s: float = Field(default=1.0, gt=0)
     outbox_retention_hours: float = Field(default=168.0, gt=0)
 
+    # The consumer group of the access read model, `<service>.access` when empty. A new name
+    # reads mcvt.actors from the beginning: how a service on a fresh database learns who exists.
+    access_consumer_group: str = ""
+
     consumer_max_attempts: int = Field(default=3, ge=1)
     consumer_retry_backoff_s: float = Field(default=0.2, ge=0)
     # How long an event that refers to something not yet known (NotYet) is retried before it is
