@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from contracts.actors import ActorKind, ActorStatus, Location
+from contracts.fields import CleanText, Label
 from services.actors import handlers, store
 from services.actors.domain import Actor, ActorChanges, ActorRegistration
 from services.actors.settings import ActorsSettings
@@ -64,7 +65,7 @@ class RegisteredOut(BaseModel):
 
 class TokenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    api_key: str = Field(min_length=1, max_length=200)
+    api_key: Annotated[str, StringConstraints(min_length=1, max_length=200), CleanText()]
 
 
 class TokenOut(BaseModel):
@@ -75,12 +76,12 @@ class TokenOut(BaseModel):
 
 class SuspendRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=1000), CleanText()]
 
 
 class ApiKeyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    label: str = Field(min_length=1, max_length=100)
+    label: Label
 
 
 class TerritoryOut(BaseModel):

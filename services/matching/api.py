@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
+from contracts.fields import CleanText
 from contracts.matches import MatchStatus, Party, Score
 from contracts.taxonomy import Unit
 from services.matching import handlers, policies
@@ -72,7 +73,7 @@ class MatchOut(BaseModel):
 
 
 class Decline(BaseModel):
-    reason: str = Field(default="", max_length=500)
+    reason: Annotated[str, StringConstraints(max_length=500), CleanText()] = ""
 
 
 class PairOut(BaseModel):

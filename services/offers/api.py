@@ -16,6 +16,7 @@ from services.offers.domain import OPEN_NEED, Asset, Need, Offer
 from services.offers.drafts import (
     AssetChanges,
     AssetDraft,
+    CategoryCode,
     Fulfilment,
     NeedChanges,
     NeedDraft,
@@ -79,7 +80,7 @@ class Filters(BaseModel):
     """Filters shared by the offer and need listings."""
 
     territory_id: UUID | None = Field(default=None, description="Default: the caller's territory.")
-    category: str | None = Field(default=None, description="Includes every sub-category.")
+    category: CategoryCode | None = Field(default=None, description="Includes every sub-category.")
     owner_id: UUID | None = Field(default=None, description="The provider or requester.")
     lat: float | None = Field(default=None, ge=-90, le=90, description="With lon and radius_km.")
     lon: float | None = Field(default=None, ge=-180, le=180)
