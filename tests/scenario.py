@@ -142,7 +142,9 @@ def van(**overrides: Any) -> dict[str, Any]:
         "location": DIE,
         "availability": {
             "weekly": [{"weekday": SATURDAY, "start_minute": 7 * 60, "end_minute": 13 * 60}],
-            "closures": [{"start": "2026-12-24T00:00:00+01:00", "end": "2026-12-26T00:00:00+01:00"}],
+            "closures": [
+                {"start": "2026-12-24T00:00:00+01:00", "end": "2026-12-26T00:00:00+01:00"}
+            ],
         },
         "idle_share": 0.8,
     }

@@ -17,6 +17,7 @@ from services.actors.settings import ActorsSettings
 from services.actors.tokens import SigningKey, issue_token, jwks
 from services.runtime.auth import CurrentActor
 from services.runtime.pages import CursorParam, Limit, Page, decode_cursor, page_of
+from services.runtime.ratelimit import sensitive_rate_limit
 from services.runtime.service import Pool, settings_of
 from services.runtime.service import RequestContext as Ctx
 
@@ -108,6 +109,7 @@ async def list_territories(pool: Pool) -> list[TerritoryOut]:
     "/actors",
     status_code=status.HTTP_201_CREATED,
     tags=["actors"],
+    dependencies=[Depends(sensitive_rate_limit)],
     summary="Register an actor (no token needed); it stays pending until admitted",
 )
 async def register(body: ActorRegistration, pool: Pool, ctx: Ctx) -> RegisteredOut:
@@ -119,7 +121,10 @@ async def register(body: ActorRegistration, pool: Pool, ctx: Ctx) -> RegisteredO
 
 
 @router.post(
-    "/auth/token", tags=["auth"], summary="Exchange an API key for a short-lived access token"
+    "/auth/token",
+    tags=["auth"],
+    summary="Exchange an API key for a short-lived access token",
+    dependencies=[Depends(sensitive_rate_limit)],
 )
 async def token(body: TokenRequest, pool: Pool, settings: Settings, request: Request) -> TokenOut:
     signing: SigningKey = request.app.state.signing_keys[0]
