@@ -11,9 +11,10 @@ Guarantees, in the order a request meets them:
   past the edge.
 - `ErrorBoundary`: an error no handler mapped answers 500 problem+json and is logged once, here
   (nothing re-raises it to be logged again by the server).
-- `ProblemH11Protocol`: uvicorn's HTTP/1.1 protocol answering 431 problem+json for request
-  headers over `max_header_bytes` (h11's incomplete-event limit; only uvicorn's config sets it,
-  so `serve` does) instead of a bare 400.
+- Request headers over `max_header_bytes` in all answer 431 problem+json: checked by
+  `RequestGuard` once they are parsed, and by `ProblemH11Protocol` (uvicorn's HTTP/1.1 protocol)
+  while they stream in: h11 refuses a head still incomplete past that size (its limit is set
+  only in uvicorn's config, which `serve` gives), and uvicorn would answer a bare 400.
 """
 
 from __future__ import annotations
@@ -188,14 +189,25 @@ def _is_json(content_type: str | None) -> bool:
 class RequestGuard:
     """Pure ASGI middleware bounding and checking request bodies (see the module docstring)."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_json_depth: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, max_json_depth: int, max_header_bytes: int
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_json_depth = max_json_depth
+        self.max_header_bytes = max_header_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if sum(len(name) + len(value) for name, value in scope["headers"]) > self.max_header_bytes:
+            await send_problem(
+                send,
+                431,
+                "Request header fields too large",
+                f"request headers are limited to {self.max_header_bytes} bytes",
+            )
             return
         headers = Headers(scope=scope)
         declared = headers.get("content-length", "")

@@ -192,7 +192,10 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     # Innermost first: bodies are checked inside the error boundary, both inside the
     # correlation id so that every answer and log line carries it.
     app.add_middleware(
-        RequestGuard, max_body_bytes=settings.max_body_bytes, max_json_depth=settings.max_json_depth
+        RequestGuard,
+        max_body_bytes=settings.max_body_bytes,
+        max_json_depth=settings.max_json_depth,
+        max_header_bytes=settings.max_header_bytes,
     )
     app.add_middleware(ErrorBoundary)
     app.middleware("http")(correlation_middleware)
