@@ -137,6 +137,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             batch_size=settings.outbox_batch_size,
             poll_interval_s=settings.outbox_poll_interval_s,
             retention_s=settings.outbox_retention_hours * 3600,
+            max_record_bytes=settings.outbox_max_record_bytes,
         )
         scheduler = Scheduler(
             pool,

@@ -23,6 +23,7 @@ async def test_applies_each_migration_once_in_order(new_database, tmp_path: Path
     assert first == [
         "runtime/001_outbox_inbox",
         "runtime/002_scheduler",
+        "runtime/004_outbox_parking",
         "svc/001_things",
         "svc/002_more",
     ]
@@ -64,4 +65,9 @@ async def test_replicas_starting_together_apply_once(new_database, tmp_path: Pat
     write(tmp_path, "001_things.sql", "CREATE TABLE things (id int PRIMARY KEY);")
     results = await asyncio.gather(*(migrate(url, "svc", tmp_path) for _ in range(4)))
     applied = sorted(name for result in results for name in result)
-    assert applied == ["runtime/001_outbox_inbox", "runtime/002_scheduler", "svc/001_things"]
+    assert applied == [
+        "runtime/001_outbox_inbox",
+        "runtime/002_scheduler",
+        "runtime/004_outbox_parking",
+        "svc/001_things",
+    ]
