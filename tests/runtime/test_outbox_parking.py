@@ -77,7 +77,7 @@ async def test_a_row_the_broker_refuses_as_too_large_is_parked(
     outbox_pool, producer, kafka
 ) -> None:
     before, big, after = await _enqueue_small_big_small(outbox_pool)
-    relay = OutboxRelay(outbox_pool, RefusingBroker(producer, limit=4096))  # type: ignore[arg-type]
+    relay = OutboxRelay(outbox_pool, RefusingBroker(producer, limit=4096))
     async with outbox_pool.acquire() as conn:
         assert await relay.drain_once(conn) == 3
         assert await relay.drain_once(conn) == 0
