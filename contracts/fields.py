@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from pydantic import (
     AfterValidator,
     AwareDatetime,
+    BeforeValidator,
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
@@ -109,8 +110,18 @@ def wall_clock(value: datetime) -> datetime:
     return check_moment(value).astimezone(TERRITORY_ZONE).replace(tzinfo=None)
 
 
+def _stored_wall_clock(value: object) -> object:
+    """A naive `datetime` object is a wall-clock time already kept (a stored value validated
+    again when a change is merged), not input: it stands for itself. Input arrives as text,
+    which must carry its offset."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=TERRITORY_ZONE)
+    return value
+
+
 WallClock = Annotated[
     AwareDatetime,
+    BeforeValidator(_stored_wall_clock),
     AfterValidator(wall_clock),
     Field(
         description="RFC 3339 date-time with its offset, between 2000 and 2100; kept as the "

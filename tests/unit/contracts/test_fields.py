@@ -74,3 +74,9 @@ def test_a_moment_keeps_its_instant() -> None:
 def test_wall_clock_is_the_territory_local_time() -> None:
     local = Sample.model_validate({"local": "2030-06-01T08:00:00Z"}).local
     assert local == datetime(2030, 6, 1, 10)  # Europe/Paris in summer, without offset
+
+
+def test_a_stored_wall_clock_time_validates_as_itself() -> None:
+    # A change is merged by validating the stored draft again: its naive values stay as they are.
+    stored = datetime(2026, 12, 24, 0, 0)
+    assert Sample(local=stored).local == stored
