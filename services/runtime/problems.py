@@ -85,6 +85,9 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
     asyncpg.TooManyConnectionsError,
+    # A pooled connection the server cut while in use is left with its protocol mid-operation;
+    # the next use fails so ("cannot switch to state ..."), and the pool replaces it.
+    asyncpg.InternalClientError,
     ConnectionError,  # refused, reset, aborted
     TimeoutError,  # connecting, or waiting for a pooled connection
     KafkaConnectionError,

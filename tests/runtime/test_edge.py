@@ -48,6 +48,7 @@ async def _get(app: FastAPI, path: str) -> httpx.Response:
         asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
         asyncpg.TooManyConnectionsError("sorry, too many clients already"),
         asyncpg.AdminShutdownError("terminating connection due to administrator command"),
+        asyncpg.InternalClientError("cannot switch to state 11; another operation is in progress"),
         ConnectionRefusedError(111, "Connection refused"),
         ConnectionResetError(104, "Connection reset by peer"),
         TimeoutError(),  # what pool.acquire(timeout=...) raises

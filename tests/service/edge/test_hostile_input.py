@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -279,3 +280,40 @@ async def test_dated_windows_take_an_offset_and_keep_wall_clock_time(
     assert asset["availability"]["closures"] == [
         {"start": "2026-12-24T00:00:00", "end": "2026-12-26T00:00:00"}
     ]
+
+
+# --- the database out of reach --------------------------------------------------------------
+
+
+async def test_connections_cut_by_the_database_answer_503_never_500(
+    stack: Stack, member: Member
+) -> None:
+    """PostgreSQL ending every connection of the service (as a restart does) under load: each
+    request succeeds or answers 503 with Retry-After, and the service recovers by itself."""
+    database = stack["actors"].settings.database_url.rsplit("/", 1)[1]
+    admin = await asyncpg.connect(stack["actors"].settings.database_url)
+
+    async def cut() -> None:
+        for _ in range(5):
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = $1 AND pid <> pg_backend_pid()",
+                database,
+            )
+            await asyncio.sleep(0.05)
+
+    async def ask() -> httpx.Response:
+        async with in_process(stack, "actors") as client:
+            return await client.get("/v1/actors/me", headers=member.headers)
+
+    try:
+        answers = await asyncio.gather(cut(), *(ask() for _ in range(60)))
+    finally:
+        await admin.close()
+    statuses = [answer.status_code for answer in answers[1:]]
+    assert set(statuses) <= {200, 503}, statuses
+    for answer in answers[1:]:
+        if answer.status_code == 503:
+            assert answer.headers["Retry-After"]
+            assert answer.headers["content-type"] == "application/problem+json"
+    assert (await ask()).status_code == 200
