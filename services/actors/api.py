@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from contracts.actors import ActorKind, ActorStatus, Location
@@ -83,6 +84,10 @@ class SuspendRequest(BaseModel):
 class ApiKeyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     label: Label
+
+
+# What `new_api_key` makes: 16 hex digits (anything else names no key, and never reaches SQL).
+KeyId = Annotated[str, PathParam(pattern=r"^[0-9a-f]{16}$")]
 
 
 class TerritoryOut(BaseModel):
@@ -221,6 +226,6 @@ async def list_api_keys(actor_id: UUID, pool: Pool, me: CurrentActor) -> list[Ap
 
 
 @router.delete("/actors/{actor_id}/api-keys/{key_id}", status_code=204, tags=["api keys"])
-async def revoke_api_key(actor_id: UUID, key_id: str, pool: Pool, me: CurrentActor) -> Response:
+async def revoke_api_key(actor_id: UUID, key_id: KeyId, pool: Pool, me: CurrentActor) -> Response:
     await handlers.revoke_api_key(pool, actor_id, key_id, me)
     return Response(status_code=204)

@@ -39,7 +39,9 @@ def normalise_siret(value: str | None) -> str | None:
         raise ValueError(f"not a valid SIRET: {error}") from None
 
 
-Siret = Annotated[str | None, AfterValidator(normalise_siret)]
+Siret = Annotated[
+    Annotated[str, StringConstraints(max_length=40)] | None, AfterValidator(normalise_siret)
+]
 Email = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),

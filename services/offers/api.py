@@ -85,7 +85,9 @@ class Filters(BaseModel):
     lat: float | None = Field(default=None, ge=-90, le=90, description="With lon and radius_km.")
     lon: float | None = Field(default=None, ge=-180, le=180)
     radius_km: float | None = Field(default=None, gt=0, le=1000)
-    cursor: str | None = Field(default=None, description="`next_cursor` of the previous page.")
+    cursor: str | None = Field(
+        default=None, max_length=200, description="`next_cursor` of the previous page."
+    )
     limit: int = Field(default=50, ge=1, le=100, description="Items per page (at most 100).")
 
 

@@ -66,7 +66,6 @@ class Problem(BaseModel):
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "description": description}
     for status, description in {
-        400: "Malformed request (body not JSON, not UTF-8, nested too deep)",
         401: "Missing, invalid or expired token",
         403: "Not allowed for this caller",
         404: "No such object, or not one the caller may see",

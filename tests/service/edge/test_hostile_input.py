@@ -319,3 +319,28 @@ async def test_connections_cut_by_the_database_answer_503_never_500(
             assert answer.headers["Retry-After"]
             assert answer.headers["content-type"] == "application/problem+json"
     assert (await ask()).status_code == 200
+
+
+@pytest.mark.parametrize("key_id", ["%00", "%ED%A0%80", "k" * 5000])
+async def test_a_hostile_key_id_in_the_path_is_422(stack: Stack, member: Member, key_id) -> None:
+    async with in_process(stack, "actors") as client:
+        response = await client.delete(
+            f"/v1/actors/{member.id}/api-keys/{key_id}", headers=member.headers
+        )
+    assert response.status_code == 422, response.text
+    assert _fields(response) == ["key_id"]
+
+
+@pytest.mark.parametrize(
+    ("service", "path"),
+    [
+        ("actors", "/v1/actors?cursor=%00"),
+        ("offers", "/v1/offers?cursor=%00"),
+        ("offers", "/v1/needs?category=%00"),
+        ("matching", "/v1/matches?cursor=%ED%A0%80"),
+    ],
+)
+async def test_a_hostile_query_is_422(stack: Stack, member: Member, service, path) -> None:
+    async with in_process(stack, service) as client:
+        response = await client.get(path, headers=member.headers)
+    assert response.status_code == 422, response.text
