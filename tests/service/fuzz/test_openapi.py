@@ -20,6 +20,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from contracts import taxonomy
 from tests.harness import app_module
 from tests.service.fuzz.conftest import SERVICES, Served
 
@@ -94,3 +95,14 @@ def test_operation_answers_as_documented(
         )
 
     fuzz()
+
+
+def test_the_published_schema_says_what_is_checked(served: Served) -> None:
+    """A client (or a fuzzer) can pick a valid category and write date-times as checked."""
+    schemas = served.documents["offers"]["components"]["schemas"]
+    for model in ("AssetDraft", "NeedDraft"):
+        category = schemas[model]["properties"]["category"]
+        assert sorted(category["enum"]) == sorted(taxonomy.CATEGORIES)
+    window = schemas["DatedWindowIn"]["properties"]
+    valid_from = schemas["OfferDraft"]["properties"]["valid_from"]["anyOf"][0]
+    assert window["start"]["format"] == valid_from["format"] == "date-time"
