@@ -14,6 +14,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.envelope import EventPayload
+from contracts.fields import Commune
 from contracts.topics import Topic
 
 
@@ -38,7 +39,7 @@ class Location(BaseModel):
 
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
-    commune: str | None = None
+    commune: Commune | None = None
 
 
 class ActorState(EventPayload):

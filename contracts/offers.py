@@ -30,6 +30,7 @@ from pydantic import (
 
 from contracts.actors import ActorKind, Location
 from contracts.envelope import EventPayload
+from contracts.fields import Finite, Label, Symbol
 from contracts.taxonomy import Unit
 from contracts.topics import Topic
 
@@ -122,9 +123,9 @@ class Indicator(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    name: str = Field(min_length=1, max_length=100)
-    unit: str = Field(min_length=1, max_length=20)
-    target: float
+    name: Label
+    unit: Symbol
+    target: Finite = Field(ge=-1e12, le=1e12)
     comparator: Comparator
 
 

@@ -33,6 +33,10 @@ TEST_SETTINGS: dict[str, Any] = {
     **QUICK_CONSUMERS,
     "outbox_poll_interval_s": 0.1,
     "consumer_retry_backoff_s": 0.01,
+    # Tests fire many requests from one address; tests of the limits set their own.
+    "rate_limit_per_token": "100000/second",
+    "rate_limit_per_address": "100000/second",
+    "rate_limit_sensitive": "100000/second",
 }
 
 

@@ -32,7 +32,8 @@ def registration(territory_id: str, **overrides: Any) -> dict[str, Any]:
         "territory_id": territory_id,
         "kind": "business",
         "name": "Transports Frigo Diois",
-        "email": "contact@frigo-diois.example",
+        # One registration per e-mail and territory: each registration its own address.
+        "email": f"contact-{uuid.uuid4().hex[:12]}@frigo-diois.example",
         "location": {"lat": 44.75, "lon": 5.37, "commune": "Die"},
         "description": "Camion frigorifique disponible le week-end",
         "siret": "73282932000074",
@@ -186,7 +187,9 @@ def van(**overrides: Any) -> dict[str, Any]:
         "location": DIE,
         "availability": {
             "weekly": [{"weekday": SATURDAY, "start_minute": 7 * 60, "end_minute": 13 * 60}],
-            "closures": [{"start": "2026-12-24T00:00:00", "end": "2026-12-26T00:00:00"}],
+            "closures": [
+                {"start": "2026-12-24T00:00:00+01:00", "end": "2026-12-26T00:00:00+01:00"}
+            ],
         },
         "idle_share": 0.8,
     }

@@ -16,6 +16,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from services.devstack.ports import free_port
+from services.runtime.service import server_config
 
 # Consumer settings for tests on Tansu, which makes a new group member wait about half the session
 # timeout and answers a fetch only when its wait runs out.
@@ -37,9 +38,8 @@ async def asgi_client(
 async def http_server(app: FastAPI) -> AsyncIterator[str]:
     """Serve the app on a free loopback port (for calls that cross a real socket, e.g. JWKS)."""
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
-    )
+    config = server_config(app, app.state.settings, host="127.0.0.1", port=port, lifespan="on")
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     deadline = time.monotonic() + 60
     while not server.started:

@@ -7,9 +7,11 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Path as PathParam
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from contracts.actors import ActorKind, ActorStatus, Location
+from contracts.fields import CleanText, Label
 from services.actors import handlers, store
 from services.actors.domain import Actor, ActorChanges, ActorRegistration
 from services.actors.settings import ActorsSettings
@@ -17,6 +19,7 @@ from services.actors.tokens import SigningKey, issue_token, jwks
 from services.runtime.access import Member
 from services.runtime.auth import CurrentActor
 from services.runtime.pages import CursorParam, Limit, Page, decode_cursor, page_of
+from services.runtime.ratelimit import sensitive_rate_limit
 from services.runtime.service import Pool, settings_of
 from services.runtime.service import RequestContext as Ctx
 
@@ -65,7 +68,7 @@ class RegisteredOut(BaseModel):
 
 class TokenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    api_key: str = Field(min_length=1, max_length=200)
+    api_key: Annotated[str, StringConstraints(min_length=1, max_length=200), CleanText()]
 
 
 class TokenOut(BaseModel):
@@ -76,12 +79,16 @@ class TokenOut(BaseModel):
 
 class SuspendRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=1000), CleanText()]
 
 
 class ApiKeyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    label: str = Field(min_length=1, max_length=100)
+    label: Label
+
+
+# What `new_api_key` makes: 16 hex digits (anything else names no key, and never reaches SQL).
+KeyId = Annotated[str, PathParam(pattern=r"^[0-9a-f]{16}$")]
 
 
 class TerritoryOut(BaseModel):
@@ -108,6 +115,7 @@ async def list_territories(pool: Pool) -> list[TerritoryOut]:
     "/actors",
     status_code=status.HTTP_201_CREATED,
     tags=["actors"],
+    dependencies=[Depends(sensitive_rate_limit)],
     summary="Register an actor (no token needed); it stays pending until admitted",
 )
 async def register(body: ActorRegistration, pool: Pool, ctx: Ctx) -> RegisteredOut:
@@ -119,7 +127,10 @@ async def register(body: ActorRegistration, pool: Pool, ctx: Ctx) -> RegisteredO
 
 
 @router.post(
-    "/auth/token", tags=["auth"], summary="Exchange an API key for a short-lived access token"
+    "/auth/token",
+    tags=["auth"],
+    summary="Exchange an API key for a short-lived access token",
+    dependencies=[Depends(sensitive_rate_limit)],
 )
 async def token(body: TokenRequest, pool: Pool, settings: Settings, request: Request) -> TokenOut:
     signing: SigningKey = request.app.state.signing_keys[0]
@@ -261,7 +272,7 @@ async def list_api_keys(actor_id: UUID, pool: Pool, me: CurrentActor) -> list[Ap
     summary="Revoke an API key (its actor, or a facilitator, e.g. for a lost device)",
 )
 async def revoke_api_key(
-    actor_id: UUID, key_id: str, pool: Pool, me: CurrentActor, ctx: Ctx
+    actor_id: UUID, key_id: KeyId, pool: Pool, me: CurrentActor, ctx: Ctx
 ) -> Response:
     await handlers.revoke_api_key(pool, actor_id, key_id, me, ctx)
     return Response(status_code=204)

@@ -12,11 +12,19 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.fr import siret as stdnum_siret
 
 from contracts.actors import ActorKind, ActorStatus, Location
+from contracts.fields import CleanText, Description, Name
 from services.runtime.errors import Conflict, Forbidden
 from services.runtime.principal import FACILITATOR, Principal
 
@@ -31,14 +39,17 @@ def normalise_siret(value: str | None) -> str | None:
         raise ValueError(f"not a valid SIRET: {error}") from None
 
 
-Siret = Annotated[str | None, AfterValidator(normalise_siret)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Siret = Annotated[
+    Annotated[str, StringConstraints(max_length=40)] | None, AfterValidator(normalise_siret)
+]
 Email = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    CleanText(),
 ]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 .()-]{6,20}$")]
-Description = Annotated[str, StringConstraints(max_length=5000)]
+# Fields a change may not clear: the actor always has them.
+_REQUIRED = ("name", "email", "description")
 
 
 class ActorRegistration(BaseModel):
@@ -67,6 +78,14 @@ class ActorChanges(BaseModel):
     location: Location | None = None
     description: Description | None = None
     siret: Siret = None
+
+    # Runs only on values given, so an explicit null is refused and an absent field is not.
+    @field_validator(*_REQUIRED)
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("cannot be null: leave the field out to keep it")
+        return value
 
 
 class Actor(BaseModel):
@@ -154,7 +173,8 @@ def erase(actor: Actor, *, now: datetime) -> Actor:
 
 def change(actor: Actor, changes: ActorChanges, *, now: datetime) -> tuple[Actor, list[str]]:
     """Apply the fields given; return the new actor and the names of the fields that changed."""
-    given = changes.model_dump(exclude_unset=True)
+    # The validated values themselves (a Location stays a Location), only those given.
+    given = {name: getattr(changes, name) for name in changes.model_fields_set}
     changed = sorted(name for name, value in given.items() if getattr(actor, name) != value)
     if not changed:
         return actor, []

@@ -40,10 +40,15 @@ async def _insert_new_actor(conn: Connection, actor: Actor) -> None:
         await store.insert_actor(conn, actor)
     except asyncpg.ForeignKeyViolationError:  # the key checks the territory: no extra round trip
         raise InvalidInput("no such territory", field="territory_id") from None
-    except asyncpg.UniqueViolationError:
-        raise Conflict(
-            "an actor with this SIRET is already registered here", field="siret"
-        ) from None
+    except asyncpg.UniqueViolationError as duplicate:
+        raise _already_registered(duplicate) from None
+
+
+def _already_registered(duplicate: asyncpg.UniqueViolationError) -> Conflict:
+    """The conflict naming the field whose unique index refused the row."""
+    if duplicate.constraint_name == "actors_territory_email":
+        return Conflict("an actor with this e-mail is already registered here", field="email")
+    return Conflict("an actor with this SIRET is already registered here", field="siret")
 
 
 @dataclass(frozen=True)
@@ -117,10 +122,8 @@ async def change_actor(
         return actor
     try:
         await store.update_actor(conn, updated)
-    except asyncpg.UniqueViolationError:
-        raise Conflict(
-            "an actor with this SIRET is already registered here", field="siret"
-        ) from None
+    except asyncpg.UniqueViolationError as duplicate:
+        raise _already_registered(duplicate) from None
     await _emit(conn, ActorUpdatedV1(**domain.state(updated), changed=changed), updated, ctx)
     return updated
 

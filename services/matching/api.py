@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
+from contracts.fields import CleanText
 from contracts.matches import MatchStatus, Origin, Party, Score
 from contracts.taxonomy import Unit
 from services.matching import handlers, policies
@@ -84,7 +85,7 @@ class MatchOut(BaseModel):
 
 
 class Decline(BaseModel):
-    reason: str = Field(default="", max_length=500)
+    reason: Annotated[str, StringConstraints(max_length=500), CleanText()] = ""
 
 
 class PairIn(BaseModel):

@@ -16,6 +16,7 @@ from services.offers.domain import OPEN_NEED, Asset, Need, Offer
 from services.offers.drafts import (
     AssetChanges,
     AssetDraft,
+    CategoryCode,
     Fulfilment,
     NeedChanges,
     NeedDraft,
@@ -80,12 +81,14 @@ class Filters(BaseModel):
     """Filters shared by the offer and need listings."""
 
     territory_id: UUID | None = Field(default=None, description="Default: the caller's territory.")
-    category: str | None = Field(default=None, description="Includes every sub-category.")
+    category: CategoryCode | None = Field(default=None, description="Includes every sub-category.")
     owner_id: UUID | None = Field(default=None, description="The provider or requester.")
     lat: float | None = Field(default=None, ge=-90, le=90, description="With lon and radius_km.")
     lon: float | None = Field(default=None, ge=-180, le=180)
     radius_km: float | None = Field(default=None, gt=0, le=1000)
-    cursor: str | None = Field(default=None, description="`next_cursor` of the previous page.")
+    cursor: str | None = Field(
+        default=None, max_length=200, description="`next_cursor` of the previous page."
+    )
     limit: int = Field(default=50, ge=1, le=100, description="Items per page (at most 100).")
 
 

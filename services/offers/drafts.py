@@ -11,16 +11,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from contracts import taxonomy
 from contracts.actors import ActorKind, Location
+from contracts.fields import CleanText, Description, Moment, Title, WallClock
+from contracts.fields import Reason as ReasonText
 from contracts.needs import Budget, Urgency
 from contracts.offers import Currency, DatedWindow, Indicator, PriceModel, WeeklySlot
 from contracts.taxonomy import Unit
@@ -32,10 +28,15 @@ def _unique_sorted(values: list[Any]) -> list[Any]:
     return sorted(set(values))
 
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
+# The taxonomy's codes, published as an enum so that a client (or a fuzzer) can pick one.
 CategoryCode = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    CleanText(),
+    Field(
+        json_schema_extra={"enum": sorted(taxonomy.CATEGORIES)},
+        description="Code in the taxonomy (GET /v1/categories).",
+    ),
 ]
 Feature = Annotated[
     str,
@@ -63,6 +64,9 @@ class WeeklySlotIn(WeeklySlot):
 
 class DatedWindowIn(DatedWindow):
     model_config = _STRICT
+
+    start: WallClock
+    end: WallClock
 
 
 class IndicatorIn(Indicator):
@@ -140,8 +144,8 @@ class OfferDraft(BaseModel):
     price: PriceIn
     eligible_requester_kinds: Kinds = Field(default_factory=list)
     max_distance_km: Distance
-    valid_from: AwareDatetime | None = Field(default=None, description="Default: now.")
-    valid_to: AwareDatetime | None = Field(
+    valid_from: Moment | None = Field(default=None, description="Default: now.")
+    valid_to: Moment | None = Field(
         default=None, description="Default: the service's offer validity after valid_from."
     )
     publish: bool = Field(default=True, description="Publish at once; false keeps a draft.")
@@ -158,14 +162,14 @@ class OfferChanges(BaseModel):
     price: PriceIn | None = None
     eligible_requester_kinds: Kinds | None = None
     max_distance_km: Distance | None = None
-    valid_from: AwareDatetime | None = None
-    valid_to: AwareDatetime | None = None
+    valid_from: Moment | None = None
+    valid_to: Moment | None = None
 
 
 class Reason(BaseModel):
     model_config = _STRICT
 
-    reason: str = Field(default="", max_length=1000)
+    reason: ReasonText = ""
 
 
 # --- needs ------------------------------------------------------------------------------------
@@ -191,7 +195,7 @@ class NeedDraft(BaseModel):
     max_distance_km: Distance
     budget: BudgetIn
     urgency: Urgency = Urgency.NORMAL
-    expires_at: AwareDatetime | None = Field(
+    expires_at: Moment | None = Field(
         default=None, description="Default: the service's need lifetime from now."
     )
 
@@ -214,10 +218,10 @@ class NeedChanges(BaseModel):
     max_distance_km: Distance | None = None
     budget: BudgetIn | None = None
     urgency: Urgency | None = None
-    expires_at: AwareDatetime | None = None
+    expires_at: Moment | None = None
 
 
 class Fulfilment(BaseModel):
     model_config = _STRICT
 
-    agreement_id: str | None = Field(default=None, max_length=100)
+    agreement_id: Annotated[str, StringConstraints(max_length=100), CleanText()] | None = None

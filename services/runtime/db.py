@@ -37,9 +37,15 @@ _MIGRATION_FILE = re.compile(r"^(\d{3,})_([a-z0-9_]+)\.sql$")
 _LOCK_KEY = 0x6D637674  # "mcvt": serialises migrations of one database
 
 
+# JSON has no NaN or Infinity (PostgreSQL refuses them): fail here, naming the value, not there.
+_encode_json = functools.partial(json.dumps, allow_nan=False)
+
+
 async def _init_connection(conn: Connection) -> None:
-    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
-    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    for kind in ("jsonb", "json"):
+        await conn.set_type_codec(
+            kind, encoder=_encode_json, decoder=json.loads, schema="pg_catalog"
+        )
 
 
 async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:

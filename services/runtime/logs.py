@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -11,6 +12,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 CORRELATION_HEADER = "X-Correlation-Id"
+# What a caller's correlation id may be: a short token (a UUID, a trace id), never markup or a
+# novel; anything else is replaced by a fresh one rather than copied into logs and events.
+_CORRELATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
 
 
 def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
@@ -41,6 +45,13 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
     )
 
 
+def accepted_correlation_id(given: str | None) -> str:
+    """The caller's correlation id when it is a bounded token, else a new UUID."""
+    if given is not None and _CORRELATION_ID.fullmatch(given):
+        return given
+    return str(uuid.uuid4())
+
+
 def current_correlation_id() -> str | None:
     value = structlog.contextvars.get_contextvars().get("correlation_id")
     return str(value) if value else None
@@ -49,8 +60,9 @@ def current_correlation_id() -> str | None:
 async def correlation_middleware(
     request: Request, call_next: Callable[[Request], Awaitable[Response]]
 ) -> Response:
-    """Take the caller's X-Correlation-Id (or make one), bind it to logs, echo it back."""
-    correlation_id = request.headers.get(CORRELATION_HEADER) or str(uuid.uuid4())
+    """Take the caller's X-Correlation-Id if it is a bounded token (else make one), bind it to
+    logs, echo it back."""
+    correlation_id = accepted_correlation_id(request.headers.get(CORRELATION_HEADER))
     with structlog.contextvars.bound_contextvars(correlation_id=correlation_id):
         response = await call_next(request)
     response.headers[CORRELATION_HEADER] = correlation_id

@@ -8,6 +8,11 @@ the rows in the same transaction. A crash between the broker's acknowledgement a
 republishes the rows: delivery is at-least-once and consumers' inboxes make the effect
 exactly-once. Each row carries in its headers the W3C trace context of the span that enqueued
 it, so the trace continues in every consumer (services/runtime/tracing.py).
+
+A row the broker cannot take, bigger than `max_record_bytes` or refused by the broker as too
+large, is parked (`parked_at`, `parked_reason`), logged as an error and counted in `parked`,
+instead of being retried for ever in front of every row behind it. Its key's later rows are
+still sent: a consumer sees a version gap there, which the parked row's log explains.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 from opentelemetry import propagate
@@ -35,10 +41,13 @@ INSERT INTO outbox (event_id, topic, key, event_type, payload, headers)
 VALUES ($1, $2, $3, $4, $5, $6)
 """
 _CLAIM = """
-SELECT seq, topic, key, payload, headers FROM outbox
-WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
+SELECT seq, event_id, topic, key, payload, headers FROM outbox
+WHERE published_at IS NULL AND parked_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
 """
 _MARK = "UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])"
+_PARK = "UPDATE outbox SET parked_at = now(), parked_reason = $2 WHERE seq = $1"
+# What the broker refuses as too large, from its answer or from the producer's own check.
+_TOO_LARGE = (MessageSizeTooLargeError, RecordTooLargeError)
 _CLEANUP = """
 DELETE FROM outbox WHERE seq IN (
     SELECT seq FROM outbox WHERE published_at < now() - make_interval(secs => $1) LIMIT 10000)
@@ -100,6 +109,12 @@ async def forget_published(conn: Connection, key: str) -> int:
     return int(status.split()[-1])
 
 
+def _record_size(row: asyncpg.Record) -> int:
+    """About what the row weighs as a Kafka record: key, value and headers."""
+    headers = sum(len(k) + len(str(v)) for k, v in row["headers"].items())
+    return len(row["key"]) + len(row["payload"]) + headers
+
+
 class OutboxRelay:
     """Publishes the outbox of one service database to Kafka (see the module docstring)."""
 
@@ -112,6 +127,7 @@ class OutboxRelay:
         poll_interval_s: float = 1.0,
         retention_s: float = 7 * 24 * 3600,
         cleanup_every_s: float = 60.0,
+        max_record_bytes: int = 1_000_000,
         before_mark: BeforeMark | None = None,
     ) -> None:
         self._pool = pool
@@ -120,9 +136,11 @@ class OutboxRelay:
         self._poll_interval_s = poll_interval_s
         self._retention_s = retention_s
         self._cleanup_every_s = cleanup_every_s
+        self._max_record_bytes = max_record_bytes
         self._before_mark = before_mark  # fault-injection point for tests
         self._wake = asyncio.Event()
         self.published = 0
+        self.parked = 0  # rows set aside as too large; a metric to alert on
         self.active = False
 
     def wake(self) -> None:
@@ -171,20 +189,60 @@ class OutboxRelay:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)
         finally:
-            await conn.remove_listener("outbox", on_notify)
+            # On a broken connection this fails too: let the error that stopped the drain be
+            # the one logged, not this clean-up's.
+            with contextlib.suppress(Exception):
+                await conn.remove_listener("outbox", on_notify)
 
     async def drain_once(self, conn: Connection) -> int:
-        """Publish one batch of unpublished rows; return how many were published."""
+        """Publish one batch of unpublished rows; return how many were handled (published, or
+        parked as too large)."""
         async with conn.transaction():
             rows = await conn.fetch(_CLAIM, self._batch_size)
             if not rows:
                 return 0
-            await self._publish(rows)
+            sendable = []
+            for row in rows:
+                size = _record_size(row)
+                if size > self._max_record_bytes:
+                    await self._park(conn, row, f"record of {size} bytes exceeds the maximum")
+                else:
+                    sendable.append(row)
+            try:
+                await self._publish(sendable)
+            except _TOO_LARGE:
+                # One row of the batch is over the broker's own limit: find it by sending alone.
+                sendable = await self._publish_one_by_one(conn, sendable)
             if self._before_mark is not None:
-                await self._before_mark(rows)
-            await conn.execute(_MARK, [row["seq"] for row in rows])
-        self.published += len(rows)
+                await self._before_mark(sendable)
+            await conn.execute(_MARK, [row["seq"] for row in sendable])
+        self.published += len(sendable)
         return len(rows)
+
+    async def _publish_one_by_one(
+        self, conn: Connection, rows: Sequence[asyncpg.Record]
+    ) -> list[asyncpg.Record]:
+        """Send each row alone, parking those refused as too large; return the others."""
+        sent = []
+        for row in rows:
+            try:
+                await self._publish([row])
+            except _TOO_LARGE as refused:
+                await self._park(conn, row, f"refused by the broker: {type(refused).__name__}")
+            else:
+                sent.append(row)
+        return sent
+
+    async def _park(self, conn: Connection, row: asyncpg.Record, reason: str) -> None:
+        await conn.execute(_PARK, row["seq"], reason)
+        self.parked += 1
+        log.error(
+            "outbox row %s parked (event %s on %s): %s",
+            row["seq"],
+            row["event_id"],
+            row["topic"],
+            reason,
+        )
 
     async def _publish(self, rows: Sequence[asyncpg.Record]) -> None:
         """Send the rows in `seq` order and wait until the broker has acknowledged all of them.
@@ -217,7 +275,7 @@ class OutboxRelay:
             acks.append(await producer.send_batch(batch, topic, partition=partition))
         await asyncio.gather(*acks)
 
-    async def cleanup(self, conn: Connection) -> int:
+    async def cleanup(self, conn: Connection) -> int:  # parked rows stay, for an operator
         """Delete published rows older than the retention; return how many."""
         status = await conn.execute(_CLEANUP, self._retention_s)
         return int(status.split()[-1])

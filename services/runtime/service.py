@@ -42,13 +42,15 @@ from services.runtime.consumer import ConsumerRuntime, EventConsumer, subscribe
 from services.runtime.context import Context
 from services.runtime.db import create_pool, migrate
 from services.runtime.docs import install_docs
+from services.runtime.edge import ErrorBoundary, ProblemH11Protocol, RequestGuard
 from services.runtime.health import health_router
 from services.runtime.kafka import ensure_topics, make_producer
 from services.runtime.logs import configure_logging, correlation_middleware, current_correlation_id
 from services.runtime.metrics import ServiceMetrics, metrics_router
 from services.runtime.outbox import OutboxRelay
 from services.runtime.personal import Export, export_router
-from services.runtime.problems import install_problem_handlers
+from services.runtime.problems import PROBLEM_RESPONSES, install_problem_handlers, problem_openapi
+from services.runtime.ratelimit import install_rate_limits, rate_limit
 from services.runtime.scheduler import JobKind, Periodic, Scheduler
 from services.runtime.settings import ServiceSettings
 from services.runtime.tracing import (
@@ -83,7 +85,6 @@ class ServiceSpec:
     access: StandingOf | None = None
     # What `GET /v1/me/export` returns of this service's own data about the caller.
     export: Export | None = None
-
 
 
 @dataclass
@@ -190,6 +191,7 @@ def create_app(
             batch_size=settings.outbox_batch_size,
             poll_interval_s=settings.outbox_poll_interval_s,
             retention_s=settings.outbox_retention_hours * 3600,
+            max_record_bytes=settings.outbox_max_record_bytes,
         )
         scheduler = Scheduler(
             pool,
@@ -259,13 +261,31 @@ def create_app(
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    # Innermost first: bodies are checked inside the error boundary, both inside the
+    # correlation id so that every answer and log line carries it.
+    app.add_middleware(
+        RequestGuard,
+        max_body_bytes=settings.max_body_bytes,
+        max_json_depth=settings.max_json_depth,
+        max_header_bytes=settings.max_header_bytes,
+    )
+    app.add_middleware(ErrorBoundary)
     app.middleware("http")(correlation_middleware)
-    install_problem_handlers(app)
+    install_problem_handlers(app, retry_after_s=settings.unavailable_retry_after_s)
+    install_rate_limits(app, settings)
+    app.openapi = problem_openapi(app)  # type: ignore[method-assign]
     install_docs(app)
     app.include_router(health_router)
     for router in spec.routers:
-        app.include_router(router, prefix="/v1")
-    app.include_router(export_router(spec.name, spec.export), prefix="/v1")
+        app.include_router(
+            router, prefix="/v1", responses=PROBLEM_RESPONSES, dependencies=[Depends(rate_limit)]
+        )
+    app.include_router(
+        export_router(spec.name, spec.export),
+        prefix="/v1",
+        responses=PROBLEM_RESPONSES,
+        dependencies=[Depends(rate_limit)],
+    )
     for router in spec.extra_routers:
         app.include_router(router)
     app.include_router(metrics_router)
@@ -276,10 +296,24 @@ def create_app(
     return app
 
 
+def server_config(app: FastAPI, settings: ServiceSettings, **overrides: Any) -> uvicorn.Config:
+    """uvicorn's configuration of a service: its header limit (h11's incomplete-event size,
+    answered with 431 by `ProblemH11Protocol`), no log configuration of its own."""
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "http": ProblemH11Protocol,
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+        **overrides,
+    }
+    return uvicorn.Config(app, **options)
+
+
 def serve(spec: ServiceSpec, settings: ServiceSettings) -> None:
     """Run the service in this process (the `python -m services.<name>` entry point)."""
     configure_logging(settings.log_level, json=settings.log_json)
-    uvicorn.run(create_app(spec, settings), host=settings.host, port=settings.port, log_config=None)
+    uvicorn.Server(server_config(create_app(spec, settings), settings)).run()
 
 
 # Dependencies for routes: `pool: Pool`, `runtime: RuntimeDep`, `ctx: RequestContext`.

@@ -40,6 +40,24 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = Field(default=1000, ge=1)
     outbox_poll_interval_s: float = Field(default=1.0, gt=0)
     outbox_retention_hours: float = Field(default=168.0, gt=0)
+    # A row bigger than this is parked, not sent: Apache Kafka refuses records over its
+    # message.max.bytes (about 1 MB by default) and the relay would retry it for ever.
+    outbox_max_record_bytes: int = Field(default=1_000_000, ge=1024)
+
+    # The HTTP edge (services/runtime/edge.py). Bigger bodies get 413, bigger headers 431.
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    max_json_depth: int = Field(default=32, ge=2)
+    # Retry-After of a 503 when the database or the broker is out of reach.
+    unavailable_retry_after_s: int = Field(default=2, ge=1)
+
+    # Rate limits (services/runtime/limits.py), in the `limits` library's notation. Memory is
+    # per replica; a shared store (e.g. redis://host:6379) makes them hold across replicas.
+    rate_limit_storage_uri: str = "memory://"
+    rate_limit_per_token: str = "600/minute"
+    rate_limit_per_address: str = "1200/minute"
+    # Logging in and registering, per address: what guessing keys or mass sign-ups need.
+    rate_limit_sensitive: str = "20/minute"
 
     # The consumer group of the access read model, `<service>.access` when empty. A new name
     # reads mcvt.actors from the beginning: how a service on a fresh database learns who exists.

@@ -23,6 +23,7 @@ async def test_applies_each_migration_once_in_order(new_database, tmp_path: Path
     assert first == [
         "runtime/001_outbox_inbox",
         "runtime/002_scheduler",
+        "runtime/004_outbox_parking",
         "runtime/005_access",
         "svc/001_things",
         "svc/002_more",
@@ -68,6 +69,7 @@ async def test_replicas_starting_together_apply_once(new_database, tmp_path: Pat
     assert applied == [
         "runtime/001_outbox_inbox",
         "runtime/002_scheduler",
+        "runtime/004_outbox_parking",
         "runtime/005_access",
         "svc/001_things",
     ]

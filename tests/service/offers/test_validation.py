@@ -20,7 +20,7 @@ from tests.scenario import (
 )
 
 BACKWARDS_SLOT = {"weekday": 5, "start_minute": 600, "end_minute": 480}
-BACKWARDS_WINDOW = {"start": "2026-07-04T12:00:00", "end": "2026-07-04T08:00:00"}
+BACKWARDS_WINDOW = {"start": "2026-07-04T12:00:00+02:00", "end": "2026-07-04T08:00:00+02:00"}
 PAST = (datetime.now(UTC) - timedelta(days=1)).isoformat()
 
 

@@ -333,9 +333,9 @@ def test_need_rules(overrides: dict[str, Any], field: str) -> None:
 def test_a_dated_window_alone_is_enough() -> None:
     need = make_need(
         weekly_windows=[],
-        dated_windows=[{"start": "2026-06-06T08:00:00", "end": "2026-06-06T12:00:00"}],
+        dated_windows=[{"start": "2026-06-06T08:00:00+02:00", "end": "2026-06-06T10:00:00Z"}],
     )
-    assert need.dated_windows[0].end.hour == 12
+    assert need.dated_windows[0].end.hour == 12  # wall-clock time in the territory (CEST)
 
 
 def test_only_an_admitted_actor_publishes_a_need() -> None:
