@@ -4,8 +4,9 @@ validity, and a facilitator pairs by hand what the engine left alone."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -19,6 +20,11 @@ from tests.flow.matching.steps import (
 )
 from tests.scenario import SATURDAY, Member, Territory, declare, need, new_member, offer
 from tests.support import eventually
+
+
+def paris(day: date, hour: int, minute: int = 0) -> str:
+    """A wall-clock time of the territory, with its offset, as the API takes date-times."""
+    return datetime.combine(day, time(hour, minute), ZoneInfo("Europe/Paris")).isoformat()
 
 
 async def _need_status(flow: Flow, member: Member, need_id: str, status: str) -> dict[str, Any]:
@@ -75,7 +81,7 @@ async def test_a_confirmed_booking_holds_through_every_change_until_a_party_canc
     )
     closed: dict[str, Any] = {
         "weekly": [{"weekday": SATURDAY, "start_minute": 420, "end_minute": 780}],
-        "closures": [{"start": f"{closing}T00:00:00", "end": f"{closing}T23:59:00"}],
+        "closures": [{"start": paris(closing, 0, 0), "end": paris(closing, 23, 59)}],
     }
     _refused(
         await offers.patch(asset_url, json={"availability": closed}, headers=headers), match_id
@@ -137,7 +143,7 @@ async def test_an_offer_is_proposed_only_for_needs_inside_its_validity(
         await indexed(flow, offer_id=published["id"])
     day = (now + timedelta(days=15)).date()
     day += timedelta(days=(SATURDAY - day.weekday()) % 7)
-    window = {"start": f"{day}T08:00:00", "end": f"{day}T12:00:00"}
+    window = {"start": paris(day, 8), "end": paris(day, 12)}
     requested = await need(stack, association, weekly_windows=[], dated_windows=[window])
 
     proposed = await proposals_for(flow, requested["id"])

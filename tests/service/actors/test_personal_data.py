@@ -54,7 +54,14 @@ async def test_an_organisations_address_is_public_and_kept_exact(actors, territo
 
 
 async def test_export_gives_the_caller_what_actors_holds_about_it(actors, territory) -> None:
-    pending = await member(actors, territory, admit=False, name="En attente", phone="0475000000")
+    pending = await member(
+        actors,
+        territory,
+        admit=False,
+        name="En attente",
+        email="attente@frigo-diois.example",
+        phone="0475000000",
+    )
 
     export = await actors.client.get("/v1/me/export", headers=pending["auth"])
 
@@ -64,7 +71,7 @@ async def test_export_gives_the_caller_what_actors_holds_about_it(actors, territ
     (actor,) = body["data"]["actor"]
     assert (actor["name"], actor["email"], actor["phone"]) == (
         "En attente",
-        "contact@frigo-diois.example",
+        "attente@frigo-diois.example",
         "0475000000",
     )
     assert [k["id"] for k in body["data"]["api_keys"]] == [pending["key"]["id"]]
