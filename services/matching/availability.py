@@ -1,22 +1,37 @@
-"""Time arithmetic for matching, on integer minutes.
+"""How much of a need's time an offer's availability covers, on integer minutes.
 
-Weekly availability lives on the minute-of-week line [0, 10080), Monday 00:00 first. Dated
-windows and closures are absolute minutes (proleptic ordinal day * 1440 + minute of day) of
-the territory's wall-clock time. Interval lists are half-open `(start, end)` pairs, sorted,
-disjoint and never touching once merged.
+The minute arithmetic itself (weekly and absolute minutes, merged interval lists) is the
+runtime's `services.runtime.minutes`, shared with offers' bookings.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import NamedTuple
 
-MINUTES_PER_DAY = 1440
-MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
-ALL_WEEKDAYS = 0b111_1111
+from services.runtime.minutes import (
+    MINUTES_PER_DAY,
+    MINUTES_PER_WEEK,
+    Interval,
+    absolute_minute,
+    merge,
+    subtract,
+    week_intervals,
+)
 
-Interval = tuple[int, int]
+__all__ = [
+    "MINUTES_PER_DAY",
+    "MINUTES_PER_WEEK",
+    "Interval",
+    "Overlap",
+    "absolute_minute",
+    "merge",
+    "overlap",
+    "subtract",
+    "week_intervals",
+]
+
+ALL_WEEKDAYS = 0b111_1111
 
 
 class Overlap(NamedTuple):
@@ -29,32 +44,6 @@ class Overlap(NamedTuple):
     total: int
     longest: int
     requested: int
-
-
-def merge(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
-    """Sorted union of `intervals`; touching or overlapping intervals are joined."""
-    merged: list[Interval] = []
-    for start, end in sorted(intervals):
-        if end <= start:
-            continue
-        if merged and start <= merged[-1][1]:
-            if end > merged[-1][1]:
-                merged[-1] = (merged[-1][0], end)
-        else:
-            merged.append((start, end))
-    return tuple(merged)
-
-
-def week_intervals(slots: Iterable[tuple[int, int, int]]) -> tuple[Interval, ...]:
-    """Merged minute-of-week intervals of `(weekday, start_minute, end_minute)` slots."""
-    return merge(
-        (day * MINUTES_PER_DAY + start, day * MINUTES_PER_DAY + end) for day, start, end in slots
-    )
-
-
-def absolute_minute(moment: datetime) -> int:
-    """Minutes since the proleptic calendar's origin, seconds dropped."""
-    return moment.toordinal() * MINUTES_PER_DAY + moment.hour * 60 + moment.minute
 
 
 def week_weekdays(intervals: Iterable[Interval]) -> int:
@@ -76,27 +65,6 @@ def dated_weekdays(intervals: Iterable[Interval]) -> int:
         for ordinal in range(first, last + 1):
             mask |= 1 << ((ordinal - 1) % 7)  # ordinal 1 (0001-01-01) is a Monday
     return mask
-
-
-def subtract(base: Sequence[Interval], removed: Sequence[Interval]) -> list[Interval]:
-    """`base` minus `removed`, both merged."""
-    if not removed:
-        return list(base)
-    pieces: list[Interval] = []
-    j = 0
-    for start, end in base:
-        while j < len(removed) and removed[j][1] <= start:
-            j += 1
-        k = j
-        cursor = start
-        while k < len(removed) and removed[k][0] < end:
-            if removed[k][0] > cursor:
-                pieces.append((cursor, removed[k][0]))
-            cursor = max(cursor, removed[k][1])
-            k += 1
-        if cursor < end:
-            pieces.append((cursor, end))
-    return pieces
 
 
 def _weekly(offer_week: Sequence[Interval], need_week: Sequence[Interval]) -> tuple[int, int]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from services.matching.availability import MINUTES_PER_DAY, MINUTES_PER_WEEK, Interval
+from services.runtime.minutes import MINUTES_PER_WEEK, Interval, minute_of_week
 
 _TOLERANCE = 1e-9
 
@@ -40,11 +40,6 @@ class Booking:
 
     quantity: float
     windows: Windows
-
-
-def minute_of_week(absolute: int) -> int:
-    """Where an absolute minute falls in the week (ordinal day 1, 0001-01-01, is a Monday)."""
-    return (absolute - MINUTES_PER_DAY) % MINUTES_PER_WEEK
 
 
 def _covers(intervals: Sequence[Interval], point: int) -> bool:

@@ -8,26 +8,31 @@ an offer paused, withdrawn, repriced or made valid for less time; a need whose q
 changes or whose windows no longer cover the time booked. The bookings end only when a party
 cancels the match.
 
-Times are integer minutes as in matching: weekly time on the minute-of-week line [0, 10080),
-Monday 00:00 first; dated time in absolute minutes of the territory's wall-clock time (ordinal
-day * 1440 + minute of day). Pure: no database, no HTTP, no broker.
+Times are integer minutes (`services.runtime.minutes`, as matching counts them). Pure: no
+database, no HTTP, no broker.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from uuid import UUID
 
 from contracts.offers import Availability, DatedWindow, WeeklySlot
 from services.runtime.errors import Conflict
+from services.runtime.minutes import (
+    MINUTES_PER_WEEK,
+    Interval,
+    absolute_minute,
+    intersect,
+    merge,
+    minute_of_week,
+    subtract,
+    week_intervals,
+)
 
-DAY = 1440
-WEEK = 7 * DAY
+WEEK = MINUTES_PER_WEEK
 _TOLERANCE = 1e-9
-
-Interval = tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -44,53 +49,12 @@ class Booking:
     version: int
 
 
-def absolute_minute(moment: datetime) -> int:
-    """Minutes since the proleptic calendar's origin, seconds dropped (as matching counts)."""
-    return moment.toordinal() * DAY + moment.hour * 60 + moment.minute
-
-
-def minute_of_week(absolute: int) -> int:
-    """Where an absolute minute falls in the week (ordinal day 1, 0001-01-01, is a Monday)."""
-    return (absolute - DAY) % WEEK
-
-
-def merge(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
-    """Sorted union; touching or overlapping intervals are joined."""
-    merged: list[Interval] = []
-    for start, end in sorted(intervals):
-        if end <= start:
-            continue
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return tuple(merged)
-
-
-def _intersect(a: Sequence[Interval], b: Sequence[Interval]) -> tuple[Interval, ...]:
-    return merge(
-        (max(s1, s2), min(e1, e2)) for s1, e1 in a for s2, e2 in b if max(s1, s2) < min(e1, e2)
-    )
-
-
-def _subtract(a: Sequence[Interval], b: Sequence[Interval]) -> tuple[Interval, ...]:
-    left = list(merge(a))
-    for cut_start, cut_end in merge(b):
-        kept: list[Interval] = []
-        for start, end in left:
-            if cut_end <= start or end <= cut_start:
-                kept.append((start, end))
-                continue
-            if start < cut_start:
-                kept.append((start, cut_start))
-            if cut_end < end:
-                kept.append((cut_end, end))
-        left = kept
-    return tuple(left)
+def _minus(a: Sequence[Interval], b: Sequence[Interval]) -> tuple[Interval, ...]:
+    return tuple(subtract(merge(a), merge(b)))
 
 
 def week_of(slots: Iterable[WeeklySlot]) -> tuple[Interval, ...]:
-    return merge((s.weekday * DAY + s.start_minute, s.weekday * DAY + s.end_minute) for s in slots)
+    return week_intervals((s.weekday, s.start_minute, s.end_minute) for s in slots)
 
 
 def dated_of(windows: Iterable[DatedWindow]) -> tuple[Interval, ...]:
@@ -104,7 +68,7 @@ def _weekly_within(week: Sequence[Interval], span: Interval) -> tuple[Interval, 
     found = []
     for monday in range(origin, end, WEEK):
         found += [(monday + lo, monday + hi) for lo, hi in week]
-    return _intersect(found, [span])
+    return intersect(found, [span])
 
 
 def booked_time(
@@ -113,8 +77,8 @@ def booked_time(
     """The time a need's windows book of an asset: the windows as far as the asset is open."""
     open_week = week_of(availability.weekly)
     closures = dated_of(availability.closures)
-    booked_week = _intersect(week_of(weekly), open_week)
-    booked_dated = _subtract(
+    booked_week = intersect(week_of(weekly), open_week)
+    booked_dated = _minus(
         merge(x for span in dated_of(dated) for x in _weekly_within(open_week, span)), closures
     )
     return booked_week, booked_dated
@@ -129,16 +93,16 @@ def covered(
 ) -> bool:
     """Whether every minute the booking holds lies in `week` (every week) or `dated`, and no
     closure falls on it."""
-    if _subtract(booking.week, week):
+    if _minus(booking.week, week):
         return False
     for lo, hi in closures:
         # A closure of a week or more meets every weekly minute; otherwise fold it on the week.
         folded = [(0, WEEK)] if hi - lo >= WEEK else _fold(lo, hi)
-        if _intersect(booking.week, folded):
+        if intersect(booking.week, folded):
             return False
     for span in booking.dated:
-        rest = _subtract(_subtract([span], dated), _weekly_within(week, span))
-        if rest or _intersect([span], closures):
+        rest = _minus(_minus([span], dated), _weekly_within(week, span))
+        if rest or intersect([span], closures):
             return False
     return True
 
@@ -192,7 +156,7 @@ def check_asset_change(
         return
     if peak_load(bookings) > capacity + _TOLERANCE:
         raise refuse(bookings, f"a capacity of {capacity:g}", "capacity")
-    new_closures = _subtract(dated_of(availability.closures), dated_of(was.closures))
+    new_closures = _minus(dated_of(availability.closures), dated_of(was.closures))
     broken = [
         b
         for b in bookings

@@ -7,15 +7,12 @@ from datetime import datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.matching.availability import MINUTES_PER_DAY, MINUTES_PER_WEEK, absolute_minute
-from services.matching.capacity import (
-    ALWAYS,
-    Booking,
-    Windows,
-    fits,
-    left_over,
+from services.matching.capacity import ALWAYS, Booking, Windows, fits, left_over, peak_load
+from services.runtime.minutes import (
+    MINUTES_PER_DAY,
+    MINUTES_PER_WEEK,
+    absolute_minute,
     minute_of_week,
-    peak_load,
 )
 
 SATURDAY = 5

@@ -9,8 +9,9 @@ import pytest
 
 from contracts.offers import Availability, DatedWindow, WeeklySlot
 from services.offers.domain import bookings
-from services.offers.domain.bookings import Booking, absolute_minute, booked_time, peak_load
+from services.offers.domain.bookings import Booking, booked_time, peak_load
 from services.runtime.errors import Conflict
+from services.runtime.minutes import absolute_minute
 
 SATURDAY = datetime(2026, 6, 6)
 VAN = Availability(weekly=[WeeklySlot(weekday=5, start_minute=420, end_minute=780)])
