@@ -35,10 +35,13 @@ async def asgi_client(
 
 
 @contextlib.asynccontextmanager
-async def http_server(app: FastAPI) -> AsyncIterator[str]:
-    """Serve the app on a free loopback port (for calls that cross a real socket, e.g. JWKS)."""
+async def http_server(app: FastAPI, *, lifespan: bool = True) -> AsyncIterator[str]:
+    """Serve the app on a free loopback port (for calls that cross a real socket, e.g. JWKS);
+    `lifespan=False` for an app already started, served on a socket as well."""
     port = free_port()
-    config = server_config(app, app.state.settings, host="127.0.0.1", port=port, lifespan="on")
+    config = server_config(
+        app, app.state.settings, host="127.0.0.1", port=port, lifespan="on" if lifespan else "off"
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     deadline = time.monotonic() + 60

@@ -11,38 +11,17 @@ import asyncio
 import contextlib
 import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
-from services.devstack.ports import free_port
-from services.runtime.service import server_config
 from tests.harness import Databases, start_stack
 from tests.scenario import new_member, new_territory
+from tests.support import http_server
 
 SERVICES = ("actors", "offers", "matching")
-
-
-@contextlib.asynccontextmanager
-async def _on_socket(app: FastAPI) -> AsyncIterator[str]:
-    """An app already started (its lifespan ran) served on a free loopback port as well."""
-    port = free_port()
-    config = server_config(app, app.state.settings, host="127.0.0.1", port=port, lifespan="off")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            raise RuntimeError("fuzz server did not start")
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @dataclass
@@ -77,7 +56,7 @@ class Served:
                     self.urls[service] = (
                         str(stack.actors.base_url)
                         if service == "actors"
-                        else await sockets.enter_async_context(_on_socket(app))
+                        else await sockets.enter_async_context(http_server(app, lifespan=False))
                     )
                     self.documents[service] = app.openapi()
                 territory = await new_territory(stack)
