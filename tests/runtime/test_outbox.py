@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 
 import pytest
+from aiokafka.errors import KafkaError
 
 from services.runtime.outbox import OutboxRelay, enqueue
 from tests.runtime.conftest import actor_event, new_subject
@@ -139,3 +140,56 @@ async def test_cleanup_deletes_only_old_published_rows(outbox_pool, producer) ->
         relay = OutboxRelay(outbox_pool, producer, retention_s=7 * 24 * 3600)
         assert await relay.cleanup(conn) == 1
         assert await conn.fetchval("SELECT count(*) FROM outbox") == 1
+
+
+async def test_rows_stay_unpublished_until_the_broker_acknowledges(
+    outbox_pool, producer, kafka, tansu
+) -> None:
+    if tansu is None:
+        pytest.skip("needs the Tansu broker the tests start, to pause it")
+    events = [actor_event(new_subject(), f"n{i}") for i in range(3)]
+    async with outbox_pool.acquire() as conn:
+        await enqueue(conn, *events)
+    await producer.partitions_for("mcvt.actors")  # metadata known: the sends go out at once
+    relay = OutboxRelay(outbox_pool, producer)
+    tansu.pause()
+    try:
+        async with outbox_pool.acquire() as conn:
+            draining = asyncio.create_task(relay.drain_once(conn))
+            await asyncio.sleep(1.5)
+            assert not draining.done()  # waiting for the acknowledgements
+            assert await unpublished(outbox_pool) == 3
+            tansu.resume()
+            assert await asyncio.wait_for(draining, 30) == 3
+    finally:
+        tansu.resume()
+    assert await unpublished(outbox_pool) == 0
+    records = await read_topic(
+        kafka, "mcvt.actors", until=lambda rs: bool(events_of(rs, id=events[-1].id))
+    )
+    assert {e["id"] for e in events_of(records)} >= {e.id for e in events}
+
+
+class Refusing:
+    """A producer whose every batch the broker refuses (its future fails)."""
+
+    def __init__(self, producer) -> None:
+        self._producer = producer
+
+    def __getattr__(self, name: str):
+        return getattr(self._producer, name)
+
+    async def send_batch(self, batch, topic: str, *, partition: int) -> asyncio.Future[None]:
+        refused: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        refused.set_exception(KafkaError(f"{topic}[{partition}] refused"))
+        return refused
+
+
+async def test_rows_stay_unpublished_when_the_broker_refuses_them(outbox_pool, producer) -> None:
+    async with outbox_pool.acquire() as conn:
+        await enqueue(conn, actor_event(new_subject(), "refused"))
+        with pytest.raises(KafkaError):
+            await OutboxRelay(outbox_pool, Refusing(producer)).drain_once(conn)
+        assert await unpublished(outbox_pool) == 1
+        assert await OutboxRelay(outbox_pool, producer).drain_once(conn) == 1
+    assert await unpublished(outbox_pool) == 0
