@@ -121,6 +121,7 @@ async def test_events_spread_over_a_group_that_grows_and_shrinks_apply_once_each
                 await asyncio.sleep(0.5)  # anything redelivered late would land now
         counts = await outbox_pool.fetch("SELECT event_id, count(*) AS n FROM effects GROUP BY 1")
         assert {row["event_id"]: row["n"] for row in counts} == {e.id: 1 for e in events}
-        assert a.processed > 0 and b.processed > 0
+        # One group: each member took a share, neither read the topic whole.
+        assert 0 < a.processed < len(events) and 0 < b.processed < len(events)
         print(f"deliveries {a.processed + b.processed} for {len(events)} events")
         assert a.processed + b.processed > len(events)  # the evicted member's record came twice

@@ -140,6 +140,7 @@ async def test_malformed_records_are_dead_lettered_and_the_next_is_processed(
         letters = await t.dead_letters(at_least=3)
         assert [r.value for r in letters] == [not_json, not_an_envelope, breaks_contract]
         assert {dict(r.headers)["dlq-error-type"] for r in letters} == {b"ValidationError"}
+        assert runtime.dead_lettered == 3
         assert await t.effects() == 1 and await t.effects(valid.id) == 1
         assert t.attempts == {valid.id: 1}
 
