@@ -12,7 +12,7 @@ RUN = $(UV) run --no-sync
 # Arguments passed through to the command of a target: make run ARGS="--keep-data --quiet".
 ARGS ?=
 
-.PHONY: help install run bootstrap test bench contracts lint migrate clean
+.PHONY: help install run bootstrap test bench contracts lint migrate mutate clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -47,9 +47,15 @@ lint: install ## ruff (lint, format check, banned imports in domain modules) and
 	$(RUN) ruff format --check .
 	$(RUN) mypy services contracts tests benchmarks
 
+# One mutant at a time (the tests share one broker and a small machine), stopped after 45 minutes;
+# a later run resumes where it stopped. `$(RUN) mutmut browse` shows each survivor's diff.
+mutate: install ## mutation testing of the runtime's outbox, inbox and consumer against tests/runtime
+	timeout 45m $(RUN) mutmut run --max-children 1 || test $$? -eq 124
+	$(RUN) mutmut results
+
 migrate: install ## apply every service's migrations to its database
 	$(RUN) python -m services.tools.migrate_all
 
 clean: ## remove .run (logs, embedded PostgreSQL data) and tool caches; keeps .venv
-	rm -rf .run .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf .run .pytest_cache .mypy_cache .ruff_cache .hypothesis mutants
 	find . -path ./.venv -prune -o -type d -name __pycache__ -exec rm -rf {} +

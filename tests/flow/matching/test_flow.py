@@ -19,6 +19,9 @@ from tests.flow.matching.steps import (
 from tests.scenario import Territory, declare, events_for, need, new_member, offer
 from tests.support import eventually
 
+SUSPENDED = "mcvt.actor.suspended.v1"
+PAUSED = "mcvt.offer.paused.v1"
+
 
 async def test_offer_and_need_published_propose_a_match_with_its_breakdown(
     flow: Flow, territory: Territory
@@ -323,20 +326,40 @@ async def test_suspending_the_provider_cancels_its_open_matches(
     requested = await need(stack, association)
     match_id = (await proposals_for(flow, requested["id"]))[0]["data"]["match_id"]
 
-    suspended = await stack.actors.post(
-        f"/v1/actors/{business.id}/suspend",
-        json={"reason": "cotisation impayée"},
-        headers=territory.facilitator.headers,
-    )
-    assert suspended.status_code == 200, suspended.text
-
-    # Through the broker: actors → matching directly, and actors → offers (offer paused) →
-    # matching; whichever arrives first cancels the match, the other changes nothing.
-    events = await match_events(flow, type_="mcvt.match.cancelled.v1", match_id=match_id)
-    cancelled = [e for e in events if e["type"] == "mcvt.match.cancelled.v1"]
-    assert len(cancelled) == 1
-    assert cancelled[0]["data"]["reason"] in {"actor_suspended", "offer_paused"}
+    # Hold the offers service's own reaction (pausing the offer, whose event would cancel the
+    # match too): its handler waits on the outbox table until the lock is released, so only
+    # matching's reaction to the actor's suspension can cancel the match meanwhile.
+    async with stack.pool("offers").acquire() as offers, offers.transaction():
+        await offers.execute("LOCK TABLE outbox IN SHARE MODE")
+        suspended = await stack.actors.post(
+            f"/v1/actors/{business.id}/suspend",
+            json={"reason": "cotisation impayée"},
+            headers=territory.facilitator.headers,
+        )
+        assert suspended.status_code == 200, suspended.text
+        events = await match_events(flow, type_="mcvt.match.cancelled.v1", match_id=match_id)
+    [suspension] = [
+        e
+        for e in await events_for(stack, "mcvt.actors", business.id, until=1, type_=SUSPENDED)
+        if e["type"] == SUSPENDED
+    ]
+    [cancelled] = [e for e in events if e["type"] == "mcvt.match.cancelled.v1"]
+    assert cancelled["data"]["reason"] == "actor_suspended"
+    assert cancelled["causationid"] == suspension["id"]
     body = await status_of(flow, association, match_id, "cancelled")
-    assert body["reason"] in {"actor_suspended", "offer_paused"}
+    assert body["reason"] == "actor_suspended"
+
+    # Once matching has applied the offer's pause as well, the match was still cancelled once.
+    paused = await events_for(stack, "mcvt.offers", published["id"], until=1, type_=PAUSED)
+    [pause] = [e for e in paused if e["type"] == PAUSED]
+
+    async def pause_applied() -> bool:
+        return bool(
+            await flow.pool.fetchval("SELECT count(*) FROM inbox WHERE event_id = $1", pause["id"])
+        )
+
+    await eventually(pause_applied)
+    events = await match_events(flow, type_="mcvt.match.cancelled.v1", match_id=match_id)
+    assert len([e for e in events if e["type"] == "mcvt.match.cancelled.v1"]) == 1
     accepted = await accept(flow, association, match_id)
     assert accepted.status_code == 409

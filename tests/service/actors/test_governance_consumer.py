@@ -1,8 +1,10 @@
-"""Actors consuming governance decisions: inbox, dead letters, redelivery after a crash."""
+"""Actors consuming governance decisions: admission by decision, redelivery of an admission.
+
+How the consumer retries and dead-letters is the runtime's and is tested in tests/runtime.
+"""
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime
 
@@ -10,12 +12,12 @@ import pytest
 
 from contracts.envelope import new_event
 from contracts.governance import DecisionMadeV1
-from contracts.topics import dead_letter_topic
+from services.actors.consumers import on_decision
+from services.runtime.context import Context
+from services.runtime.errors import InvalidInput, NotFound
 from services.runtime.outbox import OutboxRelay, enqueue
 from tests.scenario import registration
-from tests.support import eventually, produce, read_topic
-
-DLQ = dead_letter_topic("actors.governance-decisions")
+from tests.support import eventually, produce
 
 
 def admission(territory_id: str, actor_id: str | None):
@@ -103,73 +105,18 @@ async def test_relay_killed_after_ack_republishes_and_consumer_applies_once(
     assert await admitted_events(actors, actor_id) == 1
 
 
-async def test_malformed_event_is_dead_lettered_and_the_next_is_processed(
-    actors, territory, kafka
-) -> None:
-    actor_id = await pending_actor(actors, territory)
-    marker = uuid.uuid4().hex
-    not_json = f"not an event {marker}".encode()
-    missing_fields = json.dumps(
-        {"type": "mcvt.governance.decision_made.v1", "id": marker, "specversion": "1.0"}
-    ).encode()
-    key = territory.id.encode()  # one key: the three records share a partition, in order
-    await produce(kafka, "mcvt.governance", not_json, key=key)
-    await produce(kafka, "mcvt.governance", missing_fields, key=key)
-    event = admission(territory.id, actor_id)
-    await produce(kafka, "mcvt.governance", event.model_dump_json().encode(), key=key)
-
-    async def admitted() -> bool:
-        return (await actor_row(actors, actor_id))["status"] == "active"
-
-    await eventually(admitted)
-    letters = await read_topic(
-        kafka, DLQ, until=lambda rs: sum(marker.encode() in r.value for r in rs) >= 2
-    )
-    ours = [r for r in letters if marker.encode() in r.value]
-    assert [r.value for r in ours] == [not_json, missing_fields]
-    for record in ours:
-        headers = dict(record.headers)
-        assert headers["dlq-error-type"] == b"ValidationError"
-        assert headers["dlq-original-topic"] == b"mcvt.governance"
-        assert headers["dlq-consumer"] == b"actors.governance-decisions"
+@pytest.mark.parametrize("subject_id", ["not-an-actor-id", None])
+async def test_an_admission_that_names_no_actor_is_rejected(actors, territory, subject_id) -> None:
+    """A rejection (a DomainError), so the consumer dead-letters it at once without retrying:
+    the retry policy itself is tested in tests/runtime."""
+    event = admission(territory.id, subject_id)
+    async with actors.pool.acquire() as conn, conn.transaction():
+        with pytest.raises(InvalidInput):
+            await on_decision(conn, event, Context("/mcvt/actors").caused_by(event))
 
 
-async def test_admission_of_an_unknown_actor_is_dead_lettered_at_once(
-    actors, territory, kafka
-) -> None:
-    unknown_actor = str(uuid.uuid4())
-    failing = admission(territory.id, unknown_actor)
-    actor_id = await pending_actor(actors, territory)
-    following = admission(territory.id, actor_id)
-    key = territory.id.encode()
-    await produce(kafka, "mcvt.governance", failing.model_dump_json().encode(), key=key)
-    await produce(kafka, "mcvt.governance", following.model_dump_json().encode(), key=key)
-
-    async def admitted() -> bool:
-        return (await actor_row(actors, actor_id))["status"] == "active"
-
-    await eventually(admitted)
-    letters = await read_topic(
-        kafka, DLQ, until=lambda rs: any(failing.id.encode() in r.value for r in rs)
-    )
-    letter = next(r for r in letters if failing.id.encode() in r.value)
-    assert dict(letter.headers)["dlq-error-type"] == b"NotFound"
-    assert actors.app.state.runtime.consumers.handler_failures == 0  # a rejection is not retried
-    # The rejected attempt rolled back: the inbox did not keep the event.
-    assert (
-        await actors.pool.fetchval("SELECT count(*) FROM inbox WHERE event_id = $1", failing.id)
-        == 0
-    )
-
-
-async def test_event_a_handler_rejects_is_dead_lettered_without_retries(
-    actors, territory, kafka
-) -> None:
-    rejected = admission(territory.id, "not-an-actor-id")
-    await produce(kafka, "mcvt.governance", rejected.model_dump_json().encode(), key=b"k")
-    letters = await read_topic(
-        kafka, DLQ, until=lambda rs: any(rejected.id.encode() in r.value for r in rs)
-    )
-    letter = next(r for r in letters if rejected.id.encode() in r.value)
-    assert dict(letter.headers)["dlq-error-type"] == b"InvalidInput"
-    assert actors.app.state.runtime.consumers.handler_failures == 0  # a rejection is not retried
+async def test_an_admission_of_an_unknown_actor_is_rejected(actors, territory) -> None:
+    event = admission(territory.id, str(uuid.uuid4()))
+    async with actors.pool.acquire() as conn, conn.transaction():
+        with pytest.raises(NotFound):
+            await on_decision(conn, event, Context("/mcvt/actors").caused_by(event))
