@@ -48,6 +48,7 @@ from services.runtime.db import Connection
 from services.runtime.errors import DomainError, NotYet
 from services.runtime.inbox import first_delivery
 from services.runtime.metrics import ConsumerMetrics
+from services.runtime.outages import OUT_OF_REACH
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +56,6 @@ P = TypeVar("P", bound=EventPayload)
 
 # A handler: the inbox transaction's connection, the typed event, the context of what it causes.
 Handler = Callable[[Connection, CloudEvent[P], Context], Awaitable[None]]
-
-# Errors that say the database is out of reach: retry the record later, never dead-letter it.
-_UNAVAILABLE = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.InterfaceError,
-)
 
 
 class _Head(BaseModel):
@@ -198,7 +191,7 @@ async def _apply(
             metrics.consumed(consumer.group, event.type, "processed" if first else "duplicate")
             runtime.processed += 1
             return None
-        except _UNAVAILABLE:
+        except OUT_OF_REACH:
             metrics.consumed(consumer.group, event.type, "failed")
             await asyncio.sleep(runtime.retry_backoff_s)
             raise

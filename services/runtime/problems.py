@@ -14,8 +14,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import asyncpg
-from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -31,6 +29,7 @@ from services.runtime.errors import (
     NotFound,
     Unauthorized,
 )
+from services.runtime.outages import OUT_OF_REACH
 
 log = logging.getLogger(__name__)
 
@@ -84,23 +83,6 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         503: "Database or broker out of reach; see Retry-After",
     }.items()
 }
-
-# The database or the broker out of reach: try again shortly, nothing is wrong with the request.
-UNAVAILABLE: tuple[type[Exception], ...] = (
-    asyncpg.PostgresConnectionError,  # connection does not exist, failure, rejected
-    asyncpg.CannotConnectNowError,  # starting up or shutting down
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-    asyncpg.TooManyConnectionsError,
-    # A pooled connection the server cut while in use is left with its protocol mid-operation;
-    # the next use fails so ("cannot switch to state ..."), and the pool replaces it.
-    asyncpg.InternalClientError,
-    ConnectionError,  # refused, reset, aborted
-    TimeoutError,  # connecting, or waiting for a pooled connection
-    KafkaConnectionError,
-    KafkaTimeoutError,
-)
-
 
 # Each domain error's status and title, in one place; a DomainError not listed is a 400.
 _STATUS: dict[type[DomainError], tuple[int, str]] = {
@@ -200,5 +182,5 @@ def install_problem_handlers(app: FastAPI, *, retry_after_s: int = 2) -> None:
             headers={"Retry-After": str(retry_after_s)},
         )
 
-    for kind in UNAVAILABLE:
+    for kind in OUT_OF_REACH:
         app.add_exception_handler(kind, on_unavailable)

@@ -11,14 +11,20 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import pytest
 
-from contracts.envelope import new_event
+from contracts.actors import ActorRegisteredV1
+from contracts.envelope import CloudEvent, new_event
 from services.devstack.ports import free_port
-from services.runtime.db import create_pool, migrate
+from services.runtime.consumer import ConsumerRuntime, EventConsumer, Record, process_record
+from services.runtime.context import Context
+from services.runtime.db import Connection, create_pool, migrate
 from tests.conftest import NewDatabase
+from tests.runtime.conftest import actor_event, new_subject
 from tests.runtime.throwaway import throwaway
 from tests.support import eventually, read_topic
 
@@ -236,3 +242,31 @@ async def test_while_the_database_is_unreachable_nothing_is_dead_lettered(
             assert await read_topic(kafka, t.dead_letter_topic, until=bool, timeout=1) == []
     finally:
         await direct.close()
+
+
+@pytest.mark.parametrize(
+    "outage",
+    [
+        asyncpg.AdminShutdownError("terminating connection due to administrator command"),
+        asyncpg.TooManyConnectionsError("sorry, too many clients already"),
+        asyncpg.CannotConnectNowError("the database system is starting up"),
+    ],
+    ids=["shutdown", "too-many-connections", "starting-up"],
+)
+async def test_a_database_out_of_reach_in_a_handler_is_redelivered_never_dead_lettered(
+    outbox_pool, producer, outage: Exception
+) -> None:
+    group = EventConsumer("test.outage")
+
+    @group.on(ActorRegisteredV1)
+    async def handler(conn: Connection, event: CloudEvent[Any], ctx: Context) -> None:
+        raise outage
+
+    runtime = ConsumerRuntime(
+        pool=outbox_pool, producer=producer, source="/mcvt/test", retry_backoff_s=0
+    )
+    event = actor_event(new_subject(), "outage")
+    record = Record(event.model_dump_json().encode(), None, [], "mcvt.actors", 0, 0)
+    with pytest.raises(type(outage)):
+        await process_record(group, runtime, record)
+    assert (runtime.dead_lettered, runtime.handler_failures) == (0, 0)
