@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -128,17 +129,36 @@ async def change_actor(
     return updated
 
 
+async def _by_facilitator(
+    conn: Connection,
+    actor_id: UUID,
+    principal: Principal,
+    ctx: Context,
+    change: Callable[[Actor], Actor],
+    announce: Callable[[Actor], EventPayload],
+) -> Actor:
+    """A facilitator of the actor's territory moves it to another status, announced."""
+    actor = await _locked(conn, actor_id, principal)
+    domain.ensure_facilitates(principal, actor)
+    changed = change(actor)
+    await store.update_actor(conn, changed)
+    await _emit(conn, announce(changed), changed, ctx)
+    return changed
+
+
 @transactional
 async def admit_actor(
     conn: Connection, actor_id: UUID, principal: Principal, ctx: Context
 ) -> Actor:
-    actor = await _locked(conn, actor_id, principal)
-    domain.ensure_facilitates(principal, actor)
-    admitted = domain.admit(actor, now=clock.now())
-    await store.update_actor(conn, admitted)
-    payload = ActorAdmittedV1(**domain.state(admitted), admitted_by=principal.actor_id)
-    await _emit(conn, payload, admitted, ctx)
-    return admitted
+    """Admit a pending actor."""
+    return await _by_facilitator(
+        conn,
+        actor_id,
+        principal,
+        ctx,
+        lambda actor: domain.admit(actor, now=clock.now()),
+        lambda admitted: ActorAdmittedV1(**domain.state(admitted), admitted_by=principal.actor_id),
+    )
 
 
 async def admit_by_decision(
@@ -161,15 +181,17 @@ async def admit_by_decision(
 async def suspend_actor(
     conn: Connection, actor_id: UUID, reason: str, principal: Principal, ctx: Context
 ) -> Actor:
-    actor = await _locked(conn, actor_id, principal)
-    domain.ensure_facilitates(principal, actor)
-    suspended = domain.suspend(actor, now=clock.now())
-    await store.update_actor(conn, suspended)
-    payload = ActorSuspendedV1(
-        **domain.state(suspended), suspended_by=principal.actor_id, reason=reason
+    """Suspend an active actor: every service refuses it from the event on."""
+    return await _by_facilitator(
+        conn,
+        actor_id,
+        principal,
+        ctx,
+        lambda actor: domain.suspend(actor, now=clock.now()),
+        lambda suspended: ActorSuspendedV1(
+            **domain.state(suspended), suspended_by=principal.actor_id, reason=reason
+        ),
     )
-    await _emit(conn, payload, suspended, ctx)
-    return suspended
 
 
 @transactional
@@ -177,13 +199,16 @@ async def reinstate_actor(
     conn: Connection, actor_id: UUID, principal: Principal, ctx: Context
 ) -> Actor:
     """Lift a suspension (a facilitator of the actor's territory)."""
-    actor = await _locked(conn, actor_id, principal)
-    domain.ensure_facilitates(principal, actor)
-    reinstated = domain.reinstate(actor, now=clock.now())
-    await store.update_actor(conn, reinstated)
-    payload = ActorReinstatedV1(**domain.state(reinstated), reinstated_by=principal.actor_id)
-    await _emit(conn, payload, reinstated, ctx)
-    return reinstated
+    return await _by_facilitator(
+        conn,
+        actor_id,
+        principal,
+        ctx,
+        lambda actor: domain.reinstate(actor, now=clock.now()),
+        lambda reinstated: ActorReinstatedV1(
+            **domain.state(reinstated), reinstated_by=principal.actor_id
+        ),
+    )
 
 
 async def authenticate_api_key(pool: asyncpg.Pool, api_key: str) -> tuple[Actor, str]:
