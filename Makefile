@@ -25,6 +25,9 @@ install: ## install uv if missing, then the locked dependencies into .venv
 		|| python3 -m pip install uv; \
 	}
 	@if [ -f uv.lock ]; then $(UV) sync --frozen; else $(UV) sync; fi
+	@# The portal's browser libraries (htmx, Alpine, Leaflet, Chart.js, axe-core), served by itself.
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the portal will serve its pages without its browser libraries"; fi
 
 run: install ## start PostgreSQL, a broker and every service, load the demo (Ctrl-C stops); ARGS="--help" lists the options
 	$(RUN) python -m services.devstack $(ARGS)
