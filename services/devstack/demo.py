@@ -172,6 +172,18 @@ def need_body(need: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _standard_pair() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    data = demo_data()
+    van = next(offer for offer in data["offer"] if offer["key"] == "fourgon")
+    need = next(need for need in data["need"] if need["key"] == "tournee")
+    offer = {key: value for key, value in offer_body(van, "").items() if key != "asset_id"}
+    return asset_body(van), offer, need_body(need)
+
+
+# The refrigerated van, its offer and the Saturday need it meets: the benchmarks' standard pair.
+VAN, OFFER, NEED = _standard_pair()
+
+
 async def _admitted_actor(
     client: httpx.AsyncClient, body: dict[str, Any], facilitator: dict[str, str]
 ) -> tuple[str, str]:

@@ -1,0 +1,260 @@
+"""The portal's pages over HTTP (no browser): access rules, CSRF, forms that show the API's
+field errors, matches explained and answered, facilitation, French error pages."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import httpx
+
+from tests.portal.conftest import Portal, csrf_in, portal_settings, signed_in
+from tests.scenario import Member, declare, new_member, new_territory, offer
+from tests.support import eventually
+
+NEED_FORM = {
+    "title": "Un fourgon frigorifique le samedi matin",
+    "description": "Tournée des fermes, le samedi de 8 h à 12 h.",
+    "category": "refrigerated_van",
+    "quantity": "1",
+    "unit": "unit",
+    "features": "refrigerated",
+    "days": "5",
+    "start": "8:00",
+    "end": "12:00",
+    "min_duration_minutes": "240",
+    "max_distance_km": "15",
+    "max_unit_price": "40",
+    "price_models": "per_use",
+    "urgency": "normal",
+}
+
+
+def text_of(html: str) -> str:
+    """The page's text as a person reads it (tags dropped, spaces collapsed)."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html).replace("&#39;", "'").split())
+
+
+async def post_form(
+    client: httpx.AsyncClient, path: str, data: dict[str, str], **headers: str
+) -> httpx.Response:
+    page = await client.get(path)
+    assert page.status_code == 200, page.text
+    return await client.post(path, data={**data, "csrf": csrf_in(page.text)}, headers=headers)
+
+
+async def test_a_page_for_members_sends_a_visitor_to_sign_in(portal: Portal) -> None:
+    async with portal.client() as browser:
+        response = await browser.get("/mises-en-relation")
+        assert response.status_code == 303
+        assert response.headers["location"] == "/connexion?retour=%2Fmises-en-relation"
+        welcome = await browser.get("/")
+        assert welcome.status_code == 200
+        assert "Se connecter" in welcome.text and "Mes mises en relation" not in welcome.text
+
+
+async def test_every_page_carries_a_strict_content_security_policy(portal: Portal) -> None:
+    async with portal.client() as browser:
+        response = await browser.get("/connexion")
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert "unsafe-eval" not in policy and "frame-ancestors 'none'" in policy
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_a_form_posted_without_the_session_token_changes_nothing(portal: Portal) -> None:
+    stack = portal.stack
+    territory = await new_territory(stack)
+    association = await new_member(stack, territory, kind="association", name="Épicerie")
+    async with await signed_in(portal, association) as browser:
+        refused = await browser.post("/besoins/nouveau", data=NEED_FORM)
+        forged = await browser.post("/besoins/nouveau", data={**NEED_FORM, "csrf": "forged"})
+    for response in (refused, forged):
+        assert response.status_code == 403
+        assert "Ce formulaire a expiré" in response.text
+    mine = await stack.offers.get(
+        "/v1/needs", params={"owner_id": association.id}, headers=association.headers
+    )
+    assert mine.json()["items"] == []
+
+
+async def test_the_need_form_shows_the_apis_field_errors_next_to_each_field(
+    portal: Portal,
+) -> None:
+    stack = portal.stack
+    territory = await new_territory(stack)
+    association = await new_member(stack, territory, kind="association", name="Épicerie")
+    bad = {**NEED_FORM, "quantity": "-3", "max_distance_km": "loin", "end": "7:00"}
+    async with await signed_in(portal, association) as browser:
+        response = await post_form(browser, "/besoins/nouveau", bad)
+    assert response.status_code == 422
+    page = response.text
+    for field in ("quantity", "max_distance_km"):
+        assert f'id="{field}-error"' in page
+        assert re.search(rf'id="{field}"[^>]*aria-invalid="true"', page)
+    assert re.search(r'id="quantity-error">Cette valeur est trop petite\.<', page)
+    assert re.search(r'id="max_distance_km-error">Saisissez un nombre\.<', page)
+    assert "Le formulaire contient" in page
+    assert 'value="loin"' in page  # what was typed is kept
+
+
+async def test_a_need_published_with_the_form_is_on_the_map_and_list(portal: Portal) -> None:
+    stack = portal.stack
+    territory = await new_territory(stack)
+    association = await new_member(stack, territory, kind="association", name="Épicerie")
+    title = f"Un fourgon pour la tournée {uuid.uuid4().hex[:6]}"
+    async with await signed_in(portal, association) as browser:
+        done = await post_form(browser, "/besoins/nouveau", {**NEED_FORM, "title": title})
+        assert done.status_code == 303 and done.headers["location"] == "/"
+        market = await browser.get("/")
+    assert market.status_code == 200
+    words = text_of(market.text)
+    assert "Besoin publié" in words
+    assert title in words and "Budget : jusqu'à 40,00 € par utilisation" in words
+    assert "Souhaité le samedi de 8 h à 12 h" in words
+    item = re.search(
+        r'<li class="item need"[^>]*data-title="([^"]+)"[^>]*data-lat="[\d.]+"', market.text
+    )
+    assert item and item.group(1).replace("&#39;", "'") == title  # the map's marker, same item
+
+
+async def _matched(portal: Portal) -> tuple[Member, Member, dict[str, object]]:
+    """A business offering a van and an association whose need the engine matched to it."""
+    stack = portal.stack
+    territory = await new_territory(stack)
+    business = await new_member(stack, territory, kind="business", name="Frigo")
+    association = await new_member(stack, territory, kind="association", name="Épicerie")
+    asset = await declare(stack, business, capacity=1, unit="unit")
+    made = await offer(stack, business, asset["id"])
+    async with await signed_in(portal, association) as browser:
+        done = await post_form(browser, "/besoins/nouveau", NEED_FORM)
+        assert done.status_code == 303
+
+    async def proposed() -> dict[str, object] | None:
+        found = await stack["matching"].client.get("/v1/matches", headers=association.headers)
+        items = [m for m in found.json()["items"] if m["offer_id"] == made["id"]]
+        return items[0] if items else None
+
+    match = await eventually(proposed, timeout=30)
+    return business, association, match
+
+
+async def test_my_matches_explain_the_score_in_words_and_both_sides_accept(
+    portal: Portal,
+) -> None:
+    business, association, match = await _matched(portal)
+    async with await signed_in(portal, association) as browser:
+        page = await browser.get("/mises-en-relation")
+        words = text_of(page.text)
+        assert "En attente de réponse" in words
+        assert "à 0 km" in words or re.search(r"à \d+(,\d)? km", words)
+        assert "libre le samedi" in words and "dans le budget" in words
+        assert "Fourgon frigorifique 12 m³ inoccupé 80 % de la semaine" in words
+        assert re.search(r'<meter min="0" max="100" value="\d+"', page.text)
+        # htmx answers with the card alone, in place.
+        answered = await browser.post(
+            f"/mises-en-relation/{match['id']}/accepter",
+            data={"csrf": csrf_in(page.text)},
+            headers={"HX-Request": "true"},
+        )
+    assert answered.status_code == 200
+    assert answered.text.lstrip().startswith(f'<article class="match" id="match-{match["id"]}"')
+    assert "Acceptée par une partie" in answered.text and "Vous avez accepté" in answered.text
+    async with await signed_in(portal, business) as browser:
+        page = await browser.get("/mises-en-relation")
+        assert "vous proposez l'offre" in text_of(page.text)
+        # Without JavaScript: a plain form post, then the page again.
+        answered = await browser.post(
+            f"/mises-en-relation/{match['id']}/accepter", data={"csrf": csrf_in(page.text)}
+        )
+        assert answered.status_code == 303
+        again = await browser.get(answered.headers["location"])
+    assert "Confirmée par les deux parties" in again.text
+    assert "Vous avez accepté cette mise en relation." in again.text
+    assert 'action="/mises-en-relation/' not in again.text  # nothing left to answer
+
+
+async def test_a_stranger_cannot_answer_someone_elses_match(portal: Portal) -> None:
+    _, association, match = await _matched(portal)
+    stack = portal.stack
+    other = await new_member(stack, await new_territory(stack), kind="association", name="Autre")
+    async with await signed_in(portal, other) as browser:
+        page = await browser.get("/mises-en-relation")
+        response = await browser.post(
+            f"/mises-en-relation/{match['id']}/accepter", data={"csrf": csrf_in(page.text)}
+        )
+    assert response.status_code == 404
+    assert "n&#39;existe pas ou n&#39;est pas visible" in response.text
+    seen = await stack["matching"].client.get(
+        f"/v1/matches/{match['id']}", headers=association.headers
+    )
+    assert seen.json()["accepted_by"] == []
+
+
+async def test_facilitation_is_for_facilitators_who_admit_and_pair_by_hand(
+    portal: Portal,
+) -> None:
+    stack = portal.stack
+    territory = await new_territory(stack)
+    business = await new_member(stack, territory, kind="business", name="Frigo")
+    async with await signed_in(portal, business) as browser:
+        await browser.get("/")  # the session learns the actor's roles
+        refused = await browser.get("/animation")
+    assert refused.status_code == 403 and "Accès refusé" in refused.text
+    pending = await new_member(stack, territory, kind="association", name="Jardin", admit=False)
+    async with await signed_in(portal, territory.facilitator) as browser:
+        await browser.get("/")
+        page = await browser.get("/animation")
+        assert page.status_code == 200
+        assert "Jardin" in page.text
+        admitted = await browser.post(
+            f"/animation/acteurs/{pending.id}/admettre", data={"csrf": csrf_in(page.text)}
+        )
+        assert admitted.status_code == 303
+        after = await browser.get("/animation")
+    assert "Jardin est admis·e." in text_of(after.text)
+    actor = await stack.actors.get(
+        f"/v1/actors/{pending.id}", headers=territory.facilitator.headers
+    )
+    assert actor.json()["status"] == "active"
+
+
+async def test_a_service_out_of_reach_gives_a_french_page_not_a_500(portal: Portal) -> None:
+    from services.portal.app import build_app
+
+    stack = portal.stack
+    member = await new_member(stack, await new_territory(stack), kind="association", name="Ici")
+    actors = str(stack.actors.base_url).rstrip("/")
+    broken = Portal(
+        build_app(portal_settings(actors, "http://127.0.0.1:9", "http://127.0.0.1:9")),
+        portal.settings,
+        stack,
+    )
+    async with await signed_in(broken, member) as browser:
+        response = await browser.get("/")
+    assert response.status_code == 503
+    assert "Un service de la plateforme ne répond pas" in response.text
+    assert response.headers["content-type"].startswith("text/html")
+
+
+async def test_registration_shows_the_field_at_fault_in_french(portal: Portal) -> None:
+    stack = portal.stack
+    territory = await new_territory(stack)
+    async with portal.client() as browser:
+        page = await browser.get("/inscription")
+        assert page.status_code == 200
+        form = {
+            "csrf": csrf_in(page.text),
+            "territory_id": territory.id,
+            "kind": "association",
+            "name": "Les Jardins de Cornod",
+            "email": "pas-une-adresse",
+            "commune": "Atlantide",
+        }
+        unknown_place = await browser.post("/inscription", data=form)
+        assert unknown_place.status_code == 422
+        assert 'id="commune-error">Commune inconnue' in unknown_place.text
+        bad_mail = await browser.post("/inscription", data={**form, "commune": "cornod"})
+    assert bad_mail.status_code == 422
+    assert 'id="email-error"' in bad_mail.text
+    assert re.search(r'id="email"[^>]*aria-invalid="true"', bad_mail.text)
