@@ -564,7 +564,7 @@ def run(args: argparse.Namespace) -> int:
             base_env.setdefault("KAFKA_SESSION_TIMEOUT_MS", "4000")
         mail_dir = args.data_dir / "mail"
         base_env["PORTAL_URL"] = f"http://127.0.0.1:{port_of.get('portal', 8000)}"
-        base_env.setdefault("MAIL_DIR", str(mail_dir))  # no SMTP server: mails become files
+        base_env.setdefault("MAIL_FOLDER", str(mail_dir))  # no SMTP server: mails become files
         envs = {
             s.name: {**base_env, "PORT": str(s.port)}
             | ({"DATABASE_URL": database_urls[s.name]} if s.name in database_urls else {})

@@ -44,6 +44,7 @@ VENDOR = {
     "leaflet": "leaflet/dist",
     "markercluster": "leaflet.markercluster/dist",
     "chart": "chart.js/dist",
+    "axe": "axe-core",  # the accessibility check the browser tests run on every page
 }
 
 

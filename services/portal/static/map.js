@@ -47,6 +47,8 @@
       points.push(marker.getLatLng());
     });
     map.addLayer(cluster);
+    // What the map shows, for tests and assistive checks: one marker per listed item.
+    window.__mcvtMap = { markers: points.length };
     const here = map;
     outline(box.dataset.outline, { color: "#164536", weight: 2, fill: false }).then((layer) => {
       layer.addTo(here);
