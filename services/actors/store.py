@@ -108,12 +108,16 @@ async def save_territory_settings(conn: Connection, settings: TerritorySettings)
 
 
 async def standing(conn: Connection, principal: Principal) -> Standing | None:
-    """The caller's standing from the source tables: its status, and whether the token's key is
-    revoked (or not its own)."""
+    """The caller's standing from the source tables: its status, and whether the token's key
+    (an API key, or a person's session) is revoked or ended (or not its own)."""
     row = await conn.fetchrow(
-        """SELECT a.status, k.id IS NULL OR k.revoked_at IS NOT NULL AS key_revoked
-           FROM actors a LEFT JOIN api_keys k ON k.id = $2 AND k.actor_id = a.id
-           WHERE a.id = $1""",
+        """SELECT a.status,
+                  NOT EXISTS (SELECT 1 FROM api_keys k
+                              WHERE k.id = $2 AND k.actor_id = a.id AND k.revoked_at IS NULL)
+                  AND NOT EXISTS (SELECT 1 FROM sessions s
+                                  WHERE s.id = $2 AND s.actor_id = a.id AND s.ended_at IS NULL)
+                  AS key_revoked
+           FROM actors a WHERE a.id = $1""",
         UUID(principal.actor_id),
         principal.key_id,
     )
