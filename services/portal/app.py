@@ -19,7 +19,13 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.portal import pages_account, pages_facilitation, pages_market, pages_matches
+from services.portal import (
+    pages_account,
+    pages_facilitation,
+    pages_market,
+    pages_matches,
+    pages_people,
+)
 from services.portal.i18n import Words
 from services.portal.session import SessionCodec
 from services.portal.settings import PortalSettings
@@ -202,6 +208,7 @@ def build_app(settings: PortalSettings | None = None) -> FastAPI:
         pages_market.router,
         pages_matches.router,
         pages_facilitation.router,
+        pages_people.router,
     ):
         app.include_router(router)
     app.mount("/static/portal", StaticFiles(directory=HERE / "static"), name="static")

@@ -8,8 +8,16 @@ import uuid
 
 import httpx
 
-from tests.portal.conftest import Portal, csrf_in, portal_settings, signed_in
-from tests.scenario import Member, declare, new_member, new_territory, offer
+from tests.portal.conftest import (
+    Person,
+    Portal,
+    csrf_in,
+    new_person,
+    new_place,
+    portal_settings,
+    signed_in,
+)
+from tests.scenario import declare, offer
 from tests.support import eventually
 
 NEED_FORM = {
@@ -64,16 +72,17 @@ async def test_every_page_carries_a_strict_content_security_policy(portal: Porta
 
 async def test_a_form_posted_without_the_session_token_changes_nothing(portal: Portal) -> None:
     stack = portal.stack
-    territory = await new_territory(stack)
-    association = await new_member(stack, territory, kind="association", name="Épicerie")
-    async with await signed_in(portal, association) as browser:
+    place = await new_place(stack)
+    territory = place.territory
+    association = await new_person(stack, territory, kind="association", name="Épicerie")
+    async with signed_in(portal, association) as browser:
         refused = await browser.post("/besoins/nouveau", data=NEED_FORM)
         forged = await browser.post("/besoins/nouveau", data={**NEED_FORM, "csrf": "forged"})
     for response in (refused, forged):
         assert response.status_code == 403
         assert "Ce formulaire a expiré" in response.text
     mine = await stack.offers.get(
-        "/v1/needs", params={"owner_id": association.id}, headers=association.headers
+        "/v1/needs", params={"owner_id": association.id}, headers=association.member.headers
     )
     assert mine.json()["items"] == []
 
@@ -82,10 +91,11 @@ async def test_the_need_form_shows_the_apis_field_errors_next_to_each_field(
     portal: Portal,
 ) -> None:
     stack = portal.stack
-    territory = await new_territory(stack)
-    association = await new_member(stack, territory, kind="association", name="Épicerie")
+    place = await new_place(stack)
+    territory = place.territory
+    association = await new_person(stack, territory, kind="association", name="Épicerie")
     bad = {**NEED_FORM, "quantity": "-3", "max_distance_km": "loin", "end": "7:00"}
-    async with await signed_in(portal, association) as browser:
+    async with signed_in(portal, association) as browser:
         response = await post_form(browser, "/besoins/nouveau", bad)
     assert response.status_code == 422
     page = response.text
@@ -100,10 +110,11 @@ async def test_the_need_form_shows_the_apis_field_errors_next_to_each_field(
 
 async def test_a_need_published_with_the_form_is_on_the_map_and_list(portal: Portal) -> None:
     stack = portal.stack
-    territory = await new_territory(stack)
-    association = await new_member(stack, territory, kind="association", name="Épicerie")
+    place = await new_place(stack)
+    territory = place.territory
+    association = await new_person(stack, territory, kind="association", name="Épicerie")
     title = f"Un fourgon pour la tournée {uuid.uuid4().hex[:6]}"
-    async with await signed_in(portal, association) as browser:
+    async with signed_in(portal, association) as browser:
         done = await post_form(browser, "/besoins/nouveau", {**NEED_FORM, "title": title})
         assert done.status_code == 303 and done.headers["location"] == "/"
         market = await browser.get("/")
@@ -118,20 +129,23 @@ async def test_a_need_published_with_the_form_is_on_the_map_and_list(portal: Por
     assert item and item.group(1).replace("&#39;", "'") == title  # the map's marker, same item
 
 
-async def _matched(portal: Portal) -> tuple[Member, Member, dict[str, object]]:
+async def _matched(portal: Portal) -> tuple[Person, Person, dict[str, object]]:
     """A business offering a van and an association whose need the engine matched to it."""
     stack = portal.stack
-    territory = await new_territory(stack)
-    business = await new_member(stack, territory, kind="business", name="Frigo")
-    association = await new_member(stack, territory, kind="association", name="Épicerie")
-    asset = await declare(stack, business, capacity=1, unit="unit")
-    made = await offer(stack, business, asset["id"])
-    async with await signed_in(portal, association) as browser:
+    place = await new_place(stack)
+    territory = place.territory
+    business = await new_person(stack, territory, kind="business", name="Frigo")
+    association = await new_person(stack, territory, kind="association", name="Épicerie")
+    asset = await declare(stack, business.member, capacity=1, unit="unit")
+    made = await offer(stack, business.member, asset["id"])
+    async with signed_in(portal, association) as browser:
         done = await post_form(browser, "/besoins/nouveau", NEED_FORM)
         assert done.status_code == 303
 
     async def proposed() -> dict[str, object] | None:
-        found = await stack["matching"].client.get("/v1/matches", headers=association.headers)
+        found = await stack["matching"].client.get(
+            "/v1/matches", headers=association.member.headers
+        )
         items = [m for m in found.json()["items"] if m["offer_id"] == made["id"]]
         return items[0] if items else None
 
@@ -143,7 +157,7 @@ async def test_my_matches_explain_the_score_in_words_and_both_sides_accept(
     portal: Portal,
 ) -> None:
     business, association, match = await _matched(portal)
-    async with await signed_in(portal, association) as browser:
+    async with signed_in(portal, association) as browser:
         page = await browser.get("/mises-en-relation")
         words = text_of(page.text)
         assert "En attente de réponse" in words
@@ -160,7 +174,7 @@ async def test_my_matches_explain_the_score_in_words_and_both_sides_accept(
     assert answered.status_code == 200
     assert answered.text.lstrip().startswith(f'<article class="match" id="match-{match["id"]}"')
     assert "Acceptée par une partie" in answered.text and "Vous avez accepté" in answered.text
-    async with await signed_in(portal, business) as browser:
+    async with signed_in(portal, business) as browser:
         page = await browser.get("/mises-en-relation")
         assert "vous proposez l'offre" in text_of(page.text)
         # Without JavaScript: a plain form post, then the page again.
@@ -177,8 +191,10 @@ async def test_my_matches_explain_the_score_in_words_and_both_sides_accept(
 async def test_a_stranger_cannot_answer_someone_elses_match(portal: Portal) -> None:
     _, association, match = await _matched(portal)
     stack = portal.stack
-    other = await new_member(stack, await new_territory(stack), kind="association", name="Autre")
-    async with await signed_in(portal, other) as browser:
+    other = await new_person(
+        stack, (await new_place(stack)).territory, kind="association", name="Autre"
+    )
+    async with signed_in(portal, other) as browser:
         page = await browser.get("/mises-en-relation")
         response = await browser.post(
             f"/mises-en-relation/{match['id']}/accepter", data={"csrf": csrf_in(page.text)}
@@ -186,7 +202,7 @@ async def test_a_stranger_cannot_answer_someone_elses_match(portal: Portal) -> N
     assert response.status_code == 404
     assert "n&#39;existe pas ou n&#39;est pas visible" in response.text
     seen = await stack["matching"].client.get(
-        f"/v1/matches/{match['id']}", headers=association.headers
+        f"/v1/matches/{match['id']}", headers=association.member.headers
     )
     assert seen.json()["accepted_by"] == []
 
@@ -195,15 +211,14 @@ async def test_facilitation_is_for_facilitators_who_admit_and_pair_by_hand(
     portal: Portal,
 ) -> None:
     stack = portal.stack
-    territory = await new_territory(stack)
-    business = await new_member(stack, territory, kind="business", name="Frigo")
-    async with await signed_in(portal, business) as browser:
-        await browser.get("/")  # the session learns the actor's roles
+    place = await new_place(stack)
+    territory = place.territory
+    business = await new_person(stack, territory, kind="business", name="Frigo")
+    async with signed_in(portal, business) as browser:
         refused = await browser.get("/animation")
     assert refused.status_code == 403 and "Accès refusé" in refused.text
-    pending = await new_member(stack, territory, kind="association", name="Jardin", admit=False)
-    async with await signed_in(portal, territory.facilitator) as browser:
-        await browser.get("/")
+    pending = await new_person(stack, territory, kind="association", name="Jardin", admit=False)
+    async with signed_in(portal, place.facilitator) as browser:
         page = await browser.get("/animation")
         assert page.status_code == 200
         assert "Jardin" in page.text
@@ -223,14 +238,17 @@ async def test_a_service_out_of_reach_gives_a_french_page_not_a_500(portal: Port
     from services.portal.app import build_app
 
     stack = portal.stack
-    member = await new_member(stack, await new_territory(stack), kind="association", name="Ici")
+    member = await new_person(
+        stack, (await new_place(stack)).territory, kind="association", name="Ici"
+    )
     actors = str(stack.actors.base_url).rstrip("/")
     broken = Portal(
         build_app(portal_settings(actors, "http://127.0.0.1:9", "http://127.0.0.1:9")),
         portal.settings,
         stack,
+        portal.mailbox,
     )
-    async with await signed_in(broken, member) as browser:
+    async with signed_in(broken, member) as browser:
         response = await browser.get("/")
     assert response.status_code == 503
     assert "Un service de la plateforme ne répond pas" in response.text
@@ -239,7 +257,8 @@ async def test_a_service_out_of_reach_gives_a_french_page_not_a_500(portal: Port
 
 async def test_registration_shows_the_field_at_fault_in_french(portal: Portal) -> None:
     stack = portal.stack
-    territory = await new_territory(stack)
+    place = await new_place(stack)
+    territory = place.territory
     async with portal.client() as browser:
         page = await browser.get("/inscription")
         assert page.status_code == 200
