@@ -28,7 +28,7 @@ from services.portal.settings import PortalSettings
 from services.runtime.context import Context
 from tests.harness import Databases, Stack, start_stack
 from tests.mailbox import Mailbox, smtp_server
-from tests.scenario import DIE, Member, Territory, known_to_offers, registration, token_for
+from tests.scenario import DIE, Member, Territory, known_to_offers, new_member, token_for
 from tests.support import http_server
 
 SESSION_KEY = SessionCodec.new_key()
@@ -119,20 +119,10 @@ async def new_person(
     stack: Stack, territory: Territory, *, kind: str = "association", name: str = "Épicerie",
     admit: bool = True,
 ) -> Person:  # fmt: skip
-    """Register an actor whose registrant (its first admin) has a fresh e-mail."""
+    """Register an actor whose registrant (its first admin) has an e-mail of its own."""
     email = f"{kind}-{uuid.uuid4().hex[:10]}@exemple.org"
-    body = registration(territory.id, kind=kind, name=name, siret=None, email=email, location=DIE)
-    response = await stack.actors.post("/v1/actors", json=body)
-    assert response.status_code == 201, response.text
-    actor_id = response.json()["actor"]["id"]
-    if admit:
-        admitted = await stack.actors.post(
-            f"/v1/actors/{actor_id}/admit", headers=territory.facilitator.headers
-        )
-        assert admitted.status_code == 200, admitted.text
-    headers = await token_for(stack.actors, response.json()["api_key"]["key"])
-    await known_to_offers(stack, actor_id, "active" if admit else "pending")
-    return Person(email, Member(actor_id, territory.id, headers))
+    member = await new_member(stack, territory, kind=kind, name=name, admit=admit, email=email)
+    return Person(email, member)
 
 
 @dataclass

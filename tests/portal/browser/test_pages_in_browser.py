@@ -11,7 +11,7 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.portal.browser.conftest import ARTIFACTS, RunningStack, new_context
 from tests.portal.browser.drivers import Mouse
-from tests.portal.browser.test_flow import FACILITATOR, sign_in
+from tests.portal.browser.test_flow import FACILITATOR, TOWN_HALL, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -49,7 +49,7 @@ async def test_every_page_is_accessible_and_fits_a_phone(
     browser: Browser, running_stack: RunningStack
 ) -> None:
     stack = running_stack
-    for label, (width, height) in WIDTHS.items():
+    for width, height in WIDTHS.values():
         context = await new_context(browser, stack, width=width, height=height)
         page = await context.new_page()
         try:
@@ -68,8 +68,8 @@ async def test_every_page_is_accessible_and_fits_a_phone(
                 ("/besoins/nouveau", "besoin"),
                 ("/actifs/nouveau", "actif"),
                 ("/offres/nouvelle", "offre"),
-                ("/mises-en-relation", "mises-en-relation"),
                 ("/animation", "animation"),
+                ("/equipe", "equipe"),
             ):
                 await page.goto(stack.portal + path)
                 await check_page(page, name)
@@ -78,9 +78,13 @@ async def test_every_page_is_accessible_and_fits_a_phone(
             await page.get_by_role("button", name="Publier le besoin").click()
             await expect(page.locator("#erreurs")).to_be_focused()
             await check_page(page, "besoin-erreurs")
+            # The town hall's matches: a proposal of the demo with its score explained.
+            await sign_in(page, Mouse(page), stack, TOWN_HALL)
+            await page.goto(stack.portal + "/mises-en-relation")
+            await expect(page.locator("article.match").first).to_be_visible()
+            await check_page(page, "mises-en-relation")
         finally:
             await context.close()
-        assert label
     assert not stack.blocked, stack.blocked
 
 
