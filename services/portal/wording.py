@@ -65,9 +65,6 @@ def price_words(words: Words, price: Mapping[str, Any]) -> str:
     return patterns.get(str(model), "{money}").format(money=money)
 
 
-INDICATOR_NAMES = {"availability", "temperature", "ready_within", "punctuality"}
-
-
 def indicator_words(words: Words, indicator: Mapping[str, Any]) -> str:
     """ "disponibilité : au moins 95 %"."""
     _ = words.gettext

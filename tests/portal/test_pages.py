@@ -277,3 +277,103 @@ async def test_registration_shows_the_field_at_fault_in_french(portal: Portal) -
     assert bad_mail.status_code == 422
     assert 'id="email-error"' in bad_mail.text
     assert re.search(r'id="email"[^>]*aria-invalid="true"', bad_mail.text)
+
+
+ASSET_FORM = {
+    "category": "refrigerated_van",
+    "unit": "unit",
+    "title": "Fourgon frigorifique",
+    "description": "Au quai de la fruitière le week-end.",
+    "capacity": "1",
+    "features": "refrigerated",
+    "idle_percent": "80",
+    "commune": "Montrevel",
+    "days": "5",
+    "start": "7:00",
+    "end": "19:00",
+}
+
+
+async def test_an_asset_then_its_offer_published_with_the_forms(portal: Portal) -> None:
+    stack = portal.stack
+    business = await new_person(stack, (await new_place(stack)).territory, kind="business")
+    async with signed_in(portal, business) as browser:
+        no_asset = await browser.get("/offres/nouvelle")
+        assert "Déclarez d'abord un actif" in text_of(no_asset.text)
+        wrong = await post_form(browser, "/actifs/nouveau", {**ASSET_FORM, "idle_percent": "180"})
+        assert wrong.status_code == 422
+        assert re.search(r'id="idle_percent-error">Cette valeur est trop grande\.<', wrong.text)
+        declared = await post_form(browser, "/actifs/nouveau", ASSET_FORM)
+        assert declared.status_code == 303
+        form = await browser.get("/offres/nouvelle")
+        assert "Fourgon frigorifique</option>" in form.text
+        asset_id = re.search(r'<option value="([0-9a-f-]{36})">Fourgon frigorifique<', form.text)
+        assert asset_id
+        offer_form = {
+            "asset_id": asset_id.group(1),
+            "title": "Fourgon frigorifique le week-end",
+            "price_model": "per_use",
+            "unit_price": "35,5",
+            "max_distance_km": "30",
+            "indicator_name": "availability",
+            "indicator_comparator": "gte",
+            "indicator_target": "95",
+            "indicator_unit": "%",
+        }
+        bad = await post_form(browser, "/offres/nouvelle", {**offer_form, "unit_price": "-1"})
+        assert bad.status_code == 422 and 'id="unit_price-error"' in bad.text
+        published = await post_form(browser, "/offres/nouvelle", offer_form)
+        assert published.status_code == 303
+        market = text_of((await browser.get("/")).text)
+    assert "Offre publiée." in market
+    assert "Fourgon frigorifique le week-end" in market
+    assert "Prix : 35,50 € par utilisation" in market
+    assert "Engagement : disponibilité : au moins 95 %" in market
+    assert "Offre · Fourgon frigorifique · Montrevel · la vôtre" in market
+
+
+async def test_the_list_filters_by_kind_category_and_day(portal: Portal) -> None:
+    stack = portal.stack
+    place = await new_place(stack)
+    business = await new_person(stack, place.territory, kind="business", name="Frigo")
+    association = await new_person(stack, place.territory, name="Épicerie")
+    asset = await declare(stack, business.member, capacity=1, unit="unit")
+    await offer(stack, business.member, asset["id"], title="Le fourgon du samedi")
+    async with signed_in(portal, association) as browser:
+        done = await post_form(browser, "/besoins/nouveau", {**NEED_FORM, "title": "Mon besoin"})
+        assert done.status_code == 303
+        everything = text_of((await browser.get("/")).text)
+        needs = text_of((await browser.get("/", params={"quoi": "besoins"})).text)
+        rooms = text_of((await browser.get("/", params={"categorie": "meeting_room"})).text)
+        sunday = text_of((await browser.get("/", params={"jour": "6"})).text)
+        saturday = text_of((await browser.get("/", params={"jour": "5"})).text)
+    assert "Le fourgon du samedi" in everything and "Mon besoin" in everything
+    assert "Mon besoin" in needs and "Le fourgon du samedi" not in needs
+    assert "0 résultat" in rooms
+    assert "Le fourgon du samedi" not in sunday and "Mon besoin" not in sunday
+    assert "Le fourgon du samedi" in saturday and "Mon besoin" in saturday
+
+
+async def test_declining_with_a_reason_closes_the_match_for_both(portal: Portal) -> None:
+    business, association, match = await _matched(portal)
+    async with signed_in(portal, business) as browser:
+        page = await browser.get("/mises-en-relation")
+        declined = await browser.post(
+            f"/mises-en-relation/{match['id']}/refuser",
+            data={"csrf": csrf_in(page.text), "reason": "Le fourgon est en révision ce mois-ci."},
+        )
+        assert declined.status_code == 303
+        after = text_of((await browser.get("/mises-en-relation")).text)
+    assert "Vous avez refusé cette mise en relation." in after and "Terminées" in after
+    seen = await stack_match(portal, match, association)
+    assert seen["status"] == "declined"
+    assert seen["reason"] == "Le fourgon est en révision ce mois-ci."
+
+
+async def stack_match(portal: Portal, match: dict[str, object], party: Person) -> dict[str, object]:
+    found = await portal.stack["matching"].client.get(
+        f"/v1/matches/{match['id']}", headers=party.member.headers
+    )
+    assert found.status_code == 200, found.text
+    result: dict[str, object] = found.json()
+    return result

@@ -86,6 +86,7 @@ async def test_every_page_is_accessible_and_fits_a_phone(
         finally:
             await context.close()
     assert not stack.blocked, stack.blocked
+    assert not stack.problems, stack.problems
 
 
 async def test_the_map_shows_the_listed_items_even_without_tiles(
@@ -112,3 +113,4 @@ async def test_the_map_shows_the_listed_items_even_without_tiles(
         )
     finally:
         await context.close()
+    assert not stack.problems, stack.problems
