@@ -3,6 +3,7 @@ sessions whose refresh tokens rotate, and are managed by their actor's admins.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import timedelta
@@ -442,3 +443,30 @@ async def test_erasure_forgets_the_people_who_belonged_to_nothing_else(
     member = (await invite(actors, other["id"], bearer(other_admin))).json()
     member_grant = (await exchange(actors, await mailbox.link_to(member["email"]))).json()
     assert (await actors.client.delete("/v1/me", headers=bearer(member_grant))).status_code == 403
+
+
+async def test_two_exchanges_of_one_link_at_once_make_one_session(
+    actors, territory, mailbox
+) -> None:
+    someone = await register(actors, territory, mailbox)
+    token = await mailbox.link_to(someone["email"])
+
+    answers = await asyncio.gather(*(exchange(actors, token) for _ in range(5)))
+
+    assert sorted(a.status_code for a in answers) == [200, 401, 401, 401, 401]
+    assert await actors.pool.fetchval("SELECT count(*) FROM sessions") == 1
+
+
+async def test_a_session_not_refreshed_in_time_ends(
+    actors, territory, mailbox, monkeypatch
+) -> None:
+    someone = await register(actors, territory, mailbox)
+    grant = await signed_in(actors, mailbox, someone["email"])
+    later = clock.now() + timedelta(seconds=actors.settings.refresh_ttl_s + 1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+
+    refreshed = await actors.client.post(
+        "/v1/sign-in/refresh", json={"refresh_token": grant["refresh_token"]}
+    )
+
+    assert refreshed.status_code == 401 and "expired" in refreshed.json()["detail"]
