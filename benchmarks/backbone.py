@@ -10,7 +10,8 @@ cores, so other work on the machine lowers every figure: the load average is pri
     the relay off and then running as deployed; (b) `handlers.register_actor` called directly;
     (c) raw asyncpg transactions inserting the same six rows register_actor inserts (actors,
     api_keys, people, memberships, sign_in_links, outbox) with values prepared beforehand: no
-    territory check, no domain model, no key generation, no event building. (b) and (c) alternate in rounds, to see the same load.
+    territory check, no domain model, no key generation, no event building. (b) and (c)
+    alternate in rounds, to see the same load.
 (2) A 20,000-event backlog written by 32 concurrent single-event transactions (the write rate),
     then drained by an `OutboxRelay` (the drain rate).
 (3) Latency, events paced at a steady rate: from just after a transaction with an outbox row
