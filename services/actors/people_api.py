@@ -6,6 +6,7 @@ fast, whether or not the e-mail is known.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 from uuid import UUID
@@ -30,17 +31,24 @@ router = APIRouter()
 Settings = Annotated[ActorsSettings, Depends(settings_of(ActorsSettings))]
 
 
-def _mailer(request: Request) -> MailSender:
-    mailer: MailSender = request.app.state.mailer
-    return mailer
+@dataclass(frozen=True)
+class Outgoing:
+    """Mails of one request, sent once the answer is given."""
+
+    portal_url: str
+    mailer: MailSender
+    background: BackgroundTasks
+
+    def send(self, mail: Mail) -> None:
+        """After the answer; a failure is logged (the person asks for another link)."""
+        self.background.add_task(send_quietly, self.mailer, mail)
 
 
-Mailer = Annotated[MailSender, Depends(_mailer)]
+def _outgoing(request: Request, settings: Settings, background: BackgroundTasks) -> Outgoing:
+    return Outgoing(settings.portal_url, request.app.state.mailer, background)
 
 
-def mail_later(background: BackgroundTasks, mailer: MailSender, mail: Mail) -> None:
-    """Send once the answer is given; a failure is logged (the person asks for another link)."""
-    background.add_task(send_quietly, mailer, mail)
+Mails = Annotated[Outgoing, Depends(_outgoing)]
 
 
 def mint(
@@ -118,12 +126,7 @@ def _refresh_ttl(settings: ActorsSettings) -> timedelta:
     "the same for an unknown e-mail, to which nothing is sent",
 )
 async def request_link(
-    body: SignInRequest,
-    request: Request,
-    pool: Pool,
-    settings: Settings,
-    mailer: Mailer,
-    background: BackgroundTasks,
+    body: SignInRequest, request: Request, pool: Pool, settings: Settings, mails: Mails
 ) -> dict[str, str]:
     limits: RateLimits = request.app.state.rate_limits
     await limits.hit(
@@ -132,8 +135,7 @@ async def request_link(
     link = await sign_in.request_link(pool, body.email, body.return_to)
     if link is not None:
         person = link.person
-        mail = letters.sign_in(person.email, person.name, settings.portal_url, link.token)
-        mail_later(background, mailer, mail)
+        mails.send(letters.sign_in(person.email, person.name, mails.portal_url, link.token))
     return {}
 
 
@@ -199,20 +201,15 @@ async def list_people(actor_id: UUID, pool: Pool, me: CurrentActor) -> list[Memb
     summary="Invite a person into my actor (admin): they get a sign-in link by mail",
 )
 async def invite(
-    actor_id: UUID,
-    body: Invitation,
-    pool: Pool,
-    me: CurrentActor,
-    settings: Settings,
-    mailer: Mailer,
-    background: BackgroundTasks,
+    actor_id: UUID, body: Invitation, pool: Pool, me: CurrentActor, mails: Mails
 ) -> MemberOut:
     invited = await colleagues.invite(pool, actor_id, body, me)
     person = invited.person
-    mail = letters.invitation(
-        person.email, person.name, invited.actor.name, settings.portal_url, invited.link.token
+    mails.send(
+        letters.invitation(
+            person.email, person.name, invited.actor.name, mails.portal_url, invited.link.token
+        )
     )
-    mail_later(background, mailer, mail)
     return MemberOut(id=person.id, email=person.email, name=person.name, role=invited.role)
 
 

@@ -98,8 +98,49 @@ async def remove_membership(conn: Connection, actor_id: UUID, person_id: UUID) -
     )
 
 
-async def remove_memberships_of_actor(conn: Connection, actor_id: UUID) -> None:
-    await conn.execute("DELETE FROM memberships WHERE actor_id = $1", actor_id)
+async def remove_memberships_of_actor(conn: Connection, actor_id: UUID) -> list[UUID]:
+    """Remove every member of the actor; the people who were."""
+    rows = await conn.fetch(
+        "DELETE FROM memberships WHERE actor_id = $1 RETURNING person_id", actor_id
+    )
+    return [row["person_id"] for row in rows]
+
+
+async def forget_people_without_actor(conn: Connection, person_ids: list[UUID]) -> int:
+    """Delete, with their links and sessions, those of these people who are members of no actor
+    any more (their e-mail is personal data with no purpose left); how many."""
+    orphans = await conn.fetch(
+        """SELECT id FROM people p WHERE id = ANY($1::uuid[])
+             AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.person_id = p.id)""",
+        person_ids,
+    )
+    ids = [row["id"] for row in orphans]
+    if ids:
+        await conn.execute(
+            """DELETE FROM refresh_tokens WHERE session_id IN
+                   (SELECT id FROM sessions WHERE person_id = ANY($1::uuid[]))""",
+            ids,
+        )
+        await conn.execute("DELETE FROM sessions WHERE person_id = ANY($1::uuid[])", ids)
+        await conn.execute("DELETE FROM sign_in_links WHERE person_id = ANY($1::uuid[])", ids)
+        await conn.execute("DELETE FROM people WHERE id = ANY($1::uuid[])", ids)
+    return len(ids)
+
+
+async def personal_data(conn: Connection, actor_id: UUID) -> dict[str, list[asyncpg.Record]]:
+    """The actor's people (with their role) and its sessions, never a token or its digest."""
+    people = await conn.fetch(
+        """SELECT p.id, p.email, p.name, m.role, m.created_at AS joined_at
+           FROM memberships m JOIN people p ON p.id = m.person_id
+           WHERE m.actor_id = $1 ORDER BY m.created_at, p.id""",
+        actor_id,
+    )
+    sessions = await conn.fetch(
+        """SELECT id, person_id, created_at, ended_at, end_reason FROM sessions
+           WHERE actor_id = $1 ORDER BY created_at""",
+        actor_id,
+    )
+    return {"people": people, "sessions": sessions}
 
 
 # --- sign-in links --------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from uuid import UUID
 import asyncpg
 
 from contracts.actors import Location
+from services.actors import people_store
 from services.actors.domain import Actor
 from services.actors.tokens import SigningKey
 from services.runtime.access import Standing
@@ -255,11 +256,17 @@ async def ensure_signing_key(conn: Connection) -> list[SigningKey]:
 
 
 async def personal_data(conn: Connection, actor_id: UUID) -> dict[str, list[dict[str, Any]]]:
-    """All the actors service holds about an actor: its row and its API keys (never a secret)."""
+    """All the actors service holds about an actor: its row, its API keys, its people and their
+    sessions (never a secret nor its digest)."""
     actor = await conn.fetch(f"SELECT {_ACTOR_COLUMNS} FROM actors WHERE id = $1", actor_id)
     keys = await conn.fetch(
         """SELECT id, label, created_at, last_used_at, revoked_at FROM api_keys
            WHERE actor_id = $1 ORDER BY created_at""",
         actor_id,
     )
-    return {"actor": plain(actor), "api_keys": plain(keys)}
+    people = await people_store.personal_data(conn, actor_id)
+    return {
+        "actor": plain(actor),
+        "api_keys": plain(keys),
+        **{name: plain(rows) for name, rows in people.items()},
+    }

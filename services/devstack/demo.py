@@ -76,7 +76,7 @@ class Demo:
         )
         return lines
 
-    def sign_in_lines(self, portal_url: str, mail_dir: Path) -> list[str]:
+    def sign_in_lines(self, portal_url: str, mail: str) -> list[str]:
         """A demo sign-in for each kind of actor: the address to type at the portal."""
         lines = [f"demo territory '{self.territory}': sign in at {portal_url}/connexion as"]
         shown: set[str] = set()
@@ -85,7 +85,8 @@ class Demo:
                 continue
             shown.add(member.role)
             lines.append(f"  {member.role:<17} {member.email:<40} ({member.name})")
-        lines.append(f"  the sign-in mail (and every other) is written to {mail_dir}/")
+        if mail:
+            lines.append(f"  the sign-in link arrives by mail: {mail}")
         return lines
 
     def to_json(self) -> dict[str, Any]:

@@ -470,6 +470,15 @@ def start_services(
         )
 
 
+def mail_of(env: dict[str, str]) -> str:
+    """Where the services' mails go, as the summary says it."""
+    if env.get("MAIL_FOLDER"):
+        return f"{env['MAIL_FOLDER']}/  (one .eml file per mail: sign-in links, invitations)"
+    if env.get("SMTP_HOST"):
+        return f"SMTP {env['SMTP_HOST']}:{env.get('SMTP_PORT', '25')}"
+    return ""
+
+
 def print_summary(
     services: Sequence[Service],
     bootstrap: str,
@@ -478,6 +487,7 @@ def print_summary(
     logs_dir: Path,
     demo_lines: Sequence[str],
     args: argparse.Namespace,
+    mail: str = "",
 ) -> None:
     """Where everything is, printed last so that it is what the terminal shows."""
     emit("")
@@ -492,6 +502,8 @@ def print_summary(
     databases = postgres.with_database(server, args.database_prefix + "<service>")
     emit(f"  {'databases':<14} {redact(databases)}")
     emit(f"  {'logs':<14} {logs_dir}/")
+    if mail:
+        emit(f"  {'mail':<14} {mail}")
     if demo_lines:
         emit("")
         for line in demo_lines:
@@ -556,15 +568,17 @@ def run(args: argparse.Namespace) -> int:
             "JWKS_URL": f"http://127.0.0.1:{actors_port}/.well-known/jwks.json",
             "PYTHONUNBUFFERED": "1",
         }
+        if not os.environ.get("SMTP_HOST"):
+            # Mails (sign-in links, invitations) are written here as .eml files, not sent.
+            base_env.setdefault("MAIL_FOLDER", str(args.data_dir / "mail"))
         if broker is not None:
             base_env["KAFKA_ENABLE_IDEMPOTENCE"] = "false"  # Tansu rejects InitProducerId
             # Tansu answers a fetch only when its wait runs out, and makes a new group member
             # wait about half the session timeout: short values keep the local stack snappy.
             base_env.setdefault("KAFKA_FETCH_MAX_WAIT_MS", "20")
             base_env.setdefault("KAFKA_SESSION_TIMEOUT_MS", "4000")
-        mail_dir = args.data_dir / "mail"
+        # Sign-in links point at the portal of this stack.
         base_env["PORTAL_URL"] = f"http://127.0.0.1:{port_of.get('portal', 8000)}"
-        base_env.setdefault("MAIL_FOLDER", str(mail_dir))  # no SMTP server: mails become files
         envs = {
             s.name: {**base_env, "PORT": str(s.port)}
             | ({"DATABASE_URL": database_urls[s.name]} if s.name in database_urls else {})
@@ -582,7 +596,7 @@ def run(args: argparse.Namespace) -> int:
             try:
                 made = demo_territory(args, urls, database_urls, fresh)
                 demo_lines = (
-                    made.sign_in_lines(urls["portal"], mail_dir)
+                    made.sign_in_lines(urls["portal"], mail_of(base_env))
                     if "portal" in urls
                     else made.summary(urls["actors"])
                 )
@@ -591,7 +605,9 @@ def run(args: argparse.Namespace) -> int:
                 traceback.print_exc(file=sys.stdout)
                 say(f"demo territory NOT loaded: {type(error).__name__}: {error}")
 
-        print_summary(services, bootstrap, broker, server, logs_dir, demo_lines, args)
+        print_summary(
+            services, bootstrap, broker, server, logs_dir, demo_lines, args, mail_of(base_env)
+        )
         if not args.quiet:
             echo.set()
 

@@ -3,6 +3,7 @@ sessions whose refresh tokens rotate, and are managed by their actor's admins.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import timedelta
@@ -398,3 +399,74 @@ async def test_a_bad_invitation_names_its_field(actors, territory, mailbox, body
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] in ("email", "role")
+
+
+async def test_export_names_the_actors_people_and_sessions_never_a_token(
+    actors, territory, mailbox
+) -> None:
+    someone = await register(actors, territory, mailbox)
+    grant = await signed_in(actors, mailbox, someone["email"])
+
+    export = await actors.client.get("/v1/me/export", headers=bearer(grant))
+
+    assert export.status_code == 200
+    data = export.json()["data"]
+    assert [(p["email"], p["role"]) for p in data["people"]] == [(someone["email"], "admin")]
+    (session,) = data["sessions"]
+    assert session["person_id"] == grant["person"]["id"] and session["ended_at"] is None
+    assert grant["refresh_token"] not in export.text and "hash" not in export.text
+
+
+async def test_erasure_forgets_the_people_who_belonged_to_nothing_else(
+    actors, territory, mailbox
+) -> None:
+    someone = await register(actors, territory, mailbox)
+    other = await register(actors, territory, mailbox)
+    admin = await signed_in(actors, mailbox, someone["email"])
+    other_admin = await signed_in(actors, mailbox, other["email"])
+    only_here = (await invite(actors, someone["id"], bearer(admin))).json()
+    # The other actor's admin is also a member here: they stay, for the other actor.
+    both = await invite(actors, someone["id"], bearer(admin), email=other["email"])
+    assert both.status_code == 201
+
+    erased = await actors.client.delete("/v1/me", headers=bearer(admin))
+
+    assert erased.status_code == 204
+    emails = {r["email"] for r in await actors.pool.fetch("SELECT email FROM people")}
+    assert someone["email"] not in emails and only_here["email"] not in emails
+    assert other["email"] in emails
+    assert (await actors.client.get("/v1/actors/me", headers=bearer(admin))).status_code == 401
+    assert (
+        await actors.client.get("/v1/actors/me", headers=bearer(other_admin))
+    ).status_code == 200
+    # A member erases nothing.
+    member = (await invite(actors, other["id"], bearer(other_admin))).json()
+    member_grant = (await exchange(actors, await mailbox.link_to(member["email"]))).json()
+    assert (await actors.client.delete("/v1/me", headers=bearer(member_grant))).status_code == 403
+
+
+async def test_two_exchanges_of_one_link_at_once_make_one_session(
+    actors, territory, mailbox
+) -> None:
+    someone = await register(actors, territory, mailbox)
+    token = await mailbox.link_to(someone["email"])
+
+    answers = await asyncio.gather(*(exchange(actors, token) for _ in range(5)))
+
+    assert sorted(a.status_code for a in answers) == [200, 401, 401, 401, 401]
+    assert await actors.pool.fetchval("SELECT count(*) FROM sessions") == 1
+
+
+async def test_a_session_not_refreshed_in_time_ends(
+    actors, territory, mailbox, monkeypatch
+) -> None:
+    someone = await register(actors, territory, mailbox)
+    grant = await signed_in(actors, mailbox, someone["email"])
+    later = clock.now() + timedelta(seconds=actors.settings.refresh_ttl_s + 1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+
+    refreshed = await actors.client.post(
+        "/v1/sign-in/refresh", json={"refresh_token": grant["refresh_token"]}
+    )
+
+    assert refreshed.status_code == 401 and "expired" in refreshed.json()["detail"]

@@ -57,7 +57,11 @@ async def _is(answer: Any, expected: int) -> bool:
 
 @pytest.fixture
 async def limited(databases: Databases, kafka: str, mailbox: Mailbox) -> AsyncIterator[Running]:
-    limits = {**mailbox.settings, "rate_limit_sign_in_per_email": "2/minute"}
+    limits = {
+        **mailbox.settings,
+        "rate_limit_sign_in_per_email": "2/minute",
+        "rate_limit_sensitive": "5/minute",
+    }
     async with start_stack(databases, kafka, ["actors"], {"actors": limits}) as stack:
         yield stack["actors"]
 
@@ -74,3 +78,24 @@ async def test_links_are_limited_per_email_known_or_not(limited: Running) -> Non
     assert [a.status_code for a in answers] == [202, 202, 429, 202]
     assert int(answers[2].headers["Retry-After"]) >= 1
     assert answers[2].headers["content-type"] == "application/problem+json"
+
+
+async def test_links_are_limited_per_address_as_the_portal_forwards_it(limited: Running) -> None:
+    # The portal, on loopback (trusted by FORWARDED_ALLOW_IPS), names its visitor's address.
+    def asking(address: str) -> dict[str, str]:
+        return {"X-Forwarded-For": address}
+
+    answers = [
+        await limited.client.post(
+            "/v1/sign-in/links",
+            json={"email": f"p{n}-{uuid.uuid4().hex[:6]}@example.org"},
+            headers=asking("203.0.113.5"),
+        )
+        for n in range(6)
+    ]
+    elsewhere = await limited.client.post(
+        "/v1/sign-in/links", json={"email": "q@example.org"}, headers=asking("198.51.100.7")
+    )
+
+    assert [a.status_code for a in answers] == [202] * 5 + [429]
+    assert elsewhere.status_code == 202

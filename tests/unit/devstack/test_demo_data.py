@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from uuid import uuid4
 
 from services.devstack import demo, runner
@@ -45,7 +44,7 @@ def test_a_demo_sign_in_for_each_kind_of_actor() -> None:
         for actor in DATA["actor"]
     )
     made = demo.Demo(DATA["territory"], str(uuid4()), members)
-    lines = made.sign_in_lines("http://127.0.0.1:8000", Path(".run/mail"))
+    lines = made.sign_in_lines("http://127.0.0.1:8000", ".run/mail/")
     assert lines[0].endswith("sign in at http://127.0.0.1:8000/connexion as")
     kinds = [line.split()[0] for line in lines[1:-1]]
     assert sorted(kinds) == ["association", "business", "citizen", "local_authority"]
