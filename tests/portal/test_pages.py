@@ -377,3 +377,47 @@ async def stack_match(portal: Portal, match: dict[str, object], party: Person) -
     assert found.status_code == 200, found.text
     result: dict[str, object] = found.json()
     return result
+
+
+async def test_a_facilitator_pairs_by_hand_a_need_without_candidates(portal: Portal) -> None:
+    stack = portal.stack
+    place = await new_place(stack)
+    business = await new_person(stack, place.territory, kind="business", name="Garage")
+    association = await new_person(stack, place.territory, name="Épicerie")
+    # A car is no refrigerated van: the engine never proposes it, a facilitator may.
+    car = await declare(stack, business.member, category="car", capacity=1, unit="unit")
+    by_car = await offer(stack, business.member, car["id"], title="Voiture le samedi")
+    vans = await declare(stack, business.member, capacity=1, unit="unit")
+    for_firms = await offer(
+        stack, business.member, vans["id"], title="Fourgon pour les entreprises",
+        eligible_requester_kinds=["business"],
+    )  # fmt: skip
+    async with signed_in(portal, association) as browser:
+        assert (await post_form(browser, "/besoins/nouveau", NEED_FORM)).status_code == 303
+    need_id = await eventually(lambda: unmatched_need(portal, place.facilitator), timeout=30)
+    async with signed_in(portal, place.facilitator) as browser:
+        page = await browser.get("/animation")
+        assert "Un fourgon frigorifique le samedi matin" in page.text
+        refused = await browser.post(
+            "/animation/propositions",
+            data={"csrf": csrf_in(page.text), "need_id": need_id, "offer_id": for_firms["id"]},
+        )
+        assert refused.status_code == 422
+        assert re.search(rf'id="offer-{need_id}-error">Cette offre ne peut pas', refused.text)
+        paired = await browser.post(
+            "/animation/propositions",
+            data={"csrf": csrf_in(page.text), "need_id": need_id, "offer_id": by_car["id"]},
+        )
+        assert paired.status_code == 303
+    async with signed_in(portal, association) as browser:
+        mine = text_of((await browser.get("/mises-en-relation")).text)
+    assert "Voiture le samedi → Un fourgon frigorifique le samedi matin" in mine
+    assert "Proposé à la main par l'équipe d'animation" in mine
+
+
+async def unmatched_need(portal: Portal, facilitator: Person) -> str | None:
+    found = await portal.stack["matching"].client.get(
+        "/v1/needs/unmatched", headers=facilitator.member.headers
+    )
+    items = found.json() if found.status_code == 200 else []
+    return str(items[0]["need_id"]) if items else None
