@@ -122,12 +122,14 @@ def install_error_pages(app: FastAPI, words: Words) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> Response:
         messages = {
+            400: _("Cette adresse contient une valeur que la plateforme ne connaît pas."),
+            422: _("Cette adresse contient une valeur que la plateforme ne connaît pas."),
             403: _("Vous n'avez pas accès à cette page."),
             404: _("Cette page n'existe pas ou n'est pas visible pour vous."),
             409: _("Cette action n'est plus possible : la situation a changé entre-temps."),
             429: _("Trop de demandes d'un coup : patientez un instant et recommencez."),
         }
-        status = error.status if error.status in messages else 503
+        status = {422: 400}.get(error.status, error.status) if error.status in messages else 503
         message = messages.get(
             error.status,
             _("Un service de la plateforme ne répond pas. Réessayez dans un instant."),

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from services.portal.forms import field_errors, text
 from services.portal.places import commune_location, commune_names
 from services.portal.upstream import ApiError
-from services.portal.web import SignInNeeded, VisitDep, apply_grant, safe_return
+from services.portal.web import VisitDep, apply_grant, safe_return
 
 router = APIRouter()
 
@@ -166,8 +166,3 @@ async def register(visit: VisitDep) -> Response:
         )
     # The API key the registration returns is not kept: people sign in by e-mail.
     return visit.render("registered.html", email=values["email"], name=values["name"])
-
-
-def require_signed_in(visit: VisitDep) -> None:
-    if not visit.session.signed_in:
-        raise SignInNeeded

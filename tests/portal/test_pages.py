@@ -421,3 +421,12 @@ async def unmatched_need(portal: Portal, facilitator: Person) -> str | None:
     )
     items = found.json() if found.status_code == 200 else []
     return str(items[0]["need_id"]) if items else None
+
+
+async def test_a_value_the_api_refuses_in_an_address_is_a_french_400(portal: Portal) -> None:
+    stack = portal.stack
+    person = await new_person(stack, (await new_place(stack)).territory)
+    async with signed_in(portal, person) as browser:
+        response = await browser.get("/", params={"categorie": "licorne"})
+    assert response.status_code == 400
+    assert "une valeur que la plateforme ne connaît pas" in text_of(response.text)
