@@ -38,6 +38,7 @@ from services.portal.web import (
     sign_in_url,
     visit,
 )
+from services.portal.wording import quantity_words
 
 Settings = PortalSettings
 HERE = Path(__file__).parent
@@ -83,7 +84,7 @@ def make_templates(words: Words) -> Jinja2Templates:
     env.install_gettext_callables(  # type: ignore[attr-defined]
         words.gettext, words.ngettext, newstyle=True
     )
-    env.globals.update(words=words)
+    env.globals.update(words=words, quantity=lambda n, unit: quantity_words(words, n, unit))
     env.filters.update(
         number=words.number, money=words.money, percent=words.percent, day=words.day,
         moment=words.moment, options=options,

@@ -22,7 +22,7 @@ from services.portal.forms import (
 from services.portal.places import commune_location, commune_names
 from services.portal.upstream import ApiError
 from services.portal.web import SignInNeeded, Visit, VisitDep
-from services.portal.wording import indicator_words, price_words, slot_words
+from services.portal.wording import indicator_words, price_words, quantity_words, slot_words
 
 router = APIRouter()
 
@@ -104,9 +104,10 @@ def need_item(visit: Visit, need: dict[str, Any], label: Callable[[str], str]) -
     weekly = need.get("weekly_windows", [])
     budget = need.get("budget") or {}
     lines = [
-        _("Quantité : {quantity} {unit}").format(
-            quantity=visit.words.number(float(need.get("quantity", 0))),
-            unit=label(str(need.get("unit", ""))),
+        _("Quantité : {quantity}").format(
+            quantity=quantity_words(
+                visit.words, float(need.get("quantity", 0)), str(need.get("unit", ""))
+            )
         )
     ]
     if budget.get("max_unit_price") is not None:

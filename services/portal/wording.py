@@ -65,6 +65,23 @@ def price_words(words: Words, price: Mapping[str, Any]) -> str:
     return patterns.get(str(model), "{money}").format(money=money)
 
 
+def quantity_words(words: Words, quantity: float, unit: str) -> str:
+    """ "15 places", "1 unité", "4 m³": a quantity with its unit, agreed in number."""
+    n = 1 if quantity < 2 else 2  # French: under 2 is singular (1,5 heure), the rest plural
+    units = {
+        "seat": words.ngettext("place", "places", n),
+        "person": words.ngettext("personne", "personnes", n),
+        "hour": words.ngettext("heure", "heures", n),
+        "unit": words.ngettext("unité", "unités", n),
+        "m2": "m²",
+        "m3": "m³",
+        "kg": "kg",
+        "km": "km",
+        "kwh": "kWh",
+    }
+    return f"{words.number(quantity)}\u00a0{units.get(unit, unit)}"
+
+
 def indicator_words(words: Words, indicator: Mapping[str, Any]) -> str:
     """ "disponibilité : au moins 95 %"."""
     _ = words.gettext

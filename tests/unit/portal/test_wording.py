@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from services.portal.i18n import Words
-from services.portal.wording import distance_km, indicator_words, price_words, score_reasons
+from services.portal.wording import (
+    distance_km,
+    indicator_words,
+    price_words,
+    quantity_words,
+    score_reasons,
+)
 
 WORDS = Words()
 ARINTHOD = {"lat": 46.3941, "lon": 5.5837, "commune": "Arinthod"}
@@ -76,3 +82,10 @@ def test_distance_between_two_communes() -> None:
 def test_dates_and_money_in_french() -> None:
     assert WORDS.money(1234.5) == "1\u202f234,50\xa0€"
     assert WORDS.moment("2026-12-05T07:30:00+00:00") == "5 décembre 2026 à 08:30"
+
+
+def test_quantities_agree_in_number_with_their_unit() -> None:
+    assert plain(quantity_words(WORDS, 15, "seat")) == "15 places"
+    assert plain(quantity_words(WORDS, 1, "unit")) == "1 unité"
+    assert plain(quantity_words(WORDS, 4, "m3")) == "4 m³"
+    assert plain(quantity_words(WORDS, 1.5, "hour")) == "1,5 heure"
