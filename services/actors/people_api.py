@@ -15,7 +15,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response, stat
 from limits import parse
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from contracts.fields import CleanText
+from contracts.fields import CleanText, Name
 from services.actors import colleagues, letters, sign_in
 from services.actors.domain import Actor
 from services.actors.people import Invitation, Membership, Role, SignInRequest
@@ -175,6 +175,30 @@ async def refresh(
 async def sign_out(body: RefreshRequest, pool: Pool, ctx: Ctx) -> Response:
     await sign_in.sign_out(pool, body.refresh_token, ctx)
     return Response(status_code=204)
+
+
+# --- the signed-in person ------------------------------------------------------------------------
+
+
+class MeOut(PersonOut):
+    memberships: list[Membership]
+
+
+class Rename(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name
+
+
+@router.get("/people/me", tags=["people"], summary="The signed-in person and their actors")
+async def myself(pool: Pool, me: CurrentActor) -> MeOut:
+    person, memberships = await colleagues.myself(pool, me)
+    return MeOut(id=person.id, email=person.email, name=person.name, memberships=memberships)
+
+
+@router.patch("/people/me", tags=["people"], summary="Change the signed-in person's name")
+async def rename_me(body: Rename, pool: Pool, me: CurrentActor) -> PersonOut:
+    person = await colleagues.rename_myself(pool, me, body.name)
+    return PersonOut(id=person.id, email=person.email, name=person.name)
 
 
 # --- an actor's people ----------------------------------------------------------------------------
