@@ -3,6 +3,7 @@ person's token (refreshed when it is about to expire), rendering and the CSRF ch
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -101,6 +102,8 @@ class Visit:
     request: Request
     portal: Portal
     session: Session
+    # Calls made together must not each refresh: a refresh token used twice ends the session.
+    refreshing: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def words(self) -> Words:
@@ -135,6 +138,10 @@ class Visit:
             raise
 
     async def token(self) -> str:
+        async with self.refreshing:
+            return await self._fresh_token()
+
+    async def _fresh_token(self) -> str:
         session = self.session
         if not session.signed_in:
             raise SignInNeeded
