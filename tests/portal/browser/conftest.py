@@ -71,13 +71,16 @@ class RunningStack:
 
 
 @pytest.fixture(scope="session")
-def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+def running_stack(
+    tmp_path_factory: pytest.TempPathFactory, pg_server: str
+) -> Iterator[RunningStack]:
     data_dir = tmp_path_factory.mktemp("stack")
     prefix = f"mcvt_browser_{uuid.uuid4().hex[:6]}_"
     log = (data_dir / "runner.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "services.devstack", "--data-dir", str(data_dir),
-         "--base-port", str(free_port()), "--database-prefix", prefix, "--quiet"],
+         "--base-port", str(free_port()), "--database-prefix", prefix, "--quiet",
+         "--database-url", pg_server],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     try:
