@@ -82,20 +82,7 @@ def offer_item(visit: Visit, offer: dict[str, Any], label: Callable[[str], str])
         lines.append(
             _("Libre {slots}").format(slots=", ".join(slot_words(visit.words, s) for s in weekly))
         )
-    return Item(
-        kind="offer",
-        id=str(offer["id"]),
-        title=str(offer["title"]),
-        category=label(str(asset.get("category", ""))),
-        description=str(offer.get("description", "")),
-        status=str(offer.get("status", "")),
-        commune=str(where.get("commune") or ""),
-        lat=where.get("lat"),
-        lon=where.get("lon"),
-        weekdays={int(s["weekday"]) for s in weekly},
-        lines=lines,
-        mine=str(offer.get("owner_id")) == visit.session.actor_id,
-    )
+    return _item(visit, "offer", offer, label(str(asset.get("category", ""))), where, weekly, lines)
 
 
 def need_item(visit: Visit, need: dict[str, Any], label: Callable[[str], str]) -> Item:
@@ -122,19 +109,31 @@ def need_item(visit: Visit, need: dict[str, Any], label: Callable[[str], str]) -
                 slots=", ".join(slot_words(visit.words, s) for s in weekly)
             )
         )
+    return _item(visit, "need", need, label(str(need.get("category", ""))), where, weekly, lines)
+
+
+def _item(
+    visit: Visit,
+    kind: str,
+    thing: dict[str, Any],
+    category: str,
+    where: dict[str, Any],
+    weekly: list[dict[str, Any]],
+    lines: list[str],
+) -> Item:
     return Item(
-        kind="need",
-        id=str(need["id"]),
-        title=str(need["title"]),
-        category=label(str(need.get("category", ""))),
-        description=str(need.get("description", "")),
-        status=str(need.get("status", "")),
+        kind=kind,
+        id=str(thing["id"]),
+        title=str(thing["title"]),
+        category=category,
+        description=str(thing.get("description", "")),
+        status=str(thing.get("status", "")),
         commune=str(where.get("commune") or ""),
         lat=where.get("lat"),
         lon=where.get("lon"),
         weekdays={int(s["weekday"]) for s in weekly},
         lines=lines,
-        mine=str(need.get("owner_id")) == visit.session.actor_id,
+        mine=str(thing.get("owner_id")) == visit.session.actor_id,
     )
 
 

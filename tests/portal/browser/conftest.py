@@ -44,6 +44,11 @@ class RunningStack:
     blocked: list[str] = field(default_factory=list)  # requests that tried to leave the machine
     problems: list[str] = field(default_factory=list)  # script errors, refused by the CSP
 
+    def assert_clean(self) -> None:
+        """Nothing left the machine, no script failed, the CSP refused nothing."""
+        assert not self.blocked, f"requests that left the machine: {self.blocked}"
+        assert not self.problems, self.problems
+
     @property
     def mail_dir(self) -> Path:
         return self.data_dir / "mail"

@@ -117,8 +117,7 @@ async def main_flow(
     finally:
         for context in contexts:
             await context.close()
-    assert not stack.blocked, stack.blocked
-    assert not stack.problems, stack.problems
+    stack.assert_clean()
 
 
 async def test_register_sign_in_publish_a_need_and_accept_on_both_sides(

@@ -85,8 +85,7 @@ async def test_every_page_is_accessible_and_fits_a_phone(
             await check_page(page, "mises-en-relation")
         finally:
             await context.close()
-    assert not stack.blocked, stack.blocked
-    assert not stack.problems, stack.problems
+    stack.assert_clean()
 
 
 async def test_the_map_shows_the_listed_items_even_without_tiles(
@@ -113,4 +112,4 @@ async def test_the_map_shows_the_listed_items_even_without_tiles(
         )
     finally:
         await context.close()
-    assert not stack.problems, stack.problems
+    stack.assert_clean()
