@@ -10,6 +10,8 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from services.portal.places import commune_location
+
 if TYPE_CHECKING:
     from services.portal.i18n import Words
     from services.portal.upstream import ApiError
@@ -56,6 +58,18 @@ def listed(form: Form, name: str) -> list[str]:
         if isinstance(value, str):
             items += [part.strip() for part in value.split(",") if part.strip()]
     return items
+
+
+def place(words: Words, form: Form, errors: dict[str, str]) -> dict[str, Any] | None:
+    """The location of the commune typed (None when left empty); an unknown one is an error on
+    the `commune` field."""
+    commune = text(form, "commune")
+    if not commune:
+        return None
+    location = commune_location(commune)
+    if location is None:
+        errors["commune"] = words.gettext("Commune inconnue : choisissez-la dans la liste.")
+    return location
 
 
 def _drop_none(body: dict[str, Any]) -> dict[str, Any]:

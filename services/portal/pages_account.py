@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from services.portal.forms import field_errors, text
-from services.portal.places import commune_location, commune_names
+from services.portal.forms import field_errors, place, text
+from services.portal.places import commune_names
 from services.portal.upstream import ApiError
 from services.portal.web import VisitDep, apply_grant, safe_return
 
@@ -139,10 +139,7 @@ async def register(visit: VisitDep) -> Response:
     if values["siret"]:
         body["siret"] = values["siret"]
     errors: dict[str, str] = {}
-    if values["commune"]:
-        location = commune_location(values["commune"])
-        if location is None:
-            errors["commune"] = _("Commune inconnue : choisissez-la dans la liste.")
+    if (location := place(visit.words, form, errors)) is not None:
         body["location"] = location
     if not errors:
         try:

@@ -17,9 +17,9 @@ from services.portal.forms import (
     field_errors,
     need_body,
     offer_body,
-    text,
+    place,
 )
-from services.portal.places import commune_location, commune_names
+from services.portal.places import commune_names
 from services.portal.upstream import ApiError
 from services.portal.web import SignInNeeded, Visit, VisitDep
 from services.portal.wording import indicator_words, price_words, quantity_words, slot_words
@@ -61,10 +61,8 @@ async def categories(visit: Visit) -> list[dict[str, Any]]:
 
 
 def _label(cats: list[dict[str, Any]]) -> Callable[[str], str]:
-    """French label of a category or unit code (the code itself if unknown)."""
+    """French label of a category code (the code itself if unknown)."""
     labels = {c["code"]: c["label"] for c in cats}
-    for category in cats:
-        labels.update({unit["code"]: unit["label"] for unit in category.get("units", [])})
     return lambda code: labels.get(code, code)
 
 
@@ -183,17 +181,6 @@ async def home(
 # --- forms ------------------------------------------------------------------------------------
 
 
-def _with_place(body: dict[str, Any], form: FormData, errors: dict[str, str], visit: Visit) -> None:
-    commune = text(form, "commune")
-    if commune:
-        location = commune_location(commune)
-        if location is None:
-            errors["commune"] = visit.words.gettext(
-                "Commune inconnue : choisissez-la dans la liste."
-            )
-        body["location"] = location
-
-
 async def _my_assets(visit: Visit) -> list[dict[str, Any]]:
     found = await visit.api("offers", "GET", "/v1/assets", params={"limit": 100})
     assets: list[dict[str, Any]] = found["items"]
@@ -229,8 +216,8 @@ async def _submit(
     form = await visit.form()
     body = build(form)
     errors: dict[str, str] = {}
-    if placed:
-        _with_place(body, form, errors, visit)
+    if placed and (location := place(visit.words, form, errors)) is not None:
+        body["location"] = location
     values = {key: form.getlist(key) if key in ("days", "kinds", "price_models") else value
               for key, value in form.items()}  # fmt: skip
     if not errors:
