@@ -105,6 +105,8 @@ async def test_the_need_form_shows_the_apis_field_errors_next_to_each_field(
     assert re.search(r'id="quantity-error">Cette valeur est trop petite\.<', page)
     assert re.search(r'id="max_distance_km-error">Saisissez un nombre\.<', page)
     assert "Le formulaire contient" in page
+    # The summary at the top names each field, and links to it.
+    assert '<a href="#quantity">Quantité : Cette valeur est trop petite.</a>' in page
     assert 'value="loin"' in page  # what was typed is kept
 
 
