@@ -561,12 +561,10 @@ async def _issue(
     sequence = supersedes["sequence"] + 1 if supersedes is not None else 1
     statement_id = uuid.uuid4()
     payer, payee = agreement.beneficiary_id, agreement.provider_id
-    shortfall = 0
+    transfer: credits.Transfer | None = None
     if terms.price.amount_unit is AmountUnit.TIME_CREDIT_MINUTES:
         moved_before = supersedes["total_amount"] - supersedes["shortfall"] if supersedes else 0
-        shortfall = await _move_credits(
-            conn, agreement, statement_id, total - moved_before, now, floor
-        )
+        transfer = await _plan_credits(conn, agreement, total - moved_before, floor)
     result_rows = [
         {
             "indicator": r.indicator.name,
@@ -599,12 +597,22 @@ async def _issue(
             "fixed_amount": fixed,
             "variable_amount": total - fixed,
             "total_amount": total,
-            "shortfall": shortfall,
+            "shortfall": transfer.shortfall if transfer else 0,
             "payer_id": payer,
             "payee_id": payee,
             "issued_at": now,
         },
     )
+    for movement in transfer.movements or () if transfer else ():
+        await store.post_movement(
+            conn,
+            statement_id,
+            movement.actor_id,
+            movement.counterpart_id,
+            movement.minutes,
+            movement.balance_after,
+            now,
+        )
     factor = await store.factor_for(conn, agreement.category, agreement.territory_id)
     rows = computed_rows(
         total=total,
@@ -653,23 +661,18 @@ async def _issue(
     )
 
 
-async def _move_credits(
-    conn: Connection,
-    agreement: Agreement,
-    statement_id: UUID,
-    minutes: int,
-    now: datetime,
-    floor: int,
-) -> int:
-    """Move `minutes` from the beneficiary to the provider (the other way when negative, a
-    correction downwards); returns what the floor kept from moving."""
+async def _plan_credits(
+    conn: Connection, agreement: Agreement, minutes: int, floor: int
+) -> credits.Transfer:
+    """What moves from the beneficiary to the provider (the other way for a correction
+    downwards), the accounts locked; the movements are written once the statement is."""
     payer, payee = agreement.beneficiary_id, agreement.provider_id
     if minutes < 0:
         payer, payee, minutes = payee, payer, -minutes
     if minutes == 0:
-        return 0
+        return credits.Transfer(None, 0, 0)
     balances = await store.lock_accounts(conn, agreement.territory_id, payer, payee)
-    moved = credits.transfer(
+    return credits.transfer(
         payer=payer,
         payee=payee,
         minutes=minutes,
@@ -677,17 +680,6 @@ async def _move_credits(
         payee_balance=balances[payee],
         floor=floor,
     )
-    for movement in moved.movements or ():
-        await store.post_movement(
-            conn,
-            statement_id,
-            movement.actor_id,
-            movement.counterpart_id,
-            movement.minutes,
-            movement.balance_after,
-            now,
-        )
-    return moved.shortfall
 
 
 # --- usage ------------------------------------------------------------------------------------

@@ -158,8 +158,8 @@ _OFFERS = Table(
     "offers",
     (
         "id", "asset_id", "owner_id", "territory_id", "status", "title", "description",
-        "performance", "price", "eligible_requester_kinds", "max_distance_km", "valid_from",
-        "valid_to", "version", "created_at", "updated_at",
+        "performance", "clause", "price", "eligible_requester_kinds", "max_distance_km",
+        "valid_from", "valid_to", "version", "created_at", "updated_at",
     ),
 )  # fmt: skip
 _OFFER_COLUMNS = _OFFERS.select_list()
@@ -179,6 +179,7 @@ def _offer_row(offer: Offer) -> dict[str, Any]:
         "title": offer.title,
         "description": offer.description,
         "performance": [i.model_dump(mode="json") for i in offer.performance],
+        "clause": offer.clause.model_dump(mode="json") if offer.clause else None,
         "price": offer.price.model_dump(mode="json"),
         "eligible_requester_kinds": [str(k) for k in offer.eligible_requester_kinds],
         "max_distance_km": offer.max_distance_km,

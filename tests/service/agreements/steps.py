@@ -186,3 +186,46 @@ async def report(
     return await agreements(stack).post(
         f"/v1/agreements/{deal.id}/usage", json=body, headers=member.headers
     )
+
+
+def fields(response: httpx.Response) -> list[str]:
+    """The fields a problem+json answer names."""
+    return [error["field"] for error in response.json().get("errors") or []]
+
+
+async def decide(
+    stack: Stack, member: Member, deal: Deal, report_id: str, decision: str, **body: Any
+) -> httpx.Response:
+    return await agreements(stack).post(
+        f"/v1/agreements/{deal.id}/usage/{report_id}/{decision}",
+        json=body or None,
+        headers=member.headers,
+    )
+
+
+async def close_period(stack: Stack, clock: Clock, deal: Deal) -> list[dict[str, Any]]:
+    """Time comes to the end of the period under way, which closes: the statements so far."""
+    pool = stack.pool("agreements")
+    due = await pool.fetchval(
+        "SELECT due_at FROM scheduled_jobs WHERE kind = $1 AND key = $2",
+        handlers.CLOSE_PERIOD,
+        deal.id,
+    )
+    assert due is not None, "no period is open"
+    before = await statements_of(stack, deal)
+    clock.travel_to(due + timedelta(minutes=1))
+    await fire(stack, handlers.CLOSE_PERIOD, deal)
+
+    async def issued() -> list[dict[str, Any]] | None:
+        found = await statements_of(stack, deal)
+        return found if len(found) > len(before) else None
+
+    return list(await eventually(issued, timeout=30))
+
+
+async def statements_of(stack: Stack, deal: Deal) -> list[dict[str, Any]]:
+    response = await agreements(stack).get(
+        f"/v1/agreements/{deal.id}/statements", headers=deal.provider.headers
+    )
+    assert response.status_code == 200, response.text
+    return list(response.json()["items"])
