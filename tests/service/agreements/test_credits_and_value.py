@@ -6,6 +6,7 @@ import csv
 import io
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from tests.harness import Stack
 from tests.scenario import Territory
@@ -22,7 +23,7 @@ from tests.service.agreements.steps import (
 CREDITS = {"price": {"model": "time_credits", "unit_price": 1}, "performance": []}
 
 
-async def credits_of(stack: Stack, member_id: str, headers: dict[str, str]) -> dict[str, object]:
+async def credits_of(stack: Stack, member_id: str, headers: dict[str, str]) -> dict[str, Any]:
     response = await agreements(stack).get(f"/v1/actors/{member_id}/time-credits", headers=headers)
     assert response.status_code == 200, response.text
     return dict(response.json())
@@ -48,8 +49,8 @@ async def test_time_credits_move_by_double_entry_down_to_the_floor(
     payee = await credits_of(stack, deal.provider.id, deal.provider.headers)
     assert payer["balance_minutes"] == -600 and payer["floor_minutes"] == -600
     assert payee["balance_minutes"] == 600
-    assert [m["minutes"] for m in payer["movements"]] == [-600]  # type: ignore[union-attr]
-    assert [m["minutes"] for m in payee["movements"]] == [600]  # type: ignore[union-attr]
+    assert [m["minutes"] for m in payer["movements"]] == [-600]
+    assert [m["minutes"] for m in payee["movements"]] == [600]
     total = await stack.pool("agreements").fetchval(
         "SELECT sum(minutes) FROM time_credit_movements"
     )

@@ -77,7 +77,7 @@ async def test_reports_that_cannot_count_are_refused_naming_the_field(
 
     active = await activate(stack, clock, deal)
     start = datetime.fromisoformat(active["starts_at"])
-    cases = [
+    cases: list[tuple[dict[str, Any], datetime, str]] = [
         ({"measurements": {"noise": "3"}}, start, "measurements.noise"),
         ({"quantity": "-1"}, start, "quantity"),
         ({}, start - timedelta(days=1), "period_start"),
