@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from contracts.envelope import new_event
 from contracts.matches import MatchConfirmedV1, Score
@@ -229,3 +230,19 @@ async def statements_of(stack: Stack, deal: Deal) -> list[dict[str, Any]]:
     )
     assert response.status_code == 200, response.text
     return list(response.json()["items"])
+
+
+async def deliveries(stack: Stack, event_type: str) -> float:
+    """How many deliveries of `event_type` agreements' consumers took (processed or found
+    already in the inbox), from its metrics."""
+    text = (await agreements(stack).get("/metrics")).text
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if (
+                sample.name == "mcvt_events_consumed_total"
+                and sample.labels.get("type") == event_type
+                and sample.labels.get("outcome") in ("processed", "duplicate")
+            ):
+                total += sample.value
+    return total

@@ -4,6 +4,7 @@ agreement per confirmed match, the printable convention."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from contracts.topics import Topic
 from services.agreements import handlers
@@ -14,6 +15,7 @@ from tests.service.agreements.steps import (
     activate,
     agreements,
     close_period,
+    deliveries,
     fire,
     make_deal,
     read,
@@ -91,24 +93,22 @@ async def test_a_public_asset_is_named_but_waits_for_nothing_by_default(
 async def test_the_same_confirmation_delivered_twice_makes_one_agreement(
     stack: Stack, territory: Territory
 ) -> None:
+    before = await deliveries(stack, "mcvt.match.confirmed.v1")
     deal = await make_deal(stack, territory, times=2)
-    pool = stack.pool("agreements")
-
-    async def both_seen() -> bool:
-        seen = await pool.fetchval(
-            "SELECT count(*) FROM inbox WHERE consumer LIKE '%.matches' AND event_type = $1",
-            "mcvt.match.confirmed.v1",
-        )
-        return bool(seen >= 1)
-
-    await eventually(both_seen)
-    made = await pool.fetchval(
+    await eventually(
+        lambda: _at_least(deliveries(stack, "mcvt.match.confirmed.v1"), before + 2), timeout=30
+    )
+    made = await stack.pool("agreements").fetchval(
         "SELECT count(*) FROM agreements WHERE match_id = $1::uuid", deal.match_id
     )
     assert made == 1
     records = await read_topic(stack.kafka, Topic.AGREEMENTS, until=lambda r: False, timeout=2)
     created = events_of(records, type="mcvt.agreement.created.v1")
     assert [e["data"]["match_id"] for e in created].count(deal.match_id) == 1
+
+
+async def _at_least(count: Any, expected: float) -> bool:
+    return bool(await count >= expected)
 
 
 async def test_the_convention_shows_parties_terms_and_signatures_escaped(
