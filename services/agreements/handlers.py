@@ -471,10 +471,12 @@ async def activate_job(conn: Connection, job: scheduler.Job, ctx: Context) -> No
     await _schedule_close(conn, active, active.starts_at)
 
 
-async def _schedule_close(conn: Connection, agreement: Agreement, start: datetime | None) -> None:
+async def _schedule_close(
+    conn: Connection, agreement: Agreement, start: datetime | None, terms: Terms | None = None
+) -> None:
     if start is None:
         return
-    terms = await store.get_terms(conn, agreement.id, agreement.terms_version)
+    terms = terms or await store.get_terms(conn, agreement.id, agreement.terms_version)
     end = schedule.period_end(start, agreement.ends_at, terms.clause.statement_period)
     await scheduler.schedule(
         conn, CLOSE_PERIOD, str(agreement.id), end, {"start": start.isoformat()}
@@ -493,14 +495,12 @@ async def close_period_job(
     terms = await store.get_terms(conn, agreement.id, agreement.terms_version)
     end = schedule.period_end(start, agreement.ends_at, terms.clause.statement_period)
     if end > now:  # the end moved later (an amendment): wait for it
-        await _schedule_close(conn, agreement, start)
+        await _schedule_close(conn, agreement, start, terms)
         return
-    if await store.latest_statement(conn, agreement.id, start) is None:
-        await _issue(
-            conn, agreement, terms, start, end, ctx, floor=settings.time_credit_floor_minutes
-        )
     if end < agreement.ends_at:
-        await _schedule_close(conn, agreement, end)
+        await _schedule_close(conn, agreement, end, terms)
+    await _issue(conn, agreement, terms, start, end, ctx, floor=settings.time_credit_floor_minutes)
+    if end < agreement.ends_at:
         return
     finished = lifecycle.complete(agreement, now=now)
     if finished is None:
@@ -538,8 +538,13 @@ async def _issue(
     supersedes: asyncpg.Record | None = None,
 ) -> None:
     """Evaluate the period [start, end), issue its statement (or a correction of `supersedes`),
-    move time credits, write the value ledger and the events."""
+    move time credits, write the events and the value ledger (last: the summary row it updates
+    is shared by the territory's agreements, so its lock is held only until the commit). A
+    period already stated is not stated again but by a correction."""
     now = clock.now()
+    before, stated = await store.exact_before(conn, agreement.id, start)
+    if stated and supersedes is None:
+        return
     reports = await store.confirmed_usage(conn, agreement.id, start, end)
     quantity = sum((r.quantity for r in reports), Decimal(0))
     measured: dict[str, list[Decimal]] = {}
@@ -555,7 +560,6 @@ async def _issue(
         ratio=ratio,
         coverage=statements.coverage(start, end, *calendar),
     )
-    before = await store.exact_before(conn, agreement.id, start)
     total = money.issued(before, due.total)
     fixed = min(money.round_half_even(due.fixed), total)
     sequence = supersedes["sequence"] + 1 if supersedes is not None else 1
@@ -613,6 +617,34 @@ async def _issue(
             movement.balance_after,
             now,
         )
+    refs = _refs(agreement)
+    period = {"period_start": wall_clock(start), "period_end": wall_clock(end)}
+    evaluated = events.PerformanceEvaluatedV1(
+        **refs,
+        **period,
+        results=[events.IndicatorResult.model_validate(r) for r in result_rows],
+        ratio=money.text(ratio),
+    )
+    issued = events.StatementIssuedV1(
+        **refs,
+        **period,
+        statement_id=str(statement_id),
+        sequence=sequence,
+        supersedes=str(supersedes["id"]) if supersedes is not None else None,
+        terms_version=terms.version,
+        price_model=terms.price.model,
+        amount_unit=terms.price.amount_unit,
+        quantity=money.text(quantity),
+        fixed_amount=fixed,
+        variable_amount=total - fixed,
+        total_amount=total,
+        ratio=money.text(ratio),
+        payer_id=str(payer),
+        payee_id=str(payee),
+        issued_at=now,
+    )
+    await _emit(conn, evaluated, agreement, ctx)
+    await _emit(conn, issued, agreement, ctx)
     factor = await store.factor_for(conn, agreement.category, agreement.territory_id)
     rows = computed_rows(
         total=total,
@@ -623,42 +655,6 @@ async def _issue(
     )
     month = schedule.local(start).date().replace(day=1)
     await store.record_value(conn, agreement, start, month, rows, dict(UNITS), now)
-    refs = _refs(agreement)
-    period = {"period_start": wall_clock(start), "period_end": wall_clock(end)}
-    await _emit(
-        conn,
-        events.PerformanceEvaluatedV1(
-            **refs,
-            **period,
-            results=[events.IndicatorResult.model_validate(r) for r in result_rows],
-            ratio=money.text(ratio),
-        ),
-        agreement,
-        ctx,
-    )
-    await _emit(
-        conn,
-        events.StatementIssuedV1(
-            **refs,
-            **period,
-            statement_id=str(statement_id),
-            sequence=sequence,
-            supersedes=str(supersedes["id"]) if supersedes is not None else None,
-            terms_version=terms.version,
-            price_model=terms.price.model,
-            amount_unit=terms.price.amount_unit,
-            quantity=money.text(quantity),
-            fixed_amount=fixed,
-            variable_amount=total - fixed,
-            total_amount=total,
-            ratio=money.text(ratio),
-            payer_id=str(payer),
-            payee_id=str(payee),
-            issued_at=now,
-        ),
-        agreement,
-        ctx,
-    )
 
 
 async def _plan_credits(
