@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from contracts import taxonomy
-from contracts.agreements import AgreementStatus, Signature, Terms, UsageStatus
+from contracts.agreements import AgreementStatus, Signature, Terms
 from services.agreements import convention, handlers, impact, store
 from services.agreements.domain.lifecycle import Agreement
 from services.agreements.domain.terms import Amendment
@@ -48,12 +48,6 @@ SettingsDep = Annotated[AgreementsSettings, Depends(settings_of(AgreementsSettin
 # --- views ------------------------------------------------------------------------------------
 
 
-class AgreementOut(Agreement):
-    @classmethod
-    def of(cls, agreement: Agreement) -> AgreementOut:
-        return cls.model_validate(agreement.model_dump())
-
-
 class TermsVersionOut(BaseModel):
     terms: Terms
     terms_hash: str
@@ -63,28 +57,9 @@ class TermsVersionOut(BaseModel):
     in_force: bool
 
 
-class AgreementDetail(AgreementOut):
+class AgreementDetail(Agreement):
     versions: list[TermsVersionOut] = Field(description="Every version of the terms, oldest first.")
     signatures: list[Signature]
-
-
-class ReportOut(BaseModel):
-    id: UUID
-    agreement_id: UUID
-    reported_by: str
-    period_start: datetime
-    period_end: datetime
-    quantity: Decimal
-    measurements: dict[str, Decimal]
-    status: UsageStatus
-    corrects: UUID | None
-    reason: str
-    created_at: datetime
-    decided_at: datetime | None
-
-    @classmethod
-    def of(cls, entry: Report) -> ReportOut:
-        return cls.model_validate(entry.model_dump())
 
 
 class StatementOut(BaseModel):
@@ -110,6 +85,13 @@ class StatementOut(BaseModel):
     @classmethod
     def of(cls, row: asyncpg.Record) -> StatementOut:
         return cls.model_validate(dict(row))
+
+
+T = TypeVar("T")
+
+
+def _same(item: T) -> T:
+    return item
 
 
 def _position(item: Agreement | Report) -> Cursor:
@@ -148,7 +130,7 @@ async def list_agreements(
     status_: Annotated[list[AgreementStatus] | None, Query(alias="status")] = None,
     cursor: CursorParam = None,
     limit: Limit = 50,
-) -> Page[AgreementOut]:
+) -> Page[Agreement]:
     found = await handlers.list_mine(
         pool,
         me,
@@ -156,7 +138,7 @@ async def list_agreements(
         after=decode_cursor(cursor),
         limit=limit + 1,
     )
-    return page_of(found, limit, position=_position, view=AgreementOut.of)
+    return page_of(found, limit, position=_position, view=_same)
 
 
 @agreements_router.get("/{agreement_id}", summary="An agreement with every version of its terms")
@@ -182,10 +164,8 @@ async def terminate(
     me: CurrentActor,
     ctx: Ctx,
     settings: SettingsDep,
-) -> AgreementOut:
-    return AgreementOut.of(
-        await handlers.terminate(pool, agreement_id, body.reason, me, ctx, settings)
-    )
+) -> Agreement:
+    return await handlers.terminate(pool, agreement_id, body.reason, me, ctx, settings)
 
 
 async def _check_with_matching(
@@ -274,19 +254,19 @@ async def get_convention(
 )
 async def report_usage(
     agreement_id: UUID, body: UsageIn, pool: Pool, me: CurrentActor, ctx: Ctx
-) -> ReportOut:
+) -> Report:
     fields: dict[str, Any] = body.model_dump()
-    return ReportOut.of(await handlers.report_usage(pool, agreement_id, fields, me, ctx))
+    return await handlers.report_usage(pool, agreement_id, fields, me, ctx)
 
 
 @agreements_router.get("/{agreement_id}/usage", summary="The agreement's usage reports")
 async def list_usage(
     agreement_id: UUID, pool: Pool, me: CurrentActor, cursor: CursorParam = None, limit: Limit = 50
-) -> Page[ReportOut]:
+) -> Page[Report]:
     found = await handlers.list_usage(
         pool, agreement_id, me, after=decode_cursor(cursor), limit=limit + 1
     )
-    return page_of(found, limit, position=_position, view=ReportOut.of)
+    return page_of(found, limit, position=_position, view=_same)
 
 
 @agreements_router.post(
@@ -299,9 +279,9 @@ async def confirm_usage(
     me: CurrentActor,
     ctx: Ctx,
     settings: SettingsDep,
-) -> ReportOut:
-    return ReportOut.of(
-        await handlers.decide_usage(pool, agreement_id, report_id, "confirm", "", me, ctx, settings)
+) -> Report:
+    return await handlers.decide_usage(
+        pool, agreement_id, report_id, "confirm", "", me, ctx, settings
     )
 
 
@@ -316,11 +296,9 @@ async def dispute_usage(
     me: CurrentActor,
     ctx: Ctx,
     settings: SettingsDep,
-) -> ReportOut:
-    return ReportOut.of(
-        await handlers.decide_usage(
-            pool, agreement_id, report_id, "dispute", body.reason, me, ctx, settings
-        )
+) -> Report:
+    return await handlers.decide_usage(
+        pool, agreement_id, report_id, "dispute", body.reason, me, ctx, settings
     )
 
 
@@ -334,11 +312,9 @@ async def withdraw_usage(
     me: CurrentActor,
     ctx: Ctx,
     settings: SettingsDep,
-) -> ReportOut:
-    return ReportOut.of(
-        await handlers.decide_usage(
-            pool, agreement_id, report_id, "withdraw", "", me, ctx, settings
-        )
+) -> Report:
+    return await handlers.decide_usage(
+        pool, agreement_id, report_id, "withdraw", "", me, ctx, settings
     )
 
 

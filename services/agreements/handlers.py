@@ -211,7 +211,7 @@ class Detail:
     signatures: list[Signature]
 
 
-async def _readable(conn: Connection, agreement_id: UUID, principal: Principal) -> Agreement:
+async def readable(conn: Connection, agreement_id: UUID, principal: Principal) -> Agreement:
     agreement = await store.get_agreement(conn, agreement_id)
     if agreement is None:
         raise NotFound("no such agreement")
@@ -221,7 +221,7 @@ async def _readable(conn: Connection, agreement_id: UUID, principal: Principal) 
 
 async def detail(pool: asyncpg.Pool, agreement_id: UUID, principal: Principal) -> Detail:
     async with pool.acquire() as conn:
-        agreement = await _readable(conn, agreement_id, principal)
+        agreement = await readable(conn, agreement_id, principal)
         return Detail(
             agreement,
             await store.all_terms(conn, agreement_id),
@@ -243,7 +243,7 @@ async def list_mine(
         )
 
 
-async def _acting(
+async def acting(
     conn: Connection, agreement_id: UUID, principal: Principal
 ) -> tuple[Agreement, Party]:
     agreement = await store.get_agreement(conn, agreement_id, for_update=True)
@@ -264,7 +264,7 @@ async def sign(
     ctx: Context,
 ) -> Agreement:
     async def run(conn: Connection) -> Agreement:
-        agreement, party = await _acting(conn, agreement_id, principal)
+        agreement, party = await acting(conn, agreement_id, principal)
         terms = await store.get_terms(conn, agreement.id, agreement.signing_version)
         signing = lifecycle.sign(
             agreement,
@@ -329,7 +329,7 @@ async def prepare_amendment(
 ) -> Proposal:
     """The amended terms, before they are checked with matching and written."""
     async with pool.acquire() as conn:
-        agreement = await _readable(conn, agreement_id, principal)
+        agreement = await readable(conn, agreement_id, principal)
         lifecycle.party_acting(principal, agreement)
         terms = await store.get_terms(conn, agreement.id, agreement.terms_version)
         latest = len(await store.all_terms(conn, agreement.id))
@@ -341,11 +341,11 @@ async def propose_amendment(
     pool: asyncpg.Pool, proposal: Proposal, principal: Principal, ctx: Context
 ) -> Agreement:
     async def run(conn: Connection) -> Agreement:
-        agreement, party = await _acting(conn, proposal.agreement.id, principal)
+        agreement, party = await acting(conn, proposal.agreement.id, principal)
         if agreement.version != proposal.agreement.version:
             raise Conflict("the agreement changed meanwhile: try again", field="version")
         now = clock.now()
-        proposed = lifecycle.propose_amendment(agreement, proposal.terms.version, now=now)
+        proposed = lifecycle.propose_amendment(agreement, proposal.terms, now=now)
         await store.insert_terms(
             conn,
             agreement.id,
@@ -381,7 +381,7 @@ async def terminate(
     settings: AgreementsSettings,
 ) -> Agreement:
     async def run(conn: Connection) -> Agreement:
-        agreement, party = await _acting(conn, agreement_id, principal)
+        agreement, party = await acting(conn, agreement_id, principal)
         terms = await store.get_terms(conn, agreement.id, agreement.terms_version)
         notice = timedelta(days=terms.clause.notice_days)
         ended = lifecycle.terminate(
@@ -689,7 +689,7 @@ async def report_usage(
     ctx: Context,
 ) -> usage.Report:
     async def run(conn: Connection) -> usage.Report:
-        agreement, party = await _acting(conn, agreement_id, principal)
+        agreement, party = await acting(conn, agreement_id, principal)
         terms = await store.get_terms(conn, agreement.id, agreement.terms_version)
         corrects = None
         if body.get("corrects") is not None:
@@ -748,7 +748,7 @@ async def decide_usage(
     """Confirm, dispute (the other party) or withdraw (its author) a report."""
 
     async def run(conn: Connection) -> usage.Report:
-        agreement, party = await _acting(conn, agreement_id, principal)
+        agreement, party = await acting(conn, agreement_id, principal)
         entry = await store.get_report(conn, agreement.id, report_id, for_update=True)
         if entry is None:
             raise NotFound("no such report")
@@ -799,7 +799,7 @@ async def list_usage(
     limit: int,
 ) -> list[usage.Report]:
     async with pool.acquire() as conn:
-        await _readable(conn, agreement_id, principal)
+        await readable(conn, agreement_id, principal)
         return await store.list_reports(conn, agreement_id, after=after, limit=limit)
 
 
@@ -812,5 +812,5 @@ async def list_statements(
     limit: int,
 ) -> list[asyncpg.Record]:
     async with pool.acquire() as conn:
-        await _readable(conn, agreement_id, principal)
+        await readable(conn, agreement_id, principal)
         return await store.statements_of(conn, agreement_id, after=after, limit=limit)

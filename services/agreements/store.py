@@ -23,37 +23,37 @@ from services.runtime.rows import Table
 # --- views of offers, needs and actors --------------------------------------------------------
 
 
-async def save_offer_version(conn: Connection, offer: OfferVersion) -> None:
+async def _save_version(conn: Connection, table: str, key: str, version: int, state: Any) -> None:
     await conn.execute(
-        """INSERT INTO offer_versions (offer_id, version, state) VALUES ($1, $2, $3)
-           ON CONFLICT (offer_id, version) DO NOTHING""",
-        UUID(offer.offer_id),
-        offer.version,
-        offer.model_dump(mode="json"),
+        f"""INSERT INTO {table}_versions ({table}_id, version, state) VALUES ($1, $2, $3)
+            ON CONFLICT ({table}_id, version) DO NOTHING""",
+        UUID(key),
+        version,
+        state,
     )
+
+
+async def _version(conn: Connection, table: str, key: UUID, version: int) -> Any:
+    return await conn.fetchval(
+        f"SELECT state FROM {table}_versions WHERE {table}_id = $1 AND version = $2", key, version
+    )
+
+
+async def save_offer_version(conn: Connection, offer: OfferVersion) -> None:
+    await _save_version(conn, "offer", offer.offer_id, offer.version, offer.model_dump(mode="json"))
 
 
 async def get_offer_version(conn: Connection, offer_id: UUID, version: int) -> OfferVersion | None:
-    state = await conn.fetchval(
-        "SELECT state FROM offer_versions WHERE offer_id = $1 AND version = $2", offer_id, version
-    )
+    state = await _version(conn, "offer", offer_id, version)
     return OfferVersion.model_validate(state) if state is not None else None
 
 
 async def save_need_version(conn: Connection, need: NeedVersion) -> None:
-    await conn.execute(
-        """INSERT INTO need_versions (need_id, version, state) VALUES ($1, $2, $3)
-           ON CONFLICT (need_id, version) DO NOTHING""",
-        UUID(need.need_id),
-        need.version,
-        need.model_dump(mode="json"),
-    )
+    await _save_version(conn, "need", need.need_id, need.version, need.model_dump(mode="json"))
 
 
 async def get_need_version(conn: Connection, need_id: UUID, version: int) -> NeedVersion | None:
-    state = await conn.fetchval(
-        "SELECT state FROM need_versions WHERE need_id = $1 AND version = $2", need_id, version
-    )
+    state = await _version(conn, "need", need_id, version)
     return NeedVersion.model_validate(state) if state is not None else None
 
 

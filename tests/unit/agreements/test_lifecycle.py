@@ -148,7 +148,7 @@ def test_an_amendment_is_a_new_version_to_sign_again() -> None:
     amended, changed = amend(terms, Amendment(quantity=10, unit_amount=1300), now=NOW)
     assert changed == ["price", "quantity"] and amended.version == 2
     assert amended.price.unit_amount == 1300 and amended.price.model is terms.price.model
-    proposed = lifecycle.propose_amendment(both.agreement, 2, now=NOW)
+    proposed = lifecycle.propose_amendment(both.agreement, amended, now=NOW)
     assert proposed.terms_version == 1 and proposed.pending_version == 2
     with pytest.raises(InvalidInput):
         amend(terms, Amendment(quantity=terms.quantity), now=NOW)
