@@ -226,7 +226,9 @@ async def propose_amendment(
 
 @agreements_router.get(
     "/{agreement_id}/convention",
-    response_class=HTMLResponse,
+    # A plain Response class keeps the error answers documented as problem+json.
+    response_class=Response,
+    responses={200: {"content": {"text/html": {}}}},
     summary="The printable convention (French HTML) of a version of the terms",
 )
 async def get_convention(
