@@ -448,11 +448,12 @@ async def time_credits(
         if not mine and not (territory is not None and me.facilitates(str(territory))):
             raise NotFound("no such account")
         rows = await store.movements(conn, actor_id, before=before, limit=limit + 1)
+        rules = await handlers.rules_of(conn, UUID(str(territory or me.territory_id)), settings)
     shown = rows[:limit]
     return TimeCredits(
         actor_id=actor_id,
         balance_minutes=account["balance_minutes"] if account else 0,
-        floor_minutes=settings.time_credit_floor_minutes,
+        floor_minutes=rules.time_credit_floor_minutes,
         movements=[Movement.model_validate(dict(r)) for r in shown],
         next_before=shown[-1]["id"] if len(rows) > limit else None,
     )

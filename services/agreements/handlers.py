@@ -24,7 +24,12 @@ from contracts.agreements import (
     Terms,
 )
 from contracts.fields import wall_clock
-from contracts.governance import DecisionMadeV1, Outcome, ProposalKind
+from contracts.governance import (
+    DecisionMadeV1,
+    Outcome,
+    ProposalKind,
+    TerritoryRulesChangedV1,
+)
 from contracts.matches import MatchConfirmedV1
 from contracts.needs import NeedState
 from contracts.offers import OfferState
@@ -97,6 +102,32 @@ async def apply_actor(conn: Connection, state: ActorState) -> None:
     await store.save_actor_kind(
         conn, UUID(state.actor_id), UUID(state.territory_id), str(state.kind), state.version
     )
+
+
+async def apply_rules(conn: Connection, rules: TerritoryRulesChangedV1) -> None:
+    """Governance's rules of a territory. Its time credit floor counts hours of time credit,
+    the offers' unit of time credits; agreements keep minutes."""
+    await store.save_rules(
+        conn,
+        UUID(rules.territory_id),
+        rules.public_asset_agreements_need_approval,
+        rules.time_credit_floor * money.MINUTES_PER_HOUR,
+        rules.version,
+    )
+
+
+@dataclass(frozen=True)
+class Rules:
+    public_asset_approval: bool
+    time_credit_floor_minutes: int
+
+
+async def rules_of(conn: Connection, territory_id: UUID, settings: AgreementsSettings) -> Rules:
+    """The territory's rules as governance published them, else the settings' defaults."""
+    found = await store.rules_of(conn, territory_id)
+    if found is None:
+        return Rules(settings.public_asset_approval, settings.time_credit_floor_minutes)
+    return Rules(found["public_asset_approval"], found["time_credit_floor_minutes"])
 
 
 # --- events -----------------------------------------------------------------------------------
@@ -179,7 +210,8 @@ async def create_from_match(
         terms=terms,
         provider_kind=await store.kind_of(conn, UUID(offer.provider_id)) or owner_kind,
         public_asset=public,
-        approval_required=public and settings.public_asset_approval,
+        approval_required=public
+        and (await rules_of(conn, UUID(offer.territory_id), settings)).public_asset_approval,
         now=now,
         lapse_after=settings.lapse_after,
     )
@@ -392,15 +424,17 @@ async def terminate(
             now=clock.now(),
             notice=notice,
         )
-        return await _after_termination(
-            conn, agreement, ended, ctx, settings.time_credit_floor_minutes
-        )
+        return await _after_termination(conn, agreement, ended, ctx, settings)
 
     return await in_transaction(pool, run)
 
 
 async def _after_termination(
-    conn: Connection, before: Agreement, ended: Agreement, ctx: Context, floor: int
+    conn: Connection,
+    before: Agreement,
+    ended: Agreement,
+    ctx: Context,
+    settings: AgreementsSettings,
 ) -> Agreement:
     await store.update_agreement(conn, ended)
     if ended.status is not AgreementStatus.TERMINATED:  # running out its notice
@@ -413,7 +447,7 @@ async def _after_termination(
         start = await store.current_period_start(conn, ended)
         if start is not None and start < ended.ends_at:
             terms = await store.get_terms(conn, ended.id, ended.terms_version)
-            await _issue(conn, ended, terms, start, ended.ends_at, ctx, floor=floor)
+            await _issue(conn, ended, terms, start, ended.ends_at, ctx, settings=settings)
     await _emit_terminated(conn, ended, ctx)
     return ended
 
@@ -452,7 +486,7 @@ async def apply_decision(
     if decided is None:
         return
     if decided.status is AgreementStatus.TERMINATED:
-        await _after_termination(conn, agreement, decided, ctx, settings.time_credit_floor_minutes)
+        await _after_termination(conn, agreement, decided, ctx, settings)
         return
     await store.update_agreement(conn, decided)
     await _schedule_start(conn, decided)
@@ -499,7 +533,7 @@ async def close_period_job(
         return
     if end < agreement.ends_at:
         await _schedule_close(conn, agreement, end, terms)
-    await _issue(conn, agreement, terms, start, end, ctx, floor=settings.time_credit_floor_minutes)
+    await _issue(conn, agreement, terms, start, end, ctx, settings=settings)
     if end < agreement.ends_at:
         return
     finished = lifecycle.complete(agreement, now=now)
@@ -534,7 +568,7 @@ async def _issue(
     end: datetime,
     ctx: Context,
     *,
-    floor: int,
+    settings: AgreementsSettings,
     supersedes: asyncpg.Record | None = None,
 ) -> None:
     """Evaluate the period [start, end), issue its statement (or a correction of `supersedes`),
@@ -568,7 +602,10 @@ async def _issue(
     transfer: credits.Transfer | None = None
     if terms.price.amount_unit is AmountUnit.TIME_CREDIT_MINUTES:
         moved_before = supersedes["total_amount"] - supersedes["shortfall"] if supersedes else 0
-        transfer = await _plan_credits(conn, agreement, total - moved_before, floor)
+        rules = await rules_of(conn, agreement.territory_id, settings)
+        transfer = await _plan_credits(
+            conn, agreement, total - moved_before, rules.time_credit_floor_minutes
+        )
     result_rows = [
         {
             "indicator": r.indicator.name,
@@ -782,7 +819,7 @@ async def decide_usage(
                 closed["period_start"],
                 closed["period_end"],
                 ctx,
-                floor=settings.time_credit_floor_minutes,
+                settings=settings,
                 supersedes=closed,
             )
         return confirmed

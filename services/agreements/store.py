@@ -78,6 +78,35 @@ async def kind_of(conn: Connection, actor_id: UUID) -> str | None:
     return kind
 
 
+async def save_rules(
+    conn: Connection, territory_id: UUID, approval: bool, floor_minutes: int, version: int
+) -> None:
+    """Keep a territory's rules unless a version at least as new is kept."""
+    await conn.execute(
+        """INSERT INTO territory_rules (territory_id, public_asset_approval,
+                                        time_credit_floor_minutes, version)
+           VALUES ($1, $2, $3, $4)
+           ON CONFLICT (territory_id) DO UPDATE SET
+               public_asset_approval = EXCLUDED.public_asset_approval,
+               time_credit_floor_minutes = EXCLUDED.time_credit_floor_minutes,
+               version = EXCLUDED.version
+           WHERE territory_rules.version < EXCLUDED.version""",
+        territory_id,
+        approval,
+        floor_minutes,
+        version,
+    )
+
+
+async def rules_of(conn: Connection, territory_id: UUID) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT public_asset_approval, time_credit_floor_minutes FROM territory_rules "
+        "WHERE territory_id = $1",
+        territory_id,
+    )
+    return row
+
+
 # --- agreements -------------------------------------------------------------------------------
 
 _AGREEMENTS = Table(
