@@ -446,6 +446,15 @@ def start_services(
         )
 
 
+def mail_of(env: dict[str, str]) -> str:
+    """Where the services' mails go, as the summary says it."""
+    if env.get("MAIL_FOLDER"):
+        return f"{env['MAIL_FOLDER']}/  (one .eml file per mail: sign-in links, invitations)"
+    if env.get("SMTP_HOST"):
+        return f"SMTP {env['SMTP_HOST']}:{env.get('SMTP_PORT', '25')}"
+    return ""
+
+
 def print_summary(
     services: Sequence[Service],
     bootstrap: str,
@@ -454,6 +463,7 @@ def print_summary(
     logs_dir: Path,
     demo_lines: Sequence[str],
     args: argparse.Namespace,
+    mail: str = "",
 ) -> None:
     """Where everything is, printed last so that it is what the terminal shows."""
     emit("")
@@ -463,6 +473,8 @@ def print_summary(
     emit(f"  {'broker':<14} {bootstrap}" + (" (Tansu, in memory)" if broker else ""))
     emit(f"  {'databases':<14} {redact(postgres.with_database(server, 'mcvt_<service>'))}")
     emit(f"  {'logs':<14} {logs_dir}/")
+    if mail:
+        emit(f"  {'mail':<14} {mail}")
     if demo_lines:
         emit("")
         for line in demo_lines:
@@ -525,6 +537,9 @@ def run(args: argparse.Namespace) -> int:
             "JWKS_URL": f"http://127.0.0.1:{actors_port}/.well-known/jwks.json",
             "PYTHONUNBUFFERED": "1",
         }
+        if not os.environ.get("SMTP_HOST"):
+            # Mails (sign-in links, invitations) are written here as .eml files, not sent.
+            base_env.setdefault("MAIL_FOLDER", str(args.data_dir / "mail"))
         if broker is not None:
             base_env["KAFKA_ENABLE_IDEMPOTENCE"] = "false"  # Tansu rejects InitProducerId
             # Tansu answers a fetch only when its wait runs out, and makes a new group member
@@ -556,7 +571,9 @@ def run(args: argparse.Namespace) -> int:
                 traceback.print_exc(file=sys.stdout)
                 say(f"demo territory NOT loaded: {type(error).__name__}: {error}")
 
-        print_summary(services, bootstrap, broker, server, logs_dir, demo_lines, args)
+        print_summary(
+            services, bootstrap, broker, server, logs_dir, demo_lines, args, mail_of(base_env)
+        )
         if not args.quiet:
             echo.set()
 

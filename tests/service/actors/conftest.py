@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -11,12 +11,20 @@ from services.actors.domain import ActorRegistration
 from services.actors.handlers import bootstrap_territory
 from services.runtime.context import Context
 from tests.harness import Databases, Running, start_stack
+from tests.mailbox import Mailbox, smtp_server
 from tests.scenario import token_for
 
 
 @pytest.fixture
-async def actors(databases: Databases, kafka: str) -> AsyncIterator[Running]:
-    settings = {"actors": {"outbox_poll_interval_s": 0.2}}
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server on loopback that receives what actors mails."""
+    with smtp_server() as mailbox:
+        yield mailbox
+
+
+@pytest.fixture
+async def actors(databases: Databases, kafka: str, mailbox: Mailbox) -> AsyncIterator[Running]:
+    settings = {"actors": {"outbox_poll_interval_s": 0.2, **mailbox.settings}}
     async with start_stack(databases, kafka, ["actors"], settings) as stack:
         yield stack["actors"]
 
