@@ -181,12 +181,21 @@ async def _check_with_matching(
     }
     headers = {"Authorization": request.headers.get("authorization", "")}
     url = f"{settings.matching_url.rstrip('/')}/v1/matches/{match_id}/capacity-check"
-    async with httpx.AsyncClient(timeout=10) as client:
-        answer = await client.post(url, json=body, headers=headers)
+    try:
+        async with httpx.AsyncClient(timeout=10) as client:
+            answer = await client.post(url, json=body, headers=headers)
+    except httpx.TransportError as error:  # answered as the runtime's 503 with Retry-After
+        raise ConnectionError(f"matching is out of reach: {error!r}") from error
+    if answer.status_code >= 500:
+        raise ConnectionError(f"matching answered {answer.status_code}")
     if answer.status_code == status.HTTP_409_CONFLICT:
         detail = answer.json().get("detail", "the asset cannot take this amendment")
         raise Conflict(f"matching: {detail}", field="quantity")
-    answer.raise_for_status()
+    if answer.is_error:
+        raise Conflict(
+            f"matching could not check the amendment ({answer.status_code}); try again later",
+            field="quantity",
+        )
 
 
 @agreements_router.post(
@@ -283,7 +292,7 @@ async def confirm_usage(
     settings: SettingsDep,
 ) -> Report:
     return await handlers.decide_usage(
-        pool, agreement_id, report_id, "confirm", "", me, ctx, settings
+        pool, agreement_id, report_id, handlers.UsageDecision.CONFIRM, "", me, ctx, settings
     )
 
 
@@ -300,7 +309,14 @@ async def dispute_usage(
     settings: SettingsDep,
 ) -> Report:
     return await handlers.decide_usage(
-        pool, agreement_id, report_id, "dispute", body.reason, me, ctx, settings
+        pool,
+        agreement_id,
+        report_id,
+        handlers.UsageDecision.DISPUTE,
+        body.reason,
+        me,
+        ctx,
+        settings,
     )
 
 
@@ -316,7 +332,7 @@ async def withdraw_usage(
     settings: SettingsDep,
 ) -> Report:
     return await handlers.decide_usage(
-        pool, agreement_id, report_id, "withdraw", "", me, ctx, settings
+        pool, agreement_id, report_id, handlers.UsageDecision.WITHDRAW, "", me, ctx, settings
     )
 
 

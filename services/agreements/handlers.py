@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 from uuid import UUID
@@ -772,11 +773,17 @@ def _usage_payload(agreement: Agreement, terms: Terms, entry: usage.Report) -> d
     }
 
 
+class UsageDecision(StrEnum):
+    CONFIRM = "confirm"  # the other party
+    DISPUTE = "dispute"  # the other party, with a reason
+    WITHDRAW = "withdraw"  # its author
+
+
 async def decide_usage(
     pool: asyncpg.Pool,
     agreement_id: UUID,
     report_id: UUID,
-    decision: str,
+    decision: UsageDecision,
     reason: str,
     principal: Principal,
     ctx: Context,
@@ -791,11 +798,11 @@ async def decide_usage(
             raise NotFound("no such report")
         terms = await store.get_terms(conn, agreement.id, agreement.terms_version)
         now = clock.now()
-        if decision == "withdraw":
+        if decision is UsageDecision.WITHDRAW:
             withdrawn = usage.withdraw(entry, party, now=now)
             await store.update_report(conn, withdrawn)
             return withdrawn
-        if decision == "dispute":
+        if decision is UsageDecision.DISPUTE:
             disputed = usage.dispute(entry, party, reason, now=now)
             await store.update_report(conn, disputed)
             payload = _usage_payload(agreement, terms, disputed)

@@ -18,6 +18,7 @@ from contracts.envelope import new_event
 from contracts.matches import MatchConfirmedV1, Score
 from contracts.topics import Topic
 from services.agreements import handlers, impact
+from services.devstack.ports import free_port
 from tests.harness import Databases, Stack, start_stack
 from tests.scenario import Member, Territory, declare, need, new_member, offer
 from tests.support import eventually, produce
@@ -32,6 +33,8 @@ async def agreements_stack(
         "agreements": {
             "consumer_group_prefix": f"agreements.{uuid.uuid4().hex[:8]}",
             "scheduler_poll_interval_s": 0.2,
+            # No matching beside it: amendments that ask it find it out of reach.
+            "matching_url": f"http://127.0.0.1:{free_port()}",
             **overrides,
         }
     }

@@ -161,3 +161,24 @@ async def test_the_territorys_rules_from_governance_replace_the_defaults(
         f"/v1/actors/{deal.beneficiary.id}/time-credits", headers=deal.beneficiary.headers
     )
     assert credits.json()["floor_minutes"] == -300  # 5 hours of time credit
+
+
+async def test_an_amendment_while_matching_is_out_of_reach_is_a_503_and_changes_nothing(
+    stack: Stack, territory: Territory
+) -> None:
+    deal = await make_deal(stack, territory)
+    await signed_by_both(stack, deal)
+    response = await agreements(stack).post(
+        f"/v1/agreements/{deal.id}/amendments", json={"quantity": 9}, headers=deal.provider.headers
+    )
+    assert response.status_code == 503, response.text
+    assert response.headers["Retry-After"]
+    found = await read(stack, deal.provider, deal)
+    assert len(found["versions"]) == 1 and found["pending_version"] is None
+    priced = await agreements(stack).post(
+        f"/v1/agreements/{deal.id}/amendments",
+        json={"unit_price": "30.00"},
+        headers=deal.provider.headers,
+    )
+    assert priced.status_code == 201, priced.text  # a price alone is not matching's business
+    assert priced.json()["pending_version"] == 2
