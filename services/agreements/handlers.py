@@ -389,6 +389,8 @@ async def propose_amendment(
             now=now,
         )
         await store.update_agreement(conn, proposed)
+        if proposed.lapses_at != agreement.lapses_at:  # an amended draft ending sooner
+            await scheduler.schedule(conn, LAPSE, str(proposed.id), proposed.lapses_at)
         await _emit_state(
             conn,
             events.AgreementAmendmentProposedV1,
