@@ -42,6 +42,7 @@ from services.runtime.outbox import emit
 from services.runtime.principal import Principal
 
 CLOSE_JOB = "governance.close"
+APPROVAL_PERIOD = timedelta(days=14)
 
 
 def stamp(at: datetime) -> str:
@@ -494,21 +495,22 @@ CLOSING = scheduler.JobKind(CLOSE_JOB, close_when_due)
 
 
 async def open_approval(
-    conn: Connection, territory_id: UUID, agreement_id: str, title: str, ctx: Context
+    conn: Connection, territory_id: UUID, agreement_id: str, *, awaited: bool, ctx: Context
 ) -> UUID | None:
     """Open the approval of an agreement on a public asset when the territory's rule asks for
-    it (once per agreement). Runs for the platform: no facilitator opens it."""
+    it, or when agreements already waits for one (once per agreement, however often the event
+    comes). Opened by the platform, by majority, for two weeks."""
     settings = await store.territory(conn, territory_id)
-    if not settings["rules"]["public_asset_agreements_need_approval"]:
+    if not (awaited or settings["rules"]["public_asset_agreements_need_approval"]):
         return None
     draft = Draft(
         kind=ProposalKind.APPROVE_PUBLIC_ASSET_AGREEMENT,
-        title=title,
-        description="Approbation d'une convention d'usage portant sur un bien public.",
+        title="Approuver la convention d'usage d'un bien public",
+        description=f"Convention {agreement_id} : l'usage d'un bien public est soumis au vote.",
         method=Method.MAJORITY,
         secret=False,
         parameters=ApprovePublicAssetAgreement(agreement_id=agreement_id).model_dump(),
         opens_at=None,
-        closes_at=clock.now() + timedelta(days=14),
+        closes_at=clock.now() + APPROVAL_PERIOD,
     )
     return await open_proposal(conn, territory_id, draft, None, ctx)

@@ -17,3 +17,7 @@ class GovernanceSettings(ServiceSettings):
         description="Consumer group of actor events (the colleges' members). A new name reads "
         "mcvt.actors from its beginning: how a fresh database is rebuilt.",
     )
+    agreements_consumer_group: str = Field(
+        default="governance.agreements",
+        description="Consumer group of agreement events (approvals to open).",
+    )
