@@ -177,6 +177,7 @@ async def open_proposal(
     if not inserted:
         return None
     size = await store.freeze_electorate(conn, proposal_id, territory_id)
+    rules = settings["rules"]
     await record(
         conn,
         territory_id,
@@ -188,7 +189,11 @@ async def open_proposal(
             "secret": draft.secret,
             "parameters": parameters,
             "weights": settings["weights"],
-            "electorate": size,
+            "quorum": {
+                "college_quorum_percent": rules["college_quorum_percent"],
+                "quorum_weight_percent": rules["quorum_weight_percent"],
+            },
+            "electorate": await store.electorate_sizes(conn, proposal_id),
             "opens_at": stamp(opens_at),
             "closes_at": stamp(draft.closes_at),
             "at": stamp(now),
