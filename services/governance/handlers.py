@@ -310,14 +310,12 @@ async def cast_vote(
 async def tally_of(conn: Connection, proposal: asyncpg.Record) -> Tally:
     """The tally of the proposal's current votes, recomputed from the stored rows."""
     rules = proposal["rules"]
+    electorate, votes = await store.counts(conn, proposal["id"])
     return tally_votes(
         Method(proposal["method"]),
         proposal["weights"],
-        await store.electorate_sizes(conn, proposal["id"]),
-        [
-            (row["college"], Choice(row["choice"]))
-            for row in await store.current_votes(conn, proposal["id"])
-        ],
+        electorate,
+        {(college, Choice(choice)): n for (college, choice), n in votes.items()},
         QuorumRule(rules["college_quorum_percent"], rules["quorum_weight_percent"]),
     )
 

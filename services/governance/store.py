@@ -238,10 +238,22 @@ async def votes_of(conn: Connection, proposal_id: UUID, voter_id: UUID) -> list[
     )
 
 
-async def current_votes(conn: Connection, proposal_id: UUID) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "SELECT college, choice FROM votes WHERE proposal_id = $1 AND current", proposal_id
+async def counts(
+    conn: Connection, proposal_id: UUID
+) -> tuple[dict[str, int], dict[tuple[str, str], int]]:
+    """The frozen electorate per college and the current votes per (college, choice), counted
+    by PostgreSQL in one statement."""
+    rows = await conn.fetch(
+        """SELECT college, choice, count(*) AS n FROM votes
+           WHERE proposal_id = $1 AND current GROUP BY college, choice
+           UNION ALL
+           SELECT college, NULL, count(*) FROM electorate WHERE proposal_id = $1
+           GROUP BY college""",
+        proposal_id,
     )
+    electorate = {row["college"]: row["n"] for row in rows if row["choice"] is None}
+    votes = {(row["college"], row["choice"]): row["n"] for row in rows if row["choice"]}
+    return electorate, votes
 
 
 async def electorate_sizes(conn: Connection, proposal_id: UUID) -> dict[str, int]:

@@ -16,6 +16,7 @@ The rule (also in the README):
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -61,23 +62,29 @@ class QuorumRule:
     quorum_weight_percent: int
 
 
+def count_votes(votes: Iterable[tuple[str, Choice]]) -> Counter[tuple[str, Choice]]:
+    """Votes given as (college, choice), counted."""
+    return Counter(votes)
+
+
 def tally_votes(
     method: Method,
     weights: Mapping[str, int],
     electorate: Mapping[str, int],
-    votes: Iterable[tuple[str, Choice]],
+    counts: Mapping[tuple[str, Choice], int],
     rule: QuorumRule,
 ) -> Tally:
-    """Tally the current votes, each given as (college, choice), of a frozen electorate
+    """Tally the current votes, counted per (college, choice), of a frozen electorate
     (`electorate[college]` members) under frozen college `weights`."""
-    counts: dict[str, dict[Choice, int]] = {
+    colleges_seen: dict[str, dict[Choice, int]] = {
         college: dict.fromkeys(Choice, 0) for college in weights
     }
-    for college, choice in votes:
-        counts.setdefault(college, dict.fromkeys(Choice, 0))[choice] += 1
+    for (college, choice), n in counts.items():
+        colleges_seen.setdefault(college, dict.fromkeys(Choice, 0))[choice] += n
+    counts_by = colleges_seen
     colleges = []
-    for college in sorted(counts):
-        seen = counts[college]
+    for college in sorted(counts_by):
+        seen = counts_by[college]
         size = electorate.get(college, 0)
         voters = sum(seen.values())
         reached = (
