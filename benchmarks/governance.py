@@ -45,7 +45,7 @@ from services.governance import handlers, store
 from services.governance.app import spec as governance_spec
 from services.governance.chain import verify_territory
 from services.governance.domain import audit
-from services.governance.handlers import Draft
+from services.governance.domain.ballots import Draft
 from services.governance.settings import GovernanceSettings
 from services.runtime import clock
 from services.runtime.context import Context

@@ -10,7 +10,6 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-from pydantic import BaseModel
 
 from contracts.actors import ActorState
 from contracts.governance import (
@@ -33,6 +32,7 @@ from contracts.governance import (
 )
 from services.governance import store
 from services.governance.domain import audit, ballots
+from services.governance.domain.ballots import Draft
 from services.governance.domain.tally import QuorumRule, Tally, as_text, tally_votes
 from services.runtime import clock, scheduler
 from services.runtime.context import Context
@@ -115,17 +115,6 @@ def _uuid(value: str) -> UUID | None:
 
 
 # --- proposals ------------------------------------------------------------------------------------
-
-
-class Draft(BaseModel):
-    kind: ProposalKind
-    title: str
-    description: str
-    method: Method
-    secret: bool
-    parameters: dict[str, Any]
-    opens_at: datetime | None
-    closes_at: datetime
 
 
 async def open_proposal(
@@ -222,6 +211,13 @@ async def open_proposal(
     )
     await scheduler.schedule(conn, CLOSE_JOB, str(proposal_id), draft.closes_at)
     return proposal_id
+
+
+def own_territory(principal: Principal, territory_id: UUID) -> UUID:
+    """A territory's colleges, rules and audit are its members' only."""
+    if not principal.sees(territory_id):
+        raise Forbidden("vous ne voyez que votre territoire", field="territory_id")
+    return territory_id
 
 
 async def visible_proposal(

@@ -120,23 +120,25 @@ async def territory(conn: Connection, territory_id: UUID, *, lock: bool = False)
 
 
 async def set_weights(conn: Connection, territory_id: UUID, weights: dict[str, int]) -> int:
-    version: int = await conn.fetchval(
-        """UPDATE territories SET weights = $2, colleges_version = colleges_version + 1
-           WHERE territory_id = $1 RETURNING colleges_version""",
-        territory_id,
-        weights,
-    )
-    return version
+    """Store new college weights; their version."""
+    return await _bump(conn, territory_id, "weights", "colleges_version", weights)
 
 
 async def set_rules(conn: Connection, territory_id: UUID, rules: dict[str, Any]) -> int:
-    version: int = await conn.fetchval(
-        """UPDATE territories SET rules = $2, rules_version = rules_version + 1
-           WHERE territory_id = $1 RETURNING rules_version""",
+    """Store new rules; their version."""
+    return await _bump(conn, territory_id, "rules", "rules_version", rules)
+
+
+async def _bump(
+    conn: Connection, territory_id: UUID, column: str, version: str, value: dict[str, Any]
+) -> int:
+    new_version: int = await conn.fetchval(
+        f"""UPDATE territories SET {column} = $2, {version} = {version} + 1
+            WHERE territory_id = $1 RETURNING {version}""",
         territory_id,
-        rules,
+        value,
     )
-    return version
+    return new_version
 
 
 # --- proposals ------------------------------------------------------------------------------------

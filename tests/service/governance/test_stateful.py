@@ -28,9 +28,8 @@ from contracts.governance import Choice, Method, ProposalKind
 from services.governance import handlers, store
 from services.governance.chain import verify_territory
 from services.governance.domain.audit import Entry
-from services.governance.domain.ballots import ALLOWED
+from services.governance.domain.ballots import ALLOWED, Draft
 from services.governance.domain.replay import replay
-from services.governance.handlers import Draft
 from services.runtime import clock
 from services.runtime.context import Context
 from services.runtime.db import create_pool, in_transaction
