@@ -6,8 +6,9 @@ The rule (also in the README):
 2. A college reaches its quorum when at least one of its frozen electorate voted and its voters
    are at least the rule's share of that electorate (`college_quorum_percent`).
 3. The colleges that reached their quorum must carry at least `quorum_weight_percent` of the
-   total weight (100); otherwise the proposal is rejected for lack of quorum, so a few members of
-   one college never decide for the whole territory.
+   weight of the colleges that have members (a college nobody belongs to yet cannot vote, and
+   must not stop a young territory from deciding anything); otherwise the proposal is rejected
+   for lack of quorum, so a few members of one college never decide for the whole territory.
 4. The proposal's result is the sum over those colleges of weight * result, the weights
    renormalised over the ones that have a result (at least one yes or no).
 5. Majority adopts above 1/2, two thirds at 2/3 or more; consent adopts when the quorum is met and
@@ -109,7 +110,9 @@ def tally_votes(
 
 def _judge(method: Method, colleges: tuple[CollegeResult, ...], rule: QuorumRule) -> Tally:
     counted = [c for c in colleges if c.quorum_reached and c.weight > 0]
-    total = sum(c.weight for c in colleges) or 100
+    total = sum(c.weight for c in colleges if c.electorate > 0)
+    if not total:
+        return Tally(Outcome.REJECTED, "no_quorum", None, colleges)
     if Fraction(sum(c.weight for c in counted), total) < Fraction(rule.quorum_weight_percent, 100):
         return Tally(Outcome.REJECTED, "no_quorum", None, colleges)
     result = weighted_result(counted)

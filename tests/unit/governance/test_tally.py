@@ -130,6 +130,21 @@ def test_three_citizens_never_decide_for_the_territory() -> None:
     assert counted.result == (Fraction(1) + Fraction(1, 5) + Fraction(2, 5)) / 3
 
 
+def test_only_colleges_with_members_count_in_the_total_weight() -> None:
+    """A territory whose members sit in two colleges of five decides with those two."""
+    electorate = {"business": 2, "association": 3}
+    votes = ballot("business", 2) + ballot("association", 1, 1)
+    tally = tallied(Method.MAJORITY, EVEN, electorate, votes, DEFAULT_RULE)
+    assert tally.reason == "adopted" and tally.result == (1 + Fraction(1, 2)) / 2
+    half = tallied(Method.MAJORITY, EVEN, electorate, ballot("association", 3), DEFAULT_RULE)
+    assert half.reason == "adopted"  # 20 of the 40 that have members: the half the rule asks
+    three = {**electorate, "citizen": 4}
+    alone = tallied(Method.MAJORITY, EVEN, three, ballot("association", 3), DEFAULT_RULE)
+    assert alone.reason == "no_quorum"  # 20 of 60
+    nobody = tallied(Method.MAJORITY, EVEN, {}, [], DEFAULT_RULE)
+    assert nobody.reason == "no_quorum"
+
+
 def test_a_college_below_its_quorum_is_left_out_and_the_weights_renormalise() -> None:
     electorate = {"business": 4, "citizen": 10, "association": 2}
     votes = ballot("business", 4) + ballot("association", 0, 2) + ballot("citizen", 0, 4)
