@@ -52,11 +52,7 @@ def stamp(at: datetime) -> str:
 
 async def record(conn: Connection, territory_id: UUID, content: dict[str, Any]) -> audit.Entry:
     """Append an entry to the territory's chain (waiting for the appends before it)."""
-    seq, previous = await store.audit_head(conn, territory_id)
-    body = audit.canonical(content)
-    entry = audit.Entry(seq + 1, body, previous, audit.chain_hash(previous, body))
-    await store.audit_write(conn, territory_id, entry)
-    return entry
+    return await store.audit_append(conn, territory_id, audit.canonical(content))
 
 
 # --- membership -----------------------------------------------------------------------------------

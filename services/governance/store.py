@@ -279,29 +279,35 @@ async def turnout(conn: Connection, proposal_id: UUID) -> tuple[int, int]:
 
 # --- the audit chain ------------------------------------------------------------------------------
 
-# Takes the territory's head row (creating it for a first entry) and holds it: appends to one
-# chain are serialised, appends to different chains are not.
-_HEAD = """
-INSERT INTO audit_heads (territory_id, seq, hash) VALUES ($1, 0, $2)
-ON CONFLICT (territory_id) DO UPDATE SET seq = audit_heads.seq
-RETURNING seq, hash
-"""
+# One statement appends: the UPDATE takes the territory's head row (appends to one chain wait
+# for each other, appends to different chains do not), computes the next hash from the head's
+# own, latest hash (SET sees the row as it was, RETURNING as it becomes), and the entry is
+# written from what it returns. The hash is the one `domain.audit.chain_hash` computes.
 _APPEND = """
-WITH entry AS (
-    INSERT INTO audit_entries (territory_id, seq, body, previous, hash) VALUES ($1, $2, $3, $4, $5)
-)
-UPDATE audit_heads SET seq = $2, hash = $5 WHERE territory_id = $1
+WITH head AS (
+    UPDATE audit_heads SET seq = seq + 1, previous = hash,
+        hash = encode(sha256(decode(hash, 'hex') || $2::bytea), 'hex')
+    WHERE territory_id = $1
+    RETURNING seq, previous, hash)
+INSERT INTO audit_entries (territory_id, seq, body, previous, hash)
+SELECT $1, seq, $2, previous, hash FROM head
+RETURNING seq, previous, hash
+"""
+_FIRST = """
+INSERT INTO audit_heads (territory_id, seq, previous, hash) VALUES ($1, 0, $2, $2)
+ON CONFLICT (territory_id) DO NOTHING
 """
 
 
-async def audit_head(conn: Connection, territory_id: UUID) -> tuple[int, str]:
-    row = await conn.fetchrow(_HEAD, territory_id, GENESIS)
-    assert row is not None
-    return row["seq"], row["hash"]
-
-
-async def audit_write(conn: Connection, territory_id: UUID, entry: Entry) -> None:
-    await conn.execute(_APPEND, territory_id, entry.seq, entry.body, entry.previous, entry.hash)
+async def audit_append(conn: Connection, territory_id: UUID, body: bytes) -> Entry:
+    """Append `body` to the territory's chain, in the caller's transaction (whose end releases
+    the chain to the next append)."""
+    row = await conn.fetchrow(_APPEND, territory_id, body)
+    if row is None:  # the territory's first entry: its chain starts now
+        await conn.execute(_FIRST, territory_id, GENESIS)
+        row = await conn.fetchrow(_APPEND, territory_id, body)
+        assert row is not None
+    return Entry(row["seq"], body, row["previous"], row["hash"])
 
 
 async def audit_page(
