@@ -254,20 +254,7 @@ async def cast_vote(
     secret = proposal["secret"]
     salt = secrets.token_bytes(16) if secret else None
     territory_id = proposal["territory_id"]
-    entry = await record(
-        conn,
-        territory_id,
-        audit.vote_content(
-            proposal_id=str(proposal_id),
-            voter_id=str(voter_id),
-            college=place["college"],
-            choice=str(choice),
-            at=stamp(now),
-            secret=secret,
-            salt=salt,
-        ),
-    )
-    vote = {
+    vote: dict[str, Any] = {
         "proposal_id": proposal_id,
         "voter_id": voter_id,
         "college": place["college"],
@@ -275,10 +262,18 @@ async def cast_vote(
         "cast_at": now,
         "current": True,
         "salt": salt,
-        "audit_seq": entry.seq,
-        "receipt": entry.hash,
     }
-    await store.insert_vote(conn, vote)
+    content = audit.vote_content(
+        proposal_id=str(proposal_id),
+        voter_id=str(voter_id),
+        college=place["college"],
+        choice=str(choice),
+        at=stamp(now),
+        secret=secret,
+        salt=salt,
+    )
+    entry = await store.audit_append(conn, territory_id, audit.canonical(content), vote)
+    vote.update(audit_seq=entry.seq, receipt=entry.hash)
     await emit(
         conn,
         VoteCastV1(

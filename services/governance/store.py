@@ -228,10 +228,6 @@ async def retire_current(conn: Connection, proposal_id: UUID, voter_id: UUID) ->
     )
 
 
-async def insert_vote(conn: Connection, row: dict[str, Any]) -> None:
-    await conn.execute(VOTES.insert_sql(), *VOTES.values(row))
-
-
 async def votes_of(conn: Connection, proposal_id: UUID, voter_id: UUID) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT * FROM votes WHERE proposal_id = $1 AND voter_id = $2 ORDER BY id DESC",
@@ -283,29 +279,48 @@ async def turnout(conn: Connection, proposal_id: UUID) -> tuple[int, int]:
 # for each other, appends to different chains do not), computes the next hash from the head's
 # own, latest hash (SET sees the row as it was, RETURNING as it becomes), and the entry is
 # written from what it returns. The hash is the one `domain.audit.chain_hash` computes.
-_APPEND = """
+_HEAD = """
 WITH head AS (
     UPDATE audit_heads SET seq = seq + 1, previous = hash,
         hash = encode(sha256(decode(hash, 'hex') || $2::bytea), 'hex')
     WHERE territory_id = $1
-    RETURNING seq, previous, hash)
-INSERT INTO audit_entries (territory_id, seq, body, previous, hash)
-SELECT $1, seq, $2, previous, hash FROM head
-RETURNING seq, previous, hash
-"""
+    RETURNING seq, previous, hash),
+entry AS (
+    INSERT INTO audit_entries (territory_id, seq, body, previous, hash)
+    SELECT $1, seq, $2, previous, hash FROM head
+    RETURNING seq, previous, hash)"""
+_APPEND = _HEAD + "\nSELECT seq, previous, hash FROM entry"
+# A vote and its entry in one statement: the chain is held from here to the commit only. The
+# vote's last two columns come from the entry.
+assert VOTES.columns[-2:] == ("audit_seq", "receipt")
+_VOTED = (
+    _HEAD
+    + f""",
+vote AS (
+    INSERT INTO votes ({VOTES.select_list()})
+    SELECT {", ".join(f"${n}" for n in range(3, len(VOTES.columns) + 1))}, seq, hash FROM entry)
+SELECT seq, previous, hash FROM entry"""
+)
 _FIRST = """
 INSERT INTO audit_heads (territory_id, seq, previous, hash) VALUES ($1, 0, $2, $2)
 ON CONFLICT (territory_id) DO NOTHING
 """
 
 
-async def audit_append(conn: Connection, territory_id: UUID, body: bytes) -> Entry:
+async def audit_append(
+    conn: Connection, territory_id: UUID, body: bytes, vote: dict[str, Any] | None = None
+) -> Entry:
     """Append `body` to the territory's chain, in the caller's transaction (whose end releases
-    the chain to the next append)."""
-    row = await conn.fetchrow(_APPEND, territory_id, body)
+    the chain to the next append); with `vote`, store the vote with its entry's position and
+    hash (`audit_seq` and `receipt` are the entry's)."""
+    statement, args = _APPEND, ()
+    if vote is not None:
+        statement = _VOTED
+        args = VOTES.values({**vote, "audit_seq": 0, "receipt": ""})[:-2]
+    row = await conn.fetchrow(statement, territory_id, body, *args)
     if row is None:  # the territory's first entry: its chain starts now
         await conn.execute(_FIRST, territory_id, GENESIS)
-        row = await conn.fetchrow(_APPEND, territory_id, body)
+        row = await conn.fetchrow(statement, territory_id, body, *args)
         assert row is not None
     return Entry(row["seq"], body, row["previous"], row["hash"])
 
