@@ -291,6 +291,18 @@ class TerritoryRulesChangedV1(EventPayload):
     decision_id: str
 
 
+class MemberCollegeChangedV1(EventPayload):
+    """A facilitator put a member in another college than its kind's (key: actor id)."""
+
+    event_type = "mcvt.governance.member_college_changed.v1"
+    topic = Topic.GOVERNANCE
+
+    territory_id: str
+    actor_id: str
+    college: College
+    changed_by: str
+
+
 EVENTS: tuple[type[EventPayload], ...] = (
     DecisionMadeV1,
     ProposalOpenedV1,
@@ -298,4 +310,5 @@ EVENTS: tuple[type[EventPayload], ...] = (
     VoteCastV1,
     CollegesChangedV1,
     TerritoryRulesChangedV1,
+    MemberCollegeChangedV1,
 )
