@@ -20,7 +20,7 @@ def register(*models: type[EventPayload]) -> None:
         EVENT_TYPES[model.event_type] = model
 
 
-register(*actors.PUBLISHED, governance.DecisionMadeV1)
+register(*actors.PUBLISHED, *governance.EVENTS)
 register(*offers.EVENTS, *needs.EVENTS)
 register(*matches.EVENTS)
 register(*agreements.EVENTS)

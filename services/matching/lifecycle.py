@@ -163,6 +163,14 @@ def confirm(match: Match, *, now: datetime) -> Match:
     return _next(match, now, status=MatchStatus.CONFIRMED, confirmed_at=now)
 
 
+def allocate(match: Match, *, now: datetime) -> Match:
+    """A governance decision gives the contested capacity to this pair: confirmed without
+    waiting for the parties' acceptances."""
+    if match.status not in OPEN:
+        raise _ended(match)
+    return _next(match, now, status=MatchStatus.CONFIRMED, confirmed_at=now)
+
+
 def decline(match: Match, party: Party, reason: str, *, now: datetime) -> Match:
     """`party` turns the proposal down, even after accepting it, until it is confirmed."""
     if match.status not in OPEN:
