@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from aiokafka import AIOKafkaProducer
 
 from contracts.envelope import CloudEvent, EventPayload, new_event
 from contracts.governance import ProposalOpenedV1
@@ -80,6 +81,22 @@ async def publish(stack: Stack, payload: EventPayload, subject: str, territory: 
     event = new_event(payload, subject=subject, territory=territory, source="/mcvt/tests")
     await produce(stack.kafka, str(payload.topic), event.model_dump_json().encode(), subject.encode())
     return event
+
+
+async def publish_many(
+    stack: Stack, payloads: list[EventPayload], subject: str, territory: str
+) -> list[CloudEvent[Any]]:
+    """Put many events on their topics with one producer, in order."""
+    events = [new_event(p, subject=subject, territory=territory, source="/mcvt/tests") for p in payloads]
+    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka)
+    await producer.start()
+    try:
+        for payload, event in zip(payloads, events, strict=True):
+            await producer.send(str(payload.topic), event.model_dump_json().encode(), subject.encode())
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return events
 
 
 async def logged(stack: Stack, event_id: str) -> None:
