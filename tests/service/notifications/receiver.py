@@ -37,12 +37,16 @@ class Receiver:
     base: str
     received: list[Received]
     behaviours: dict[str, Behaviour]
+    arrived: list[str]  # the path of every request, as it arrives (before any answer)
 
     def url(self, name: str) -> str:
         return f"{self.base}/hooks/{name}"
 
     def on(self, name: str, behaviour: Behaviour) -> None:
         self.behaviours[name] = behaviour
+
+    def arrivals(self, name: str) -> int:
+        return self.arrived.count(f"/hooks/{name}")
 
     def of(self, name: str) -> list[Received]:
         return [r for r in self.received if r.path == f"/hooks/{name}"]
@@ -53,12 +57,14 @@ async def receiver() -> AsyncIterator[Receiver]:
     app = FastAPI()
     app.state.settings = ServiceSettings()
     received: list[Received] = []
+    arrived: list[str] = []
     behaviours: dict[str, Behaviour] = {}
     answered: dict[str, int] = {}
     released = asyncio.Event()  # set at the end, so that the server can stop
 
     @app.post("/hooks/{name}")
     async def hook(name: str, request: Request) -> Response:
+        arrived.append(request.url.path)
         body = await request.body()
         behaviour = behaviours.get(name, Behaviour())
         if behaviour.hang:
@@ -73,6 +79,6 @@ async def receiver() -> AsyncIterator[Receiver]:
 
     async with http_server(app, lifespan=False) as base:
         try:
-            yield Receiver(base, received, behaviours)
+            yield Receiver(base, received, behaviours, arrived)
         finally:
             released.set()
