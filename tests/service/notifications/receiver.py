@@ -30,6 +30,7 @@ class Behaviour:
     statuses: list[int] = field(default_factory=lambda: [204])
     retry_after: str | None = None
     hang: bool = False
+    delay_s: float = 0.0  # before answering
 
 
 @dataclass
@@ -70,6 +71,8 @@ async def receiver() -> AsyncIterator[Receiver]:
         if behaviour.hang:
             await released.wait()
             return Response(status_code=503)
+        if behaviour.delay_s:
+            await asyncio.sleep(behaviour.delay_s)
         received.append(Received(request.url.path, dict(request.headers), body, time.monotonic()))
         n = answered.get(name, 0)
         answered[name] = n + 1
