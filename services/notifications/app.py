@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from contracts import notifications as notification_events
-from services.notifications import store
+from services.notifications import mailing, store
 from services.notifications.api import subscriptions_router
 from services.notifications.consumers import event_consumers
 from services.notifications.dispatcher import Dispatcher
+from services.notifications.mail_api import links_router, preferences_router
 from services.notifications.sender import webhook_client
 from services.notifications.settings import NotificationsSettings
 from services.notifications.stream import Hub, stream_router
 from services.notifications.targets import policy_of
 from services.runtime.context import Context
 from services.runtime.db import in_transaction
-from services.runtime.scheduler import Periodic
+from services.runtime.mail import mail_sender
+from services.runtime.scheduler import JobKind, Periodic
 from services.runtime.service import Runtime, ServiceSpec, create_app
 
 Settings = NotificationsSettings
@@ -66,15 +69,26 @@ async def forget_old_notifications(
 
 def spec(settings: NotificationsSettings) -> ServiceSpec:
     """The service as these settings make it."""
+    sender = mail_sender(settings)
+    mail_jobs = (
+        (mailing.MAIL, mailing.send_notification),
+        (mailing.DIGEST, mailing.send_digest),
+        (mailing.CONFIRM, mailing.send_confirmation),
+    )
     return ServiceSpec(
         name="notifications",
         title="MCVT notifications: signed webhooks and live streams to partners, e-mail to people",
         migrations=Path(__file__).parent / "migrations",
-        routers=(subscriptions_router, stream_router),
+        routers=(subscriptions_router, stream_router, preferences_router, links_router),
         consumers=event_consumers(settings),
         publishes=notification_events.EVENTS,
         on_start=(start_delivery,),
+        jobs=tuple(
+            JobKind(kind, functools.partial(handler, settings=settings, sender=sender))
+            for kind, handler in mail_jobs
+        ),
         periodic=(Periodic("forget-old-notifications", forget_old_notifications, 3600.0),),
+        export=mailing.personal_data,
     )
 
 

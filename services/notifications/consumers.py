@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from contracts.actors import ActorErasedV1
 from contracts.envelope import CloudEvent, EventPayload
 from contracts.registry import EVENT_TYPES
 from contracts.topics import Topic
-from services.notifications import store
+from services.notifications import mailing, store
 from services.notifications.domain.audience import audience_of, parties_of
 from services.notifications.domain.subscriptions import Notification
 from services.notifications.settings import NotificationsSettings
@@ -38,12 +39,14 @@ def notification_of(event: CloudEvent[Any]) -> Notification:
 
 
 async def take(conn: Connection, event: CloudEvent[Any]) -> None:
-    """Log the event and queue its deliveries (nothing twice for one event id)."""
+    """Log the event and queue its deliveries and mails (nothing twice for one event id)."""
     notification = notification_of(event)
     body = event.model_dump_json()
-    if await store.append(conn, event.id, notification, body) is None:
+    seq = await store.append(conn, event.id, notification, body)
+    if seq is None:
         return
     await store.fan_out(conn, event.id, notification, body, event.time)
+    await mailing.route(conn, seq, notification)
 
 
 def event_consumers(settings: NotificationsSettings) -> tuple[EventConsumer, ...]:
@@ -56,5 +59,9 @@ def event_consumers(settings: NotificationsSettings) -> tuple[EventConsumer, ...
     @events.on(*NOTIFIED)
     async def on_event(conn: Connection, event: CloudEvent[Any], ctx: Context) -> None:
         await take(conn, event)
+
+    @events.on(ActorErasedV1)
+    async def on_erased(conn: Connection, event: CloudEvent[ActorErasedV1], ctx: Context) -> None:
+        await mailing.forget_actor(conn, event.data.actor_id)
 
     return (events,)

@@ -28,7 +28,7 @@ import asyncpg
 import httpx
 
 from contracts.notifications import DisabledReason, SubscriptionDisabledV1
-from services.notifications import sender, store
+from services.notifications import mailing, sender, store
 from services.notifications.domain.retries import next_delay_s, retry_after_s
 from services.notifications.domain.subscriptions import Notification
 from services.notifications.settings import NotificationsSettings
@@ -194,5 +194,7 @@ async def disable(
         ctx=Context(settings.source),
     )
     notice = Notification(event.type, territory, frozenset({owner}), "parties")
-    await store.append(conn, event.id, notice, event.model_dump_json())
+    seq = await store.append(conn, event.id, notice, event.model_dump_json())
+    if seq is not None:
+        await mailing.route(conn, seq, notice)
     log.warning("subscription %s disabled (%s)", sub_id, reason.value)

@@ -20,6 +20,14 @@ class NotificationsSettings(ServiceSettings, MailSettings):
         "topic from its beginning.",
     )
 
+    public_url: str = Field(
+        default="http://127.0.0.1:8006",
+        description="This service as people reach it: the base of the links in its mails.",
+    )
+    portal_url: str = Field(
+        default="http://127.0.0.1:8000", description="The portal the mails send people to."
+    )
+
     # Webhook targets (server-side request forgery guard, ssrfguard).
     webhook_require_https: bool = Field(
         default=True, description="Refuse http:// targets (development turns it off)."

@@ -56,12 +56,14 @@ def new_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
 
 
-def check_event_types(patterns: Iterable[str], known: Collection[str]) -> tuple[str, ...]:
+def check_event_types(
+    patterns: Iterable[str], known: Collection[str], *, field: str = "event_types"
+) -> tuple[str, ...]:
     """The patterns, each a known event type or a family with known members, deduplicated in
-    order; InvalidInput naming `event_types` otherwise."""
+    order; InvalidInput naming `field` otherwise."""
     chosen = tuple(dict.fromkeys(patterns))
     if not chosen:
-        raise InvalidInput("name at least one event type", field="event_types")
+        raise InvalidInput("name at least one event type", field=field)
     for pattern in chosen:
         if pattern in known:
             continue
@@ -70,7 +72,7 @@ def check_event_types(patterns: Iterable[str], known: Collection[str]) -> tuple[
         raise InvalidInput(
             f"unknown event type or family: {pattern!r} (e.g. mcvt.match.proposed.v1 or "
             "mcvt.match.*)",
-            field="event_types",
+            field=field,
         )
     return chosen
 

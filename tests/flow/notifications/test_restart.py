@@ -96,7 +96,9 @@ async def test_killed_mid_queue_then_restarted_delivers_everything_once_per_subs
 
             await asyncio.to_thread(started, service, env)
             for hook in hooks:
-                await eventually(lambda hook=hook: ids(partner, hook).keys() == expected, timeout=60)
+                await eventually(
+                    lambda hook=hook: ids(partner, hook).keys() == expected, timeout=60
+                )
             # And the queue knows it: one delivery per subscription and event, each succeeded
             # (the claims the kill cut were taken again once their lease ran out).
             await eventually(lambda: queue_states(database_url), timeout=60)

@@ -5,11 +5,13 @@ services would, and webhooks go to a receiver on loopback."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 
 from tests.harness import Databases, Stack, start_stack
+from tests.mailbox import Mailbox, serving
 from tests.scenario import Territory, new_territory
 from tests.service.notifications.receiver import Receiver, receiver
 
@@ -30,10 +32,20 @@ NOTIFICATIONS_TEST_SETTINGS = {
 
 
 @pytest.fixture(scope="package")
-async def stack(databases: Databases, kafka: str) -> AsyncIterator[Stack]:
+def mailbox() -> Iterator[FlakyMailbox]:
+    with serving(FlakyMailbox()) as started:
+        yield started
+
+
+@pytest.fixture(scope="package")
+async def stack(databases: Databases, kafka: str, mailbox: FlakyMailbox) -> AsyncIterator[Stack]:
     settings = {
         "notifications": {
             **NOTIFICATIONS_TEST_SETTINGS,
+            **mailbox.settings,
+            "public_url": "http://notifications.test",
+            "scheduler_poll_interval_s": 0.2,
+            "scheduler_retry_backoff_s": 0.2,
             "consumer_group_prefix": f"notifications.{uuid.uuid4().hex[:8]}",
         }
     }
@@ -52,3 +64,21 @@ async def territory(stack: Stack) -> Territory:
 async def partner() -> AsyncIterator[Receiver]:
     async with receiver() as started:
         yield started
+
+
+class FlakyMailbox(Mailbox):
+    """A mailbox whose server answers 451 (try again later) to the first mail to the addresses
+    in `refuse_once`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refuse_once: set[str] = set()
+        self.refused: list[str] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        for address in envelope.rcpt_tos:
+            if address in self.refuse_once:
+                self.refuse_once.discard(address)
+                self.refused.append(address)
+                return "451 4.3.0 Essayez plus tard"
+        return await super().handle_DATA(server, session, envelope)

@@ -76,10 +76,14 @@ def proposal_opened(territory_id: str) -> ProposalOpenedV1:
     )
 
 
-async def publish(stack: Stack, payload: EventPayload, subject: str, territory: str) -> CloudEvent[Any]:
+async def publish(
+    stack: Stack, payload: EventPayload, subject: str, territory: str
+) -> CloudEvent[Any]:
     """Put an event on its topic as its service would."""
     event = new_event(payload, subject=subject, territory=territory, source="/mcvt/tests")
-    await produce(stack.kafka, str(payload.topic), event.model_dump_json().encode(), subject.encode())
+    await produce(
+        stack.kafka, str(payload.topic), event.model_dump_json().encode(), subject.encode()
+    )
     return event
 
 
@@ -87,12 +91,16 @@ async def publish_many(
     stack: Stack, payloads: list[EventPayload], subject: str, territory: str
 ) -> list[CloudEvent[Any]]:
     """Put many events on their topics with one producer, in order."""
-    events = [new_event(p, subject=subject, territory=territory, source="/mcvt/tests") for p in payloads]
+    events = [
+        new_event(p, subject=subject, territory=territory, source="/mcvt/tests") for p in payloads
+    ]
     producer = AIOKafkaProducer(bootstrap_servers=stack.kafka)
     await producer.start()
     try:
         for payload, event in zip(payloads, events, strict=True):
-            await producer.send(str(payload.topic), event.model_dump_json().encode(), subject.encode())
+            await producer.send(
+                str(payload.topic), event.model_dump_json().encode(), subject.encode()
+            )
         await producer.flush()
     finally:
         await producer.stop()

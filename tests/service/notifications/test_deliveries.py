@@ -34,7 +34,9 @@ async def test_a_match_reaches_both_parties_signed_as_the_standard_says(
     requester = await new_member(stack, territory, kind="association", name="Les Jardins")
     hooks = {who.id: hook_name() for who in (provider, requester)}
     secrets = {
-        who.id: (await subscribe(stack, who, partner.url(hooks[who.id]), ["mcvt.match.*"]))["secret"]
+        who.id: (await subscribe(stack, who, partner.url(hooks[who.id]), ["mcvt.match.*"]))[
+            "secret"
+        ]
         for who in (provider, requester)
     }
     assert all(secret.startswith("whsec_") for secret in secrets.values())
@@ -55,7 +57,9 @@ async def test_a_match_reaches_both_parties_signed_as_the_standard_says(
     # Another secret does not verify it.
     wrong = Webhook(secrets[provider.id])
     try:
-        wrong.verify(partner.of(hooks[requester.id])[0].body, partner.of(hooks[requester.id])[0].headers)
+        wrong.verify(
+            partner.of(hooks[requester.id])[0].body, partner.of(hooks[requester.id])[0].headers
+        )
     except Exception as refused:
         assert "signature" in str(refused).lower()
     else:
@@ -70,7 +74,10 @@ async def test_failures_are_retried_with_the_same_id_then_logged(
     partner.on(name, Behaviour(statuses=[500, 502, 200]))
     sub = await subscribe(stack, provider, partner.url(name), ["mcvt.match.proposed.v1"])
     event = await publish(
-        stack, proposed(territory.id, provider.id, str(uuid.uuid4())), str(uuid.uuid4()), territory.id
+        stack,
+        proposed(territory.id, provider.id, str(uuid.uuid4())),
+        str(uuid.uuid4()),
+        territory.id,
     )
 
     got = await eventually(lambda: len(partner.of(name)) >= 3, timeout=30)
@@ -102,7 +109,10 @@ async def test_retry_after_is_honoured(
     partner.on(name, Behaviour(statuses=[503, 200], retry_after="2"))
     await subscribe(stack, provider, partner.url(name), ["mcvt.match.proposed.v1"])
     await publish(
-        stack, proposed(territory.id, provider.id, str(uuid.uuid4())), str(uuid.uuid4()), territory.id
+        stack,
+        proposed(territory.id, provider.id, str(uuid.uuid4())),
+        str(uuid.uuid4()),
+        territory.id,
     )
     await eventually(lambda: len(partner.of(name)) >= 2, timeout=30)
     first, second = partner.of(name)[:2]

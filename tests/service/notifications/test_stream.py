@@ -21,7 +21,6 @@ from tests.service.notifications.steps import (
     proposal_opened,
     proposed,
     publish,
-    publish_many,
 )
 from tests.support import eventually
 
@@ -37,7 +36,9 @@ async def test_live_in_order_then_resumed_without_a_gap(stack: Stack, territory:
             for _ in range(3)
         ]
         # Not the member's business: never in its stream.
-        await publish(stack, proposed(territory.id, other.id, str(uuid.uuid4())), subject, territory.id)
+        await publish(
+            stack, proposed(territory.id, other.id, str(uuid.uuid4())), subject, territory.id
+        )
         opened = await publish(stack, proposal_opened(territory.id), "p", territory.id)
         await eventually(lambda: len(stream.events) >= 4)
         seen = [json.loads(e.data)["id"] for e in stream.events]
@@ -59,7 +60,9 @@ async def test_live_in_order_then_resumed_without_a_gap(stack: Stack, territory:
     for event in missed:
         await logged(stack, event.id)
     async with listening(base, member.headers, last_event_id=last_id) as resumed:
-        live = await publish(stack, proposed(territory.id, member.id, other.id), subject, territory.id)
+        live = await publish(
+            stack, proposed(territory.id, member.id, other.id), subject, territory.id
+        )
         await eventually(lambda: len(resumed.events) >= 3)
         await asyncio.sleep(0.3)
         assert [json.loads(e.data)["id"] for e in resumed.events] == [
@@ -122,7 +125,9 @@ async def test_a_reader_that_stops_reading_is_cut(stack: Stack, territory: Terri
         # Far more than the buffer of 8 and the socket buffers (a few MB) hold: written straight
         # into the service's log, as its consumer would, to keep the test short.
         padding = "x" * 20_000
-        notice = Notification("mcvt.match.proposed.v1", territory.id, frozenset({member.id}), "parties")
+        notice = Notification(
+            "mcvt.match.proposed.v1", territory.id, frozenset({member.id}), "parties"
+        )
         async with stack.pool("notifications").acquire() as conn:
             for _ in range(400):
                 body = json.dumps({"id": str(uuid.uuid4()), "padding": padding})

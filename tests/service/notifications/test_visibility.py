@@ -56,7 +56,9 @@ async def test_each_subscription_hears_only_what_concerns_it(
     )
     await subscribe(stack, stranger, partner.url(hooks["stranger"]), types)
 
-    match = await publish(stack, proposed(territory.id, provider.id, requester.id), "m", territory.id)
+    match = await publish(
+        stack, proposed(territory.id, provider.id, requester.id), "m", territory.id
+    )
     opened = await publish(stack, proposal_opened(territory.id), "p", territory.id)
     await logged(stack, match.id)
     await logged(stack, opened.id)

@@ -24,7 +24,9 @@ MATCH = Notification("mcvt.match.proposed.v1", "t1", frozenset({"a", "b"}), "par
 DECISION = Notification("mcvt.governance.decision_made.v1", "t1", frozenset(), "territory")
 
 
-def subscriber(actor: str = "a", territory: str = "t1", scope: Scope = Scope.ACTOR, *types: str) -> Subscriber:
+def subscriber(
+    actor: str = "a", territory: str = "t1", scope: Scope = Scope.ACTOR, *types: str
+) -> Subscriber:
     return Subscriber(actor, territory, scope, types or ("mcvt.match.*", "mcvt.governance.*"))
 
 
@@ -42,7 +44,9 @@ def test_a_secret_is_whsec_and_32_random_bytes() -> None:
 
 
 def test_event_types_are_known_types_or_families_with_members() -> None:
-    assert check_event_types(["mcvt.match.*", "mcvt.match.*", "mcvt.agreement.signed.v1"], KNOWN) == (
+    assert check_event_types(
+        ["mcvt.match.*", "mcvt.match.*", "mcvt.agreement.signed.v1"], KNOWN
+    ) == (
         "mcvt.match.*",
         "mcvt.agreement.signed.v1",
     )
