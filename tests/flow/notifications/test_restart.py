@@ -6,6 +6,7 @@ after they had arrived by their `webhook-id` (the event id), as Standard Webhook
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import signal
 import threading
@@ -96,9 +97,7 @@ async def test_killed_mid_queue_then_restarted_delivers_everything_once_per_subs
 
             await asyncio.to_thread(started, service, env)
             for hook in hooks:
-                await eventually(
-                    lambda hook=hook: ids(partner, hook).keys() == expected, timeout=60
-                )
+                await eventually(functools.partial(has_all, partner, hook, expected), timeout=60)
             # And the queue knows it: one delivery per subscription and event, each succeeded
             # (the claims the kill cut were taken again once their lease ran out).
             await eventually(lambda: queue_states(database_url), timeout=60)
@@ -123,6 +122,10 @@ async def queue_states(database_url: str) -> dict[str, int] | None:
         await conn.close()
     states = {row["status"]: row["n"] for row in rows}
     return None if states.get("pending") else states
+
+
+def has_all(partner: Receiver, hook: str, expected: set[str]) -> bool:
+    return ids(partner, hook).keys() == expected
 
 
 def ids(partner: Receiver, hook: str) -> Counter[str]:

@@ -4,6 +4,7 @@ loopback, verified with the standardwebhooks package; retries, Retry-After, 410 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import uuid
 from typing import Any
@@ -46,7 +47,7 @@ async def test_a_match_reaches_both_parties_signed_as_the_standard_says(
     )
 
     for who in (provider, requester):
-        got = await eventually(lambda who=who: partner.of(hooks[who.id]))
+        got = await eventually(functools.partial(partner.of, hooks[who.id]))
         assert len(got) == 1
         headers = got[0].headers
         payload = Webhook(secrets[who.id]).verify(got[0].body, headers)
@@ -148,8 +149,8 @@ async def test_gone_disables_the_endpoint_at_once_and_tells_its_owner(
     assert notice is not None and [str(p) for p in notice["parties"]] == [provider.id]
     assert json.loads(notice["body"])["data"]["reason"] == "gone"
     outboxed = await stack.pool("notifications").fetchval(
-        "SELECT count(*) FROM outbox WHERE event_type = 'mcvt.notification.subscription_disabled.v1'"
-        " AND key = $1",
+        "SELECT count(*) FROM outbox WHERE key = $1 AND event_type = "
+        "'mcvt.notification.subscription_disabled.v1'",
         sub["id"],
     )
     assert outboxed == 1

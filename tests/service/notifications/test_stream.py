@@ -106,7 +106,6 @@ async def test_a_bad_last_event_id_is_refused(stack: Stack, territory: Territory
 
 async def test_a_reader_that_stops_reading_is_cut(stack: Stack, territory: Territory) -> None:
     member = await new_member(stack, territory)
-    other = await new_member(stack, territory)
     host, port = stack.urls["notifications"].removeprefix("http://").split(":")
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)  # a reader with a tiny window
