@@ -7,6 +7,7 @@ import asyncio
 import functools
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from standardwebhooks import Webhook
@@ -174,3 +175,103 @@ async def test_a_ping_is_sent_on_request(
     got = await eventually(lambda: partner.of(name))
     payload = Webhook(sub["secret"]).verify(got[0].body, got[0].headers)
     assert payload["type"] == "mcvt.notification.ping.v1"
+
+
+async def test_an_endpoint_failing_for_days_is_disabled(
+    stack: Stack, territory: Territory, partner: Receiver
+) -> None:
+    provider = await new_member(stack, territory)
+    name = hook_name()
+    partner.on(name, Behaviour(statuses=[500]))
+    sub = await subscribe(stack, provider, partner.url(name), ["mcvt.match.proposed.v1"])
+    # Its deliveries have been failing for six days already (the limit is five).
+    await stack.pool("notifications").execute(
+        "UPDATE subscriptions SET failing_since = now() - interval '6 days' WHERE id = $1",
+        uuid.UUID(sub["id"]),
+    )
+    await publish(stack, proposed(territory.id, provider.id, str(uuid.uuid4())), "m", territory.id)
+
+    async def disabled() -> dict[str, Any] | None:
+        found = await notifications(stack).get(
+            f"/v1/subscriptions/{sub['id']}", headers=provider.headers
+        )
+        body: dict[str, Any] = found.json()
+        return body if body["status"] == "disabled" else None
+
+    body = await eventually(disabled)
+    assert body["disabled_reason"] == "failing"
+    payload = await stack.pool("notifications").fetchval(
+        "SELECT payload FROM outbox WHERE key = $1", sub["id"]
+    )
+    assert json.loads(payload)["data"]["reason"] == "failing"
+
+    # Its owner enables it again: deliveries resume (the endpoint now answers).
+    partner.on(name, Behaviour(statuses=[204]))
+    enabled = await notifications(stack).patch(
+        f"/v1/subscriptions/{sub['id']}", json={"enabled": True}, headers=provider.headers
+    )
+    assert enabled.status_code == 200 and enabled.json()["status"] == "active"
+    assert enabled.json()["failing_since"] is None
+
+
+async def test_a_failed_delivery_is_retried_on_request_and_a_range_replayed(
+    stack: Stack, territory: Territory, partner: Receiver
+) -> None:
+    provider = await new_member(stack, territory)
+    name = hook_name()
+    partner.on(name, Behaviour(statuses=[500, 500, 500, 500, 200]))  # 1 + 3 retries fail
+    sub = await subscribe(stack, provider, partner.url(name), ["mcvt.match.proposed.v1"])
+    event = await publish(
+        stack, proposed(territory.id, provider.id, str(uuid.uuid4())), "m", territory.id
+    )
+    client = notifications(stack)
+    path = f"/v1/subscriptions/{sub['id']}/deliveries"
+
+    async def status_of_delivery(status: str) -> dict[str, Any] | None:
+        items = (await client.get(path, headers=provider.headers)).json()["items"]
+        return items[0] if items and items[0]["status"] == status else None
+
+    failed = await eventually(lambda: status_of_delivery("failed"), timeout=30)
+    assert len(failed["attempt_log"]) == 4
+
+    retried = await client.post(f"{path}/{failed['id']}/retry", headers=provider.headers)
+    assert retried.status_code == 202, retried.text
+    done = await eventually(lambda: status_of_delivery("succeeded"), timeout=30)
+    assert [a["status_code"] for a in done["attempt_log"]] == [500, 500, 500, 500, 200]
+
+    since = datetime.now(UTC) - timedelta(minutes=5)
+    replayed = await client.post(
+        f"/v1/subscriptions/{sub['id']}/replay",
+        json={"since": since.isoformat(), "until": datetime.now(UTC).isoformat()},
+        headers=provider.headers,
+    )
+    assert replayed.status_code == 202 and replayed.json() == {"queued": 1}
+    await eventually(lambda: len(partner.of(name)) == 6)
+    assert {r.headers["webhook-id"] for r in partner.of(name)} == {event.id}
+
+    backwards = await client.post(
+        f"/v1/subscriptions/{sub['id']}/replay",
+        json={"since": datetime.now(UTC).isoformat(), "until": since.isoformat()},
+        headers=provider.headers,
+    )
+    assert backwards.status_code == 422
+    assert backwards.json()["errors"][0]["field"] == "until"
+
+
+async def test_a_rotated_secret_leaves_both_signatures_for_the_grace_period(
+    stack: Stack, territory: Territory, partner: Receiver
+) -> None:
+    provider = await new_member(stack, territory)
+    name = hook_name()
+    sub = await subscribe(stack, provider, partner.url(name), ["mcvt.match.proposed.v1"])
+    rotated = await notifications(stack).post(
+        f"/v1/subscriptions/{sub['id']}/rotate-secret", headers=provider.headers
+    )
+    assert rotated.status_code == 200, rotated.text
+    new_secret = rotated.json()["secret"]
+    assert new_secret != sub["secret"] and new_secret.startswith("whsec_")
+    await publish(stack, proposed(territory.id, provider.id, str(uuid.uuid4())), "m", territory.id)
+    [got] = await eventually(functools.partial(partner.of, name))
+    assert len(got.headers["webhook-signature"].split(" ")) == 2
+    Webhook(new_secret).verify(got.body, got.headers)
+    Webhook(sub["secret"]).verify(got.body, got.headers)
