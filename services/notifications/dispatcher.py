@@ -125,6 +125,22 @@ class Dispatcher:
                 await asyncio.shield(self._release(row))
             raise
         self.attempts += 1
+        if outcome.ok:
+            assert outcome.status_code is not None
+            async with self._pool.acquire() as conn:
+                held = await store.succeeded(
+                    conn,
+                    row["id"],
+                    row["lease_id"],
+                    attempt=row["attempts"],
+                    started_at=outcome.started_at,
+                    duration_ms=outcome.duration_ms,
+                    status_code=outcome.status_code,
+                    response=outcome.response,
+                )
+            if not held:
+                log.warning("delivery %s: lease lost before its outcome was recorded", row["id"])
+            return
         await in_transaction(self._pool, lambda conn: self._record(conn, row, outcome))
 
     async def _release(self, row: asyncpg.Record) -> None:
@@ -132,6 +148,7 @@ class Dispatcher:
             await store.release(conn, row["id"], row["lease_id"])
 
     async def _record(self, conn: Connection, row: asyncpg.Record, outcome: sender.Outcome) -> None:
+        """A failed attempt: logged, retried or failed for good, the endpoint perhaps disabled."""
         held = await store.record_attempt(
             conn,
             row["id"],
@@ -145,10 +162,6 @@ class Dispatcher:
         )
         if not held:
             log.warning("delivery %s: lease lost before its outcome was recorded", row["id"])
-            return
-        if outcome.ok:
-            assert outcome.status_code is not None
-            await store.succeeded(conn, row["id"], outcome.status_code)
             return
         gone = outcome.status_code == 410
         delay = None

@@ -305,17 +305,47 @@ async def record_attempt(
     return True
 
 
-async def succeeded(conn: Connection, delivery_id: uuid.UUID, status_code: int) -> None:
-    await conn.execute(
-        """WITH d AS (
-            UPDATE deliveries SET status = 'succeeded', lease_id = NULL, leased_until = NULL,
-                last_status = $2, last_error = NULL, updated_at = now()
-            WHERE id = $1 RETURNING subscription_id)
-        UPDATE subscriptions SET failing_since = NULL FROM d
-        WHERE subscriptions.id = d.subscription_id AND failing_since IS NOT NULL""",
+# The common case in one statement (atomic without a transaction of its own): a delivery this
+# worker still holds succeeded; its attempt is logged, its subscription no longer failing.
+_SUCCEEDED = """
+WITH d AS (
+    UPDATE deliveries SET status = 'succeeded', lease_id = NULL, leased_until = NULL,
+        last_status = $3, last_error = NULL, updated_at = now()
+    WHERE id = $1 AND lease_id = $2 RETURNING id, subscription_id),
+logged AS (
+    INSERT INTO delivery_attempts
+        (delivery_id, attempt, started_at, duration_ms, status_code, error, response)
+    SELECT d.id, $4, $5, $6, $3, NULL, $7 FROM d RETURNING 1),
+healed AS (
+    UPDATE subscriptions s SET failing_since = NULL FROM d
+    WHERE s.id = d.subscription_id AND s.failing_since IS NOT NULL RETURNING 1)
+SELECT count(*) FROM d
+"""
+
+
+async def succeeded(
+    conn: Connection,
+    delivery_id: uuid.UUID,
+    lease_id: uuid.UUID,
+    *,
+    attempt: int,
+    started_at: datetime,
+    duration_ms: int,
+    status_code: int,
+    response: str,
+) -> bool:
+    """Record a successful attempt (False if the lease was lost meanwhile)."""
+    held: int = await conn.fetchval(
+        _SUCCEEDED,
         delivery_id,
+        lease_id,
         status_code,
+        attempt,
+        started_at,
+        duration_ms,
+        response,
     )
+    return held == 1
 
 
 async def failed(

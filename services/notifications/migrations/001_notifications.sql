@@ -64,14 +64,16 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX deliveries_log ON deliveries (subscription_id, created_at DESC, id DESC);
 
--- Every attempt of a delivery: the log partners read.
+-- Every attempt of a delivery: the log partners read. `attempt` counts within the delivery's
+-- current schedule (a retry or a replay on request starts a new one).
 CREATE TABLE delivery_attempts (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     delivery_id  uuid        NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
     attempt      integer     NOT NULL,
     started_at   timestamptz NOT NULL,
     duration_ms  integer     NOT NULL,
     status_code  integer,
     error        text,
-    response     text        NOT NULL DEFAULT '',
-    PRIMARY KEY (delivery_id, attempt)
+    response     text        NOT NULL DEFAULT ''
 );
+CREATE INDEX delivery_attempts_of ON delivery_attempts (delivery_id, started_at);

@@ -238,6 +238,7 @@ async def test_a_failed_delivery_is_retried_on_request_and_a_range_replayed(
     assert retried.status_code == 202, retried.text
     done = await eventually(lambda: status_of_delivery("succeeded"), timeout=30)
     assert [a["status_code"] for a in done["attempt_log"]] == [500, 500, 500, 500, 200]
+    assert [a["attempt"] for a in done["attempt_log"]] == [1, 2, 3, 4, 1]
 
     since = datetime.now(UTC) - timedelta(minutes=5)
     replayed = await client.post(
@@ -247,6 +248,8 @@ async def test_a_failed_delivery_is_retried_on_request_and_a_range_replayed(
     )
     assert replayed.status_code == 202 and replayed.json() == {"queued": 1}
     await eventually(lambda: len(partner.of(name)) == 6)
+    await asyncio.sleep(0.5)
+    assert len(partner.of(name)) == 6  # once: the replayed delivery succeeded and stays so
     assert {r.headers["webhook-id"] for r in partner.of(name)} == {event.id}
 
     backwards = await client.post(
