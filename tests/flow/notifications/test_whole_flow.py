@@ -162,6 +162,9 @@ async def test_from_a_van_to_a_new_policy_everyone_concerned_hears_of_each_step(
             return found if found["version"] == policy["version"] + 1 else None
 
         adopted = await eventually(new_policy)
+        # Another van (the first is booked at those hours), and another need.
+        other_van = await offer(stack, business, (await declare(stack, business))["id"])
+        await indexed(flow, offer_id=other_van["id"])
         second = await need(stack, association)
         [next_proposal] = await proposals_for(flow, second["id"])
         assert next_proposal["data"]["score"]["policy_version"] == adopted["version"]

@@ -78,7 +78,8 @@ async def receiver() -> AsyncIterator[Receiver]:
         answered[name] = n + 1
         status = behaviour.statuses[min(n, len(behaviour.statuses) - 1)]
         headers = {"Retry-After": behaviour.retry_after} if behaviour.retry_after else {}
-        return Response(content=b"merci", status_code=status, headers=headers)
+        body = b"" if status in (204, 304) else b"merci"  # no body may follow a 204
+        return Response(content=body, status_code=status, headers=headers)
 
     async with http_server(app, lifespan=False) as base:
         try:
