@@ -53,11 +53,16 @@ from benchmarks.backbone import (
     progress,
     run_on_local_stack,
 )
-from benchmarks.matching_flow import admitted, figures, in_process, measure_raw, serving, token
+from benchmarks.matching_flow import (
+    admitted,
+    figures,
+    in_process,
+    measure_raw,
+    open_territory,
+    serving,
+)
 from contracts.topics import Topic
 from services.actors.app import build_app as build_actors
-from services.actors.domain import ActorRegistration
-from services.actors.handlers import bootstrap_territory
 from services.actors.settings import ActorsSettings
 from services.devstack.demo import NEED
 from services.devstack.ports import free_port
@@ -67,8 +72,6 @@ from services.notifications.sender import signed_headers
 from services.notifications.settings import NotificationsSettings
 from services.offers.app import build_app as build_offers
 from services.offers.settings import OffersSettings
-from services.runtime.context import Context
-from services.runtime.db import create_pool
 from services.runtime.kafka import ensure_topics, make_producer
 from services.runtime.settings import ServiceSettings
 
@@ -291,7 +294,7 @@ async def bench(server: str, bootstrap: str, args: argparse.Namespace) -> Report
                 in_process(offers_app, "offers") as offers,
                 in_process(notifications_app, "notifications") as notifications,
             ):
-                territory = await open_territory(actors_url, urls["actors"])
+                territory = await territory_with_association(actors_url, urls["actors"])
                 facilitator = territory.facilitator
                 await subscribe(
                     notifications, facilitator, partner.url("needs"), [NEED_PUBLISHED], "territory"
@@ -371,30 +374,14 @@ class Territory:
     association: dict[str, str]
 
 
-async def open_territory(actors_url: str, actors_db: str) -> Territory:
+async def territory_with_association(actors_url: str, actors_db: str) -> Territory:
     """A territory with its facilitator and an admitted association, signed in."""
-    pool = await create_pool(actors_db, min_size=1, max_size=2)
-    try:
-        draft = ActorRegistration.model_validate(
-            {
-                "territory_id": str(uuid.uuid4()),
-                "kind": "association",
-                "name": "Équipe MCVT",
-                "email": "animation@bench.example",
-            }
-        )
-        territory, _, key = await bootstrap_territory(
-            pool, "Banc d'essai", draft, Context("/mcvt/actors")
-        )
-    finally:
-        await pool.close()
-    assert key is not None
+    territory, facilitator = await open_territory(actors_url, actors_db)
     async with httpx.AsyncClient(base_url=actors_url, timeout=30) as actors:
-        facilitator = await token(actors, key.api_key)
         _, association = await admitted(
-            actors, str(territory), facilitator, kind="association", name="Paniers"
+            actors, territory, facilitator, kind="association", name="Paniers"
         )
-    return Territory(str(territory), facilitator, association)
+    return Territory(territory, facilitator, association)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -125,44 +125,35 @@ class Dispatcher:
                 await asyncio.shield(self._release(row))
             raise
         self.attempts += 1
+        attempt = store.Attempt(
+            row["attempts"],
+            outcome.started_at,
+            outcome.duration_ms,
+            outcome.status_code,
+            outcome.error,
+            outcome.response,
+        )
         if outcome.ok:
-            assert outcome.status_code is not None
             async with self._pool.acquire() as conn:
-                held = await store.succeeded(
-                    conn,
-                    row["id"],
-                    row["lease_id"],
-                    attempt=row["attempts"],
-                    started_at=outcome.started_at,
-                    duration_ms=outcome.duration_ms,
-                    status_code=outcome.status_code,
-                    response=outcome.response,
-                )
-            if not held:
-                log.warning("delivery %s: lease lost before its outcome was recorded", row["id"])
-            return
-        await in_transaction(self._pool, lambda conn: self._record(conn, row, outcome))
+                held = await store.succeeded(conn, row["id"], row["lease_id"], attempt)
+        else:
+            held = await in_transaction(
+                self._pool, lambda conn: self._record(conn, row, outcome, attempt)
+            )
+        if not held:
+            log.warning("delivery %s: lease lost before its outcome was recorded", row["id"])
 
     async def _release(self, row: asyncpg.Record) -> None:
         async with self._pool.acquire() as conn:
             await store.release(conn, row["id"], row["lease_id"])
 
-    async def _record(self, conn: Connection, row: asyncpg.Record, outcome: sender.Outcome) -> None:
-        """A failed attempt: logged, retried or failed for good, the endpoint perhaps disabled."""
-        held = await store.record_attempt(
-            conn,
-            row["id"],
-            row["lease_id"],
-            attempt=row["attempts"],
-            started_at=outcome.started_at,
-            duration_ms=outcome.duration_ms,
-            status_code=outcome.status_code,
-            error=outcome.error,
-            response=outcome.response,
-        )
-        if not held:
-            log.warning("delivery %s: lease lost before its outcome was recorded", row["id"])
-            return
+    async def _record(
+        self, conn: Connection, row: asyncpg.Record, outcome: sender.Outcome, attempt: store.Attempt
+    ) -> bool:
+        """A failed attempt: logged, retried or failed for good, the endpoint perhaps disabled;
+        False if the lease was lost meanwhile."""
+        if not await store.record_attempt(conn, row["id"], row["lease_id"], attempt):
+            return False
         gone = outcome.status_code == 410
         delay = None
         if not gone:
@@ -183,6 +174,7 @@ class Dispatcher:
             await disable(conn, row["subscription_id"], DisabledReason.GONE, self._settings)
         elif clock.now() - failing_since >= timedelta(seconds=self._settings.disable_after_s):
             await disable(conn, row["subscription_id"], DisabledReason.FAILING, self._settings)
+        return True
 
 
 async def disable(

@@ -117,20 +117,7 @@ async def send_notification(
     if recipient is None or recipient["confirmed_at"] is None or row is None:
         return
     item = _item(row)
-    to = links(settings)
-    values = {
-        **item,
-        "portal_url": to.portal_url,
-        "unsubscribe_url": to.unsubscribe(recipient["token"]),
-    }
-    await sender.send(
-        Mail(
-            to=recipient["email"],
-            subject=f"MCVT · {item['title']}",
-            text=TEMPLATES.get_template("notification.txt").render(values),
-            html=TEMPLATES.get_template("notification.html").render(values),
-        )
-    )
+    await _send(sender, settings, recipient, f"MCVT · {item['title']}", "notification", item)
 
 
 async def send_digest(
@@ -149,19 +136,32 @@ async def send_digest(
     if not rows:
         return
     items = [_item(row) for row in sorted(rows, key=lambda r: r["seq"])]
+    count = len(items)
+    subject = f"MCVT · votre récapitulatif ({count} notification{'s' if count > 1 else ''})"
+    await _send(sender, settings, recipient, subject, "digest", {"items": items})
+
+
+async def _send(
+    sender: MailSender,
+    settings: NotificationsSettings,
+    recipient: asyncpg.Record,
+    subject: str,
+    template: str,
+    values: dict[str, Any],
+) -> None:
+    """A notification mail in text and HTML, with the portal's and the unsubscribe links."""
     to = links(settings)
     values = {
-        "items": items,
+        **values,
         "portal_url": to.portal_url,
         "unsubscribe_url": to.unsubscribe(recipient["token"]),
     }
-    count = len(items)
     await sender.send(
         Mail(
             to=recipient["email"],
-            subject=f"MCVT · votre récapitulatif ({count} notification{'s' if count > 1 else ''})",
-            text=TEMPLATES.get_template("digest.txt").render(values),
-            html=TEMPLATES.get_template("digest.html").render(values),
+            subject=subject,
+            text=TEMPLATES.get_template(f"{template}.txt").render(values),
+            html=TEMPLATES.get_template(f"{template}.html").render(values),
         )
     )
 

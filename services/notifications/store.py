@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -270,17 +271,20 @@ async def claim(
     return await conn.fetch(_CLAIM, limit, per_endpoint, lease_s)
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """One attempt of a delivery, as its log shows it."""
+
+    number: int  # within the delivery's current schedule
+    started_at: datetime
+    duration_ms: int
+    status_code: int | None
+    error: str | None
+    response: str
+
+
 async def record_attempt(
-    conn: Connection,
-    delivery_id: uuid.UUID,
-    lease_id: uuid.UUID,
-    *,
-    attempt: int,
-    started_at: datetime,
-    duration_ms: int,
-    status_code: int | None,
-    error: str | None,
-    response: str,
+    conn: Connection, delivery_id: uuid.UUID, lease_id: uuid.UUID, attempt: Attempt
 ) -> bool:
     """Log an attempt of a delivery this worker still holds (False if its lease was lost)."""
     held = await conn.fetchval(
@@ -295,12 +299,12 @@ async def record_attempt(
         (delivery_id, attempt, started_at, duration_ms, status_code, error, response)
         VALUES ($1, $2, $3, $4, $5, $6, $7)""",
         delivery_id,
-        attempt,
-        started_at,
-        duration_ms,
-        status_code,
-        error,
-        response,
+        attempt.number,
+        attempt.started_at,
+        attempt.duration_ms,
+        attempt.status_code,
+        attempt.error,
+        attempt.response,
     )
     return True
 
@@ -324,26 +328,18 @@ SELECT count(*) FROM d
 
 
 async def succeeded(
-    conn: Connection,
-    delivery_id: uuid.UUID,
-    lease_id: uuid.UUID,
-    *,
-    attempt: int,
-    started_at: datetime,
-    duration_ms: int,
-    status_code: int,
-    response: str,
+    conn: Connection, delivery_id: uuid.UUID, lease_id: uuid.UUID, attempt: Attempt
 ) -> bool:
     """Record a successful attempt (False if the lease was lost meanwhile)."""
     held: int = await conn.fetchval(
         _SUCCEEDED,
         delivery_id,
         lease_id,
-        status_code,
-        attempt,
-        started_at,
-        duration_ms,
-        response,
+        attempt.status_code,
+        attempt.number,
+        attempt.started_at,
+        attempt.duration_ms,
+        attempt.response,
     )
     return held == 1
 

@@ -13,7 +13,7 @@ from typing import Any
 from standardwebhooks import Webhook
 
 from tests.harness import Stack
-from tests.scenario import Territory, new_member
+from tests.scenario import Member, Territory, new_member
 from tests.service.notifications.receiver import Behaviour, Receiver
 from tests.service.notifications.steps import (
     logged,
@@ -23,6 +23,13 @@ from tests.service.notifications.steps import (
     subscribe,
 )
 from tests.support import eventually
+
+
+async def disabled(stack: Stack, owner: Member, sub_id: str) -> dict[str, Any] | None:
+    """The subscription, once it is disabled."""
+    found = await notifications(stack).get(f"/v1/subscriptions/{sub_id}", headers=owner.headers)
+    body: dict[str, Any] = found.json()
+    return body if body["status"] == "disabled" else None
 
 
 def hook_name() -> str:
@@ -132,14 +139,7 @@ async def test_gone_disables_the_endpoint_at_once_and_tells_its_owner(
     match = proposed(territory.id, provider.id, str(uuid.uuid4()))
     await publish(stack, match, str(uuid.uuid4()), territory.id)
 
-    async def disabled() -> dict[str, Any] | None:
-        found = await notifications(stack).get(
-            f"/v1/subscriptions/{sub['id']}", headers=provider.headers
-        )
-        body: dict[str, Any] = found.json()
-        return body if body["status"] == "disabled" else None
-
-    body = await eventually(disabled)
+    body = await eventually(functools.partial(disabled, stack, provider, sub["id"]))
     assert body["disabled_reason"] == "gone"
     notice = await stack.pool("notifications").fetchrow(
         "SELECT parties, body FROM notifications WHERE type = $1 AND body::jsonb->'data'->>"
@@ -191,14 +191,7 @@ async def test_an_endpoint_failing_for_days_is_disabled(
     )
     await publish(stack, proposed(territory.id, provider.id, str(uuid.uuid4())), "m", territory.id)
 
-    async def disabled() -> dict[str, Any] | None:
-        found = await notifications(stack).get(
-            f"/v1/subscriptions/{sub['id']}", headers=provider.headers
-        )
-        body: dict[str, Any] = found.json()
-        return body if body["status"] == "disabled" else None
-
-    body = await eventually(disabled)
+    body = await eventually(functools.partial(disabled, stack, provider, sub["id"]))
     assert body["disabled_reason"] == "failing"
     payload = await stack.pool("notifications").fetchval(
         "SELECT payload FROM outbox WHERE key = $1", sub["id"]
