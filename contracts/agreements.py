@@ -41,9 +41,14 @@ class AgreementStatus(StrEnum):
     LAPSED = "lapsed"  # unsigned after the set number of days
 
 
-class Party(StrEnum):
+class AgreementParty(StrEnum):
+    """A side of an agreement (named apart from a match's sides: provider and requester)."""
+
     PROVIDER = "provider"
     BENEFICIARY = "beneficiary"
+
+
+Party = AgreementParty
 
 
 class Approval(StrEnum):

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -14,7 +14,7 @@ from contracts.actors import ActorKind, ActorStatus, Location
 from contracts.fields import CleanText, Label
 from services.actors import handlers, letters, store
 from services.actors.domain import Actor, ActorChanges, ActorRegistration
-from services.actors.people_api import Mailer, mail_later, mint
+from services.actors.people_api import Mails, mint
 from services.actors.settings import ActorsSettings
 from services.actors.tokens import jwks
 from services.runtime.access import Member
@@ -120,17 +120,9 @@ async def list_territories(pool: Pool) -> list[TerritoryOut]:
     summary="Register an actor (no token needed); it stays pending until admitted. The e-mail "
     "given becomes its first admin, who is mailed a sign-in link",
 )
-async def register(
-    body: ActorRegistration,
-    pool: Pool,
-    ctx: Ctx,
-    settings: Settings,
-    mailer: Mailer,
-    background: BackgroundTasks,
-) -> RegisteredOut:
+async def register(body: ActorRegistration, pool: Pool, ctx: Ctx, mails: Mails) -> RegisteredOut:
     actor, key, link = await handlers.register_actor(pool, body, ctx)
-    mail = letters.registration(actor.email, actor.name, settings.portal_url, link.token)
-    mail_later(background, mailer, mail)
+    mails.send(letters.registration(actor.email, actor.name, mails.portal_url, link.token))
     return RegisteredOut(actor=ActorOut.of(actor), api_key=_new_key_out(key))
 
 

@@ -12,6 +12,7 @@ from services.actors import store
 from services.actors.api import router, wellknown_router
 from services.actors.consumers import governance_decisions
 from services.actors.people_api import router as people_router
+from services.actors.purge import SIGN_IN_PURGE
 from services.actors.settings import ActorsSettings
 from services.actors.tokens import jwks
 from services.runtime.auth import TokenVerifier
@@ -52,6 +53,7 @@ def spec(settings: ActorsSettings) -> ServiceSpec:
         consumers=(governance_decisions,),
         publishes=actor_events.PUBLISHED,
         on_start=(load_signing_keys, start_mailer),
+        periodic=(SIGN_IN_PURGE,),
         # Actors holds the source of the access events: it checks its own tables, never lags,
         # and so never answers "not known yet" to an actor registered a moment ago.
         access=store.standing,

@@ -13,6 +13,7 @@ from services.actors import people_store, sign_in, store
 from services.actors.domain import Actor
 from services.actors.people import (
     Invitation,
+    Membership,
     Person,
     Role,
     ensure_admin,
@@ -21,7 +22,7 @@ from services.actors.people import (
 )
 from services.runtime.context import Context
 from services.runtime.db import Connection, transactional
-from services.runtime.errors import Conflict, NotFound
+from services.runtime.errors import Conflict, Forbidden, NotFound
 from services.runtime.principal import Principal
 
 
@@ -84,3 +85,26 @@ async def remove(
     await sign_in.end(
         conn, SessionEndReason.PERSON_REMOVED, ctx, actor_id=actor_id, person_id=person_id
     )
+
+
+def _person_id(principal: Principal) -> UUID:
+    if not principal.person_id:
+        raise Forbidden("sign in as a person: an API key is no one")
+    return UUID(principal.person_id)
+
+
+async def myself(pool: asyncpg.Pool, principal: Principal) -> tuple[Person, list[Membership]]:
+    """The signed-in person and their actors."""
+    async with pool.acquire() as conn:
+        person = await people_store.person(conn, _person_id(principal))
+        if person is None:
+            raise NotFound("no such person")
+        return person, await people_store.memberships(conn, person.id)
+
+
+@transactional
+async def rename_myself(conn: Connection, principal: Principal, name: str) -> Person:
+    person = await people_store.rename_person(conn, _person_id(principal), name)
+    if person is None:
+        raise NotFound("no such person")
+    return person

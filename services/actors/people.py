@@ -46,7 +46,6 @@ ReturnTo = Annotated[
     Annotated[str, StringConstraints(max_length=500), CleanText()] | None,
     AfterValidator(_local_path),
 ]
-PersonName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), CleanText()]
 
 
 class SignInRequest(BaseModel):
@@ -93,10 +92,6 @@ def new_secret() -> tuple[str, bytes]:
 
 def new_session_id() -> str:
     return f"{SESSION_PREFIX}{secrets.token_hex(8)}"
-
-
-def is_session(key_id: str) -> bool:
-    return key_id.startswith(SESSION_PREFIX)
 
 
 def link_expiry(now: datetime) -> datetime:

@@ -6,6 +6,7 @@ fast, whether or not the e-mail is known.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 from uuid import UUID
@@ -14,7 +15,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response, stat
 from limits import parse
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from contracts.fields import CleanText
+from contracts.fields import CleanText, Name
 from services.actors import colleagues, letters, sign_in
 from services.actors.domain import Actor
 from services.actors.people import Invitation, Membership, Role, SignInRequest
@@ -30,17 +31,24 @@ router = APIRouter()
 Settings = Annotated[ActorsSettings, Depends(settings_of(ActorsSettings))]
 
 
-def _mailer(request: Request) -> MailSender:
-    mailer: MailSender = request.app.state.mailer
-    return mailer
+@dataclass(frozen=True)
+class Outgoing:
+    """Mails of one request, sent once the answer is given."""
+
+    portal_url: str
+    mailer: MailSender
+    background: BackgroundTasks
+
+    def send(self, mail: Mail) -> None:
+        """After the answer; a failure is logged (the person asks for another link)."""
+        self.background.add_task(send_quietly, self.mailer, mail)
 
 
-Mailer = Annotated[MailSender, Depends(_mailer)]
+def _outgoing(request: Request, settings: Settings, background: BackgroundTasks) -> Outgoing:
+    return Outgoing(settings.portal_url, request.app.state.mailer, background)
 
 
-def mail_later(background: BackgroundTasks, mailer: MailSender, mail: Mail) -> None:
-    """Send once the answer is given; a failure is logged (the person asks for another link)."""
-    background.add_task(send_quietly, mailer, mail)
+Mails = Annotated[Outgoing, Depends(_outgoing)]
 
 
 def mint(
@@ -118,12 +126,7 @@ def _refresh_ttl(settings: ActorsSettings) -> timedelta:
     "the same for an unknown e-mail, to which nothing is sent",
 )
 async def request_link(
-    body: SignInRequest,
-    request: Request,
-    pool: Pool,
-    settings: Settings,
-    mailer: Mailer,
-    background: BackgroundTasks,
+    body: SignInRequest, request: Request, pool: Pool, settings: Settings, mails: Mails
 ) -> dict[str, str]:
     limits: RateLimits = request.app.state.rate_limits
     await limits.hit(
@@ -132,8 +135,7 @@ async def request_link(
     link = await sign_in.request_link(pool, body.email, body.return_to)
     if link is not None:
         person = link.person
-        mail = letters.sign_in(person.email, person.name, settings.portal_url, link.token)
-        mail_later(background, mailer, mail)
+        mails.send(letters.sign_in(person.email, person.name, mails.portal_url, link.token))
     return {}
 
 
@@ -175,6 +177,30 @@ async def sign_out(body: RefreshRequest, pool: Pool, ctx: Ctx) -> Response:
     return Response(status_code=204)
 
 
+# --- the signed-in person ------------------------------------------------------------------------
+
+
+class MeOut(PersonOut):
+    memberships: list[Membership]
+
+
+class Rename(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name
+
+
+@router.get("/people/me", tags=["people"], summary="The signed-in person and their actors")
+async def myself(pool: Pool, me: CurrentActor) -> MeOut:
+    person, memberships = await colleagues.myself(pool, me)
+    return MeOut(id=person.id, email=person.email, name=person.name, memberships=memberships)
+
+
+@router.patch("/people/me", tags=["people"], summary="Change the signed-in person's name")
+async def rename_me(body: Rename, pool: Pool, me: CurrentActor) -> PersonOut:
+    person = await colleagues.rename_myself(pool, me, body.name)
+    return PersonOut(id=person.id, email=person.email, name=person.name)
+
+
 # --- an actor's people ----------------------------------------------------------------------------
 
 
@@ -199,20 +225,15 @@ async def list_people(actor_id: UUID, pool: Pool, me: CurrentActor) -> list[Memb
     summary="Invite a person into my actor (admin): they get a sign-in link by mail",
 )
 async def invite(
-    actor_id: UUID,
-    body: Invitation,
-    pool: Pool,
-    me: CurrentActor,
-    settings: Settings,
-    mailer: Mailer,
-    background: BackgroundTasks,
+    actor_id: UUID, body: Invitation, pool: Pool, me: CurrentActor, mails: Mails
 ) -> MemberOut:
     invited = await colleagues.invite(pool, actor_id, body, me)
     person = invited.person
-    mail = letters.invitation(
-        person.email, person.name, invited.actor.name, settings.portal_url, invited.link.token
+    mails.send(
+        letters.invitation(
+            person.email, person.name, invited.actor.name, mails.portal_url, invited.link.token
+        )
     )
-    mail_later(background, mailer, mail)
     return MemberOut(id=person.id, email=person.email, name=person.name, role=invited.role)
 
 

@@ -30,6 +30,13 @@ async def person(conn: Connection, person_id: UUID) -> Person | None:
     return _person(row) if row else None
 
 
+async def rename_person(conn: Connection, person_id: UUID, name: str) -> Person | None:
+    row = await conn.fetchrow(
+        "UPDATE people SET name = $2 WHERE id = $1 RETURNING id, email, name", person_id, name
+    )
+    return _person(row) if row else None
+
+
 async def ensure_person(conn: Connection, person_id: UUID, email: str, name: str) -> Person:
     """The person with this e-mail, made now if new (with `person_id`); a person known without a
     name takes the one given."""
@@ -268,3 +275,24 @@ async def end_sessions(
         person_id,
     )
     return [Session(**dict(row)) for row in rows]
+
+
+@dataclass(frozen=True)
+class Purged:
+    links: int
+    refresh_tokens: int
+    sessions: int
+
+
+async def purge(conn: Connection, now: datetime, *, sessions_ended_before: datetime) -> Purged:
+    """Forget what can no longer serve: expired links, refresh tokens expired or of an ended
+    session (a reuse then meets an unknown token: still refused), sessions ended long ago."""
+    links = await conn.execute("DELETE FROM sign_in_links WHERE expires_at <= $1", now)
+    tokens = await conn.execute(
+        """DELETE FROM refresh_tokens r WHERE r.expires_at <= $1
+              OR EXISTS (SELECT 1 FROM sessions s
+                         WHERE s.id = r.session_id AND s.ended_at IS NOT NULL)""",
+        now,
+    )
+    sessions = await conn.execute("DELETE FROM sessions WHERE ended_at < $1", sessions_ended_before)
+    return Purged(*(int(status.rsplit(" ", 1)[1]) for status in (links, tokens, sessions)))

@@ -20,3 +20,5 @@ class ActorsSettings(ServiceSettings, MailSettings):
     # Sign-in links asked per e-mail address, whoever asks (`limits` notation); the address of
     # the asker is limited by `rate_limit_sensitive`.
     rate_limit_sign_in_per_email: str = "5/15minutes"
+    # How often expired links, spent refresh tokens and long-ended sessions are deleted.
+    purge_interval_s: float = Field(default=3600.0, gt=0)

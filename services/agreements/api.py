@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from contracts import taxonomy
-from contracts.agreements import AgreementStatus, Signature, Terms, UsageStatus
+from contracts.agreements import AgreementStatus, Signature, Terms
 from services.agreements import convention, handlers, impact, store
 from services.agreements.domain.lifecycle import Agreement
 from services.agreements.domain.terms import Amendment
@@ -48,12 +48,6 @@ SettingsDep = Annotated[AgreementsSettings, Depends(settings_of(AgreementsSettin
 # --- views ------------------------------------------------------------------------------------
 
 
-class AgreementOut(Agreement):
-    @classmethod
-    def of(cls, agreement: Agreement) -> AgreementOut:
-        return cls.model_validate(agreement.model_dump())
-
-
 class TermsVersionOut(BaseModel):
     terms: Terms
     terms_hash: str
@@ -63,28 +57,9 @@ class TermsVersionOut(BaseModel):
     in_force: bool
 
 
-class AgreementDetail(AgreementOut):
+class AgreementDetail(Agreement):
     versions: list[TermsVersionOut] = Field(description="Every version of the terms, oldest first.")
     signatures: list[Signature]
-
-
-class ReportOut(BaseModel):
-    id: UUID
-    agreement_id: UUID
-    reported_by: str
-    period_start: datetime
-    period_end: datetime
-    quantity: Decimal
-    measurements: dict[str, Decimal]
-    status: UsageStatus
-    corrects: UUID | None
-    reason: str
-    created_at: datetime
-    decided_at: datetime | None
-
-    @classmethod
-    def of(cls, entry: Report) -> ReportOut:
-        return cls.model_validate(entry.model_dump())
 
 
 class StatementOut(BaseModel):
@@ -110,6 +85,13 @@ class StatementOut(BaseModel):
     @classmethod
     def of(cls, row: asyncpg.Record) -> StatementOut:
         return cls.model_validate(dict(row))
+
+
+T = TypeVar("T")
+
+
+def _same(item: T) -> T:
+    return item
 
 
 def _position(item: Agreement | Report) -> Cursor:
@@ -148,7 +130,7 @@ async def list_agreements(
     status_: Annotated[list[AgreementStatus] | None, Query(alias="status")] = None,
     cursor: CursorParam = None,
     limit: Limit = 50,
-) -> Page[AgreementOut]:
+) -> Page[Agreement]:
     found = await handlers.list_mine(
         pool,
         me,
@@ -156,7 +138,7 @@ async def list_agreements(
         after=decode_cursor(cursor),
         limit=limit + 1,
     )
-    return page_of(found, limit, position=_position, view=AgreementOut.of)
+    return page_of(found, limit, position=_position, view=_same)
 
 
 @agreements_router.get("/{agreement_id}", summary="An agreement with every version of its terms")
@@ -182,10 +164,8 @@ async def terminate(
     me: CurrentActor,
     ctx: Ctx,
     settings: SettingsDep,
-) -> AgreementOut:
-    return AgreementOut.of(
-        await handlers.terminate(pool, agreement_id, body.reason, me, ctx, settings)
-    )
+) -> Agreement:
+    return await handlers.terminate(pool, agreement_id, body.reason, me, ctx, settings)
 
 
 async def _check_with_matching(
@@ -201,12 +181,21 @@ async def _check_with_matching(
     }
     headers = {"Authorization": request.headers.get("authorization", "")}
     url = f"{settings.matching_url.rstrip('/')}/v1/matches/{match_id}/capacity-check"
-    async with httpx.AsyncClient(timeout=10) as client:
-        answer = await client.post(url, json=body, headers=headers)
+    try:
+        async with httpx.AsyncClient(timeout=10) as client:
+            answer = await client.post(url, json=body, headers=headers)
+    except httpx.TransportError as error:  # answered as the runtime's 503 with Retry-After
+        raise ConnectionError(f"matching is out of reach: {error!r}") from error
+    if answer.status_code >= 500:
+        raise ConnectionError(f"matching answered {answer.status_code}")
     if answer.status_code == status.HTTP_409_CONFLICT:
         detail = answer.json().get("detail", "the asset cannot take this amendment")
         raise Conflict(f"matching: {detail}", field="quantity")
-    answer.raise_for_status()
+    if answer.is_error:
+        raise Conflict(
+            f"matching could not check the amendment ({answer.status_code}); try again later",
+            field="quantity",
+        )
 
 
 @agreements_router.post(
@@ -246,7 +235,9 @@ async def propose_amendment(
 
 @agreements_router.get(
     "/{agreement_id}/convention",
-    response_class=HTMLResponse,
+    # A plain Response class keeps the error answers documented as problem+json.
+    response_class=Response,
+    responses={200: {"content": {"text/html": {}}}},
     summary="The printable convention (French HTML) of a version of the terms",
 )
 async def get_convention(
@@ -274,19 +265,19 @@ async def get_convention(
 )
 async def report_usage(
     agreement_id: UUID, body: UsageIn, pool: Pool, me: CurrentActor, ctx: Ctx
-) -> ReportOut:
+) -> Report:
     fields: dict[str, Any] = body.model_dump()
-    return ReportOut.of(await handlers.report_usage(pool, agreement_id, fields, me, ctx))
+    return await handlers.report_usage(pool, agreement_id, fields, me, ctx)
 
 
 @agreements_router.get("/{agreement_id}/usage", summary="The agreement's usage reports")
 async def list_usage(
     agreement_id: UUID, pool: Pool, me: CurrentActor, cursor: CursorParam = None, limit: Limit = 50
-) -> Page[ReportOut]:
+) -> Page[Report]:
     found = await handlers.list_usage(
         pool, agreement_id, me, after=decode_cursor(cursor), limit=limit + 1
     )
-    return page_of(found, limit, position=_position, view=ReportOut.of)
+    return page_of(found, limit, position=_position, view=_same)
 
 
 @agreements_router.post(
@@ -299,9 +290,9 @@ async def confirm_usage(
     me: CurrentActor,
     ctx: Ctx,
     settings: SettingsDep,
-) -> ReportOut:
-    return ReportOut.of(
-        await handlers.decide_usage(pool, agreement_id, report_id, "confirm", "", me, ctx, settings)
+) -> Report:
+    return await handlers.decide_usage(
+        pool, agreement_id, report_id, handlers.UsageDecision.CONFIRM, "", me, ctx, settings
     )
 
 
@@ -316,11 +307,16 @@ async def dispute_usage(
     me: CurrentActor,
     ctx: Ctx,
     settings: SettingsDep,
-) -> ReportOut:
-    return ReportOut.of(
-        await handlers.decide_usage(
-            pool, agreement_id, report_id, "dispute", body.reason, me, ctx, settings
-        )
+) -> Report:
+    return await handlers.decide_usage(
+        pool,
+        agreement_id,
+        report_id,
+        handlers.UsageDecision.DISPUTE,
+        body.reason,
+        me,
+        ctx,
+        settings,
     )
 
 
@@ -334,11 +330,9 @@ async def withdraw_usage(
     me: CurrentActor,
     ctx: Ctx,
     settings: SettingsDep,
-) -> ReportOut:
-    return ReportOut.of(
-        await handlers.decide_usage(
-            pool, agreement_id, report_id, "withdraw", "", me, ctx, settings
-        )
+) -> Report:
+    return await handlers.decide_usage(
+        pool, agreement_id, report_id, handlers.UsageDecision.WITHDRAW, "", me, ctx, settings
     )
 
 
@@ -470,11 +464,12 @@ async def time_credits(
         if not mine and not (territory is not None and me.facilitates(str(territory))):
             raise NotFound("no such account")
         rows = await store.movements(conn, actor_id, before=before, limit=limit + 1)
+        rules = await handlers.rules_of(conn, UUID(str(territory or me.territory_id)), settings)
     shown = rows[:limit]
     return TimeCredits(
         actor_id=actor_id,
         balance_minutes=account["balance_minutes"] if account else 0,
-        floor_minutes=settings.time_credit_floor_minutes,
+        floor_minutes=rules.time_credit_floor_minutes,
         movements=[Movement.model_validate(dict(r)) for r in shown],
         next_before=shown[-1]["id"] if len(rows) > limit else None,
     )

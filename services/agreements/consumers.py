@@ -4,7 +4,8 @@
   are taken from the offer and need versions that were matched, never by calling back);
 - `<prefix>.matches`: a confirmed match becomes a draft agreement (the inbox and the unique
   match id make a redelivered confirmation create nothing);
-- `<prefix>.decisions`: governance's approval of agreements on public assets.
+- `<prefix>.decisions`: governance's approval of agreements on public assets and the
+  territories' rules (whether that approval is needed, the time credit floor).
 A confirmed match may arrive before the offer or need version it names (other topics): the
 consumer answers NotYet and the runtime tries again.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 from contracts import actors, needs
 from contracts.actors import ActorState
 from contracts.envelope import CloudEvent
-from contracts.governance import DecisionMadeV1
+from contracts.governance import DecisionMadeV1, TerritoryRulesChangedV1
 from contracts.matches import MatchConfirmedV1
 from contracts.needs import NeedState
 from contracts.offers import OFFER_EVENTS, OfferState
@@ -57,7 +58,8 @@ def event_consumers(settings: AgreementsSettings) -> tuple[EventConsumer, ...]:
 
     decisions = EventConsumer(
         f"{prefix}.decisions",
-        description="Governance's approval or rejection of agreements on public assets.",
+        description="Governance's approval or rejection of agreements on public assets, and "
+        "the territories' rules (approval of public assets' agreements, time credit floor).",
     )
 
     @decisions.on(DecisionMadeV1)
@@ -65,5 +67,11 @@ def event_consumers(settings: AgreementsSettings) -> tuple[EventConsumer, ...]:
         conn: Connection, event: CloudEvent[DecisionMadeV1], ctx: Context
     ) -> None:
         await handlers.apply_decision(conn, event.data, ctx, settings)
+
+    @decisions.on(TerritoryRulesChangedV1)
+    async def on_rules(
+        conn: Connection, event: CloudEvent[TerritoryRulesChangedV1], ctx: Context
+    ) -> None:
+        await handlers.apply_rules(conn, event.data)
 
     return views, matches, decisions

@@ -3,6 +3,7 @@ and its signatures (Jinja2, with HTML escaping of everything it shows)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -11,7 +12,6 @@ from contracts.agreements import AgreementStatus, Party
 from contracts.offers import Comparator, PriceModel, StatementPeriod
 from contracts.taxonomy import UNIT_LABELS
 from services.agreements.domain import schedule
-from services.agreements.domain.lifecycle import Agreement
 from services.agreements.domain.terms import terms_hash
 from services.agreements.handlers import Detail
 
@@ -51,10 +51,8 @@ _PARTIES = {Party.PROVIDER: "Fournisseur", Party.BENEFICIARY: "Bénéficiaire"}
 _DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 
 
-def _when(agreement: Agreement, moment: object) -> str:
-    if moment is None:
-        return ""
-    return schedule.local(moment).strftime("%d/%m/%Y %H:%M")  # type: ignore[arg-type]
+def _when(moment: datetime | None) -> str:
+    return schedule.local(moment).strftime("%d/%m/%Y %H:%M") if moment else ""
 
 
 def _minute(value: int) -> str:
@@ -82,8 +80,8 @@ def render(found: Detail, version: int | None, offer_title: str) -> str:
         offer_title=offer_title,
         quantity=format(terms.quantity, "g").replace(".", ","),
         unit_label=UNIT_LABELS[terms.unit],
-        starts_at=_when(agreement, agreement.starts_at),
-        ends_at=_when(agreement, terms.ends_at),
+        starts_at=_when(agreement.starts_at),
+        ends_at=_when(terms.ends_at),
         weekly=[
             f"{_DAYS[s.weekday]} {_minute(s.start_minute)}-{_minute(s.end_minute)}"
             for s in terms.weekly_windows

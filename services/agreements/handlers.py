@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 from uuid import UUID
@@ -24,7 +25,12 @@ from contracts.agreements import (
     Terms,
 )
 from contracts.fields import wall_clock
-from contracts.governance import DecisionMadeV1, Outcome, ProposalKind
+from contracts.governance import (
+    DecisionMadeV1,
+    Outcome,
+    ProposalKind,
+    TerritoryRulesChangedV1,
+)
 from contracts.matches import MatchConfirmedV1
 from contracts.needs import NeedState
 from contracts.offers import OfferState
@@ -97,6 +103,32 @@ async def apply_actor(conn: Connection, state: ActorState) -> None:
     await store.save_actor_kind(
         conn, UUID(state.actor_id), UUID(state.territory_id), str(state.kind), state.version
     )
+
+
+async def apply_rules(conn: Connection, rules: TerritoryRulesChangedV1) -> None:
+    """Governance's rules of a territory. Its time credit floor counts hours of time credit,
+    the offers' unit of time credits; agreements keep minutes."""
+    await store.save_rules(
+        conn,
+        UUID(rules.territory_id),
+        rules.public_asset_agreements_need_approval,
+        rules.time_credit_floor * money.MINUTES_PER_HOUR,
+        rules.version,
+    )
+
+
+@dataclass(frozen=True)
+class Rules:
+    public_asset_approval: bool
+    time_credit_floor_minutes: int
+
+
+async def rules_of(conn: Connection, territory_id: UUID, settings: AgreementsSettings) -> Rules:
+    """The territory's rules as governance published them, else the settings' defaults."""
+    found = await store.rules_of(conn, territory_id)
+    if found is None:
+        return Rules(settings.public_asset_approval, settings.time_credit_floor_minutes)
+    return Rules(found["public_asset_approval"], found["time_credit_floor_minutes"])
 
 
 # --- events -----------------------------------------------------------------------------------
@@ -179,7 +211,8 @@ async def create_from_match(
         terms=terms,
         provider_kind=await store.kind_of(conn, UUID(offer.provider_id)) or owner_kind,
         public_asset=public,
-        approval_required=public and settings.public_asset_approval,
+        approval_required=public
+        and (await rules_of(conn, UUID(offer.territory_id), settings)).public_asset_approval,
         now=now,
         lapse_after=settings.lapse_after,
     )
@@ -211,7 +244,7 @@ class Detail:
     signatures: list[Signature]
 
 
-async def _readable(conn: Connection, agreement_id: UUID, principal: Principal) -> Agreement:
+async def readable(conn: Connection, agreement_id: UUID, principal: Principal) -> Agreement:
     agreement = await store.get_agreement(conn, agreement_id)
     if agreement is None:
         raise NotFound("no such agreement")
@@ -221,7 +254,7 @@ async def _readable(conn: Connection, agreement_id: UUID, principal: Principal) 
 
 async def detail(pool: asyncpg.Pool, agreement_id: UUID, principal: Principal) -> Detail:
     async with pool.acquire() as conn:
-        agreement = await _readable(conn, agreement_id, principal)
+        agreement = await readable(conn, agreement_id, principal)
         return Detail(
             agreement,
             await store.all_terms(conn, agreement_id),
@@ -243,7 +276,7 @@ async def list_mine(
         )
 
 
-async def _acting(
+async def acting(
     conn: Connection, agreement_id: UUID, principal: Principal
 ) -> tuple[Agreement, Party]:
     agreement = await store.get_agreement(conn, agreement_id, for_update=True)
@@ -264,7 +297,7 @@ async def sign(
     ctx: Context,
 ) -> Agreement:
     async def run(conn: Connection) -> Agreement:
-        agreement, party = await _acting(conn, agreement_id, principal)
+        agreement, party = await acting(conn, agreement_id, principal)
         terms = await store.get_terms(conn, agreement.id, agreement.signing_version)
         signing = lifecycle.sign(
             agreement,
@@ -329,7 +362,7 @@ async def prepare_amendment(
 ) -> Proposal:
     """The amended terms, before they are checked with matching and written."""
     async with pool.acquire() as conn:
-        agreement = await _readable(conn, agreement_id, principal)
+        agreement = await readable(conn, agreement_id, principal)
         lifecycle.party_acting(principal, agreement)
         terms = await store.get_terms(conn, agreement.id, agreement.terms_version)
         latest = len(await store.all_terms(conn, agreement.id))
@@ -341,11 +374,11 @@ async def propose_amendment(
     pool: asyncpg.Pool, proposal: Proposal, principal: Principal, ctx: Context
 ) -> Agreement:
     async def run(conn: Connection) -> Agreement:
-        agreement, party = await _acting(conn, proposal.agreement.id, principal)
+        agreement, party = await acting(conn, proposal.agreement.id, principal)
         if agreement.version != proposal.agreement.version:
             raise Conflict("the agreement changed meanwhile: try again", field="version")
         now = clock.now()
-        proposed = lifecycle.propose_amendment(agreement, proposal.terms.version, now=now)
+        proposed = lifecycle.propose_amendment(agreement, proposal.terms, now=now)
         await store.insert_terms(
             conn,
             agreement.id,
@@ -356,6 +389,8 @@ async def propose_amendment(
             now=now,
         )
         await store.update_agreement(conn, proposed)
+        if proposed.lapses_at != agreement.lapses_at:  # an amended draft ending sooner
+            await scheduler.schedule(conn, LAPSE, str(proposed.id), proposed.lapses_at)
         await _emit_state(
             conn,
             events.AgreementAmendmentProposedV1,
@@ -381,7 +416,7 @@ async def terminate(
     settings: AgreementsSettings,
 ) -> Agreement:
     async def run(conn: Connection) -> Agreement:
-        agreement, party = await _acting(conn, agreement_id, principal)
+        agreement, party = await acting(conn, agreement_id, principal)
         terms = await store.get_terms(conn, agreement.id, agreement.terms_version)
         notice = timedelta(days=terms.clause.notice_days)
         ended = lifecycle.terminate(
@@ -392,15 +427,17 @@ async def terminate(
             now=clock.now(),
             notice=notice,
         )
-        return await _after_termination(
-            conn, agreement, ended, ctx, settings.time_credit_floor_minutes
-        )
+        return await _after_termination(conn, agreement, ended, ctx, settings)
 
     return await in_transaction(pool, run)
 
 
 async def _after_termination(
-    conn: Connection, before: Agreement, ended: Agreement, ctx: Context, floor: int
+    conn: Connection,
+    before: Agreement,
+    ended: Agreement,
+    ctx: Context,
+    settings: AgreementsSettings,
 ) -> Agreement:
     await store.update_agreement(conn, ended)
     if ended.status is not AgreementStatus.TERMINATED:  # running out its notice
@@ -413,7 +450,7 @@ async def _after_termination(
         start = await store.current_period_start(conn, ended)
         if start is not None and start < ended.ends_at:
             terms = await store.get_terms(conn, ended.id, ended.terms_version)
-            await _issue(conn, ended, terms, start, ended.ends_at, ctx, floor=floor)
+            await _issue(conn, ended, terms, start, ended.ends_at, ctx, settings=settings)
     await _emit_terminated(conn, ended, ctx)
     return ended
 
@@ -452,7 +489,7 @@ async def apply_decision(
     if decided is None:
         return
     if decided.status is AgreementStatus.TERMINATED:
-        await _after_termination(conn, agreement, decided, ctx, settings.time_credit_floor_minutes)
+        await _after_termination(conn, agreement, decided, ctx, settings)
         return
     await store.update_agreement(conn, decided)
     await _schedule_start(conn, decided)
@@ -471,10 +508,12 @@ async def activate_job(conn: Connection, job: scheduler.Job, ctx: Context) -> No
     await _schedule_close(conn, active, active.starts_at)
 
 
-async def _schedule_close(conn: Connection, agreement: Agreement, start: datetime | None) -> None:
+async def _schedule_close(
+    conn: Connection, agreement: Agreement, start: datetime | None, terms: Terms | None = None
+) -> None:
     if start is None:
         return
-    terms = await store.get_terms(conn, agreement.id, agreement.terms_version)
+    terms = terms or await store.get_terms(conn, agreement.id, agreement.terms_version)
     end = schedule.period_end(start, agreement.ends_at, terms.clause.statement_period)
     await scheduler.schedule(
         conn, CLOSE_PERIOD, str(agreement.id), end, {"start": start.isoformat()}
@@ -493,14 +532,12 @@ async def close_period_job(
     terms = await store.get_terms(conn, agreement.id, agreement.terms_version)
     end = schedule.period_end(start, agreement.ends_at, terms.clause.statement_period)
     if end > now:  # the end moved later (an amendment): wait for it
-        await _schedule_close(conn, agreement, start)
+        await _schedule_close(conn, agreement, start, terms)
         return
-    if await store.latest_statement(conn, agreement.id, start) is None:
-        await _issue(
-            conn, agreement, terms, start, end, ctx, floor=settings.time_credit_floor_minutes
-        )
     if end < agreement.ends_at:
-        await _schedule_close(conn, agreement, end)
+        await _schedule_close(conn, agreement, end, terms)
+    await _issue(conn, agreement, terms, start, end, ctx, settings=settings)
+    if end < agreement.ends_at:
         return
     finished = lifecycle.complete(agreement, now=now)
     if finished is None:
@@ -534,12 +571,17 @@ async def _issue(
     end: datetime,
     ctx: Context,
     *,
-    floor: int,
+    settings: AgreementsSettings,
     supersedes: asyncpg.Record | None = None,
 ) -> None:
     """Evaluate the period [start, end), issue its statement (or a correction of `supersedes`),
-    move time credits, write the value ledger and the events."""
+    move time credits, write the events and the value ledger (last: the summary row it updates
+    is shared by the territory's agreements, so its lock is held only until the commit). A
+    period already stated is not stated again but by a correction."""
     now = clock.now()
+    before, stated = await store.exact_before(conn, agreement.id, start)
+    if stated and supersedes is None:
+        return
     reports = await store.confirmed_usage(conn, agreement.id, start, end)
     quantity = sum((r.quantity for r in reports), Decimal(0))
     measured: dict[str, list[Decimal]] = {}
@@ -555,7 +597,6 @@ async def _issue(
         ratio=ratio,
         coverage=statements.coverage(start, end, *calendar),
     )
-    before = await store.exact_before(conn, agreement.id, start)
     total = money.issued(before, due.total)
     fixed = min(money.round_half_even(due.fixed), total)
     sequence = supersedes["sequence"] + 1 if supersedes is not None else 1
@@ -564,7 +605,10 @@ async def _issue(
     transfer: credits.Transfer | None = None
     if terms.price.amount_unit is AmountUnit.TIME_CREDIT_MINUTES:
         moved_before = supersedes["total_amount"] - supersedes["shortfall"] if supersedes else 0
-        transfer = await _plan_credits(conn, agreement, total - moved_before, floor)
+        rules = await rules_of(conn, agreement.territory_id, settings)
+        transfer = await _plan_credits(
+            conn, agreement, total - moved_before, rules.time_credit_floor_minutes
+        )
     result_rows = [
         {
             "indicator": r.indicator.name,
@@ -613,6 +657,34 @@ async def _issue(
             movement.balance_after,
             now,
         )
+    refs = _refs(agreement)
+    period = {"period_start": wall_clock(start), "period_end": wall_clock(end)}
+    evaluated = events.PerformanceEvaluatedV1(
+        **refs,
+        **period,
+        results=[events.IndicatorResult.model_validate(r) for r in result_rows],
+        ratio=money.text(ratio),
+    )
+    issued = events.StatementIssuedV1(
+        **refs,
+        **period,
+        statement_id=str(statement_id),
+        sequence=sequence,
+        supersedes=str(supersedes["id"]) if supersedes is not None else None,
+        terms_version=terms.version,
+        price_model=terms.price.model,
+        amount_unit=terms.price.amount_unit,
+        quantity=money.text(quantity),
+        fixed_amount=fixed,
+        variable_amount=total - fixed,
+        total_amount=total,
+        ratio=money.text(ratio),
+        payer_id=str(payer),
+        payee_id=str(payee),
+        issued_at=now,
+    )
+    await _emit(conn, evaluated, agreement, ctx)
+    await _emit(conn, issued, agreement, ctx)
     factor = await store.factor_for(conn, agreement.category, agreement.territory_id)
     rows = computed_rows(
         total=total,
@@ -623,42 +695,6 @@ async def _issue(
     )
     month = schedule.local(start).date().replace(day=1)
     await store.record_value(conn, agreement, start, month, rows, dict(UNITS), now)
-    refs = _refs(agreement)
-    period = {"period_start": wall_clock(start), "period_end": wall_clock(end)}
-    await _emit(
-        conn,
-        events.PerformanceEvaluatedV1(
-            **refs,
-            **period,
-            results=[events.IndicatorResult.model_validate(r) for r in result_rows],
-            ratio=money.text(ratio),
-        ),
-        agreement,
-        ctx,
-    )
-    await _emit(
-        conn,
-        events.StatementIssuedV1(
-            **refs,
-            **period,
-            statement_id=str(statement_id),
-            sequence=sequence,
-            supersedes=str(supersedes["id"]) if supersedes is not None else None,
-            terms_version=terms.version,
-            price_model=terms.price.model,
-            amount_unit=terms.price.amount_unit,
-            quantity=money.text(quantity),
-            fixed_amount=fixed,
-            variable_amount=total - fixed,
-            total_amount=total,
-            ratio=money.text(ratio),
-            payer_id=str(payer),
-            payee_id=str(payee),
-            issued_at=now,
-        ),
-        agreement,
-        ctx,
-    )
 
 
 async def _plan_credits(
@@ -693,7 +729,7 @@ async def report_usage(
     ctx: Context,
 ) -> usage.Report:
     async def run(conn: Connection) -> usage.Report:
-        agreement, party = await _acting(conn, agreement_id, principal)
+        agreement, party = await acting(conn, agreement_id, principal)
         terms = await store.get_terms(conn, agreement.id, agreement.terms_version)
         corrects = None
         if body.get("corrects") is not None:
@@ -739,11 +775,17 @@ def _usage_payload(agreement: Agreement, terms: Terms, entry: usage.Report) -> d
     }
 
 
+class UsageDecision(StrEnum):
+    CONFIRM = "confirm"  # the other party
+    DISPUTE = "dispute"  # the other party, with a reason
+    WITHDRAW = "withdraw"  # its author
+
+
 async def decide_usage(
     pool: asyncpg.Pool,
     agreement_id: UUID,
     report_id: UUID,
-    decision: str,
+    decision: UsageDecision,
     reason: str,
     principal: Principal,
     ctx: Context,
@@ -752,17 +794,17 @@ async def decide_usage(
     """Confirm, dispute (the other party) or withdraw (its author) a report."""
 
     async def run(conn: Connection) -> usage.Report:
-        agreement, party = await _acting(conn, agreement_id, principal)
+        agreement, party = await acting(conn, agreement_id, principal)
         entry = await store.get_report(conn, agreement.id, report_id, for_update=True)
         if entry is None:
             raise NotFound("no such report")
         terms = await store.get_terms(conn, agreement.id, agreement.terms_version)
         now = clock.now()
-        if decision == "withdraw":
+        if decision is UsageDecision.WITHDRAW:
             withdrawn = usage.withdraw(entry, party, now=now)
             await store.update_report(conn, withdrawn)
             return withdrawn
-        if decision == "dispute":
+        if decision is UsageDecision.DISPUTE:
             disputed = usage.dispute(entry, party, reason, now=now)
             await store.update_report(conn, disputed)
             payload = _usage_payload(agreement, terms, disputed)
@@ -786,7 +828,7 @@ async def decide_usage(
                 closed["period_start"],
                 closed["period_end"],
                 ctx,
-                floor=settings.time_credit_floor_minutes,
+                settings=settings,
                 supersedes=closed,
             )
         return confirmed
@@ -803,7 +845,7 @@ async def list_usage(
     limit: int,
 ) -> list[usage.Report]:
     async with pool.acquire() as conn:
-        await _readable(conn, agreement_id, principal)
+        await readable(conn, agreement_id, principal)
         return await store.list_reports(conn, agreement_id, after=after, limit=limit)
 
 
@@ -816,5 +858,5 @@ async def list_statements(
     limit: int,
 ) -> list[asyncpg.Record]:
     async with pool.acquire() as conn:
-        await _readable(conn, agreement_id, principal)
+        await readable(conn, agreement_id, principal)
         return await store.statements_of(conn, agreement_id, after=after, limit=limit)

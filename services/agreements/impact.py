@@ -22,9 +22,10 @@ from pydantic import BaseModel, Field
 
 from contracts.agreements import AgreementStatus, Party
 from services.agreements import store
-from services.agreements.domain import lifecycle, schedule
+from services.agreements.domain import schedule
 from services.agreements.domain.lifecycle import other
 from services.agreements.domain.value import LABELS, NOT_ESTIMATED, UNITS, Row, ValueKind
+from services.agreements.handlers import acting, readable
 from services.agreements.requests import DeclarationIn, FactorIn
 from services.runtime import clock
 from services.runtime.db import Connection, in_transaction
@@ -53,10 +54,7 @@ async def declare(
     pool: asyncpg.Pool, agreement_id: UUID, body: DeclarationIn, principal: Principal
 ) -> Declaration:
     async def run(conn: Connection) -> Declaration:
-        agreement = await store.get_agreement(conn, agreement_id, for_update=True)
-        if agreement is None:
-            raise NotFound("no such agreement")
-        party = lifecycle.party_acting(principal, agreement)
+        agreement, party = await acting(conn, agreement_id, principal)
         if agreement.starts_at is None or agreement.status not in (
             AgreementStatus.ACTIVE,
             AgreementStatus.COMPLETED,
@@ -99,10 +97,7 @@ async def confirm_declaration(
     """The other party confirms: the ledger row of its period and kind takes it in."""
 
     async def run(conn: Connection) -> Declaration:
-        agreement = await store.get_agreement(conn, agreement_id, for_update=True)
-        if agreement is None:
-            raise NotFound("no such agreement")
-        party = lifecycle.party_acting(principal, agreement)
+        agreement, party = await acting(conn, agreement_id, principal)
         found = await store.get_declaration(conn, agreement.id, declaration_id)
         if found is None:
             raise NotFound("no such declaration")
@@ -134,10 +129,7 @@ async def declarations(
     pool: asyncpg.Pool, agreement_id: UUID, principal: Principal
 ) -> list[Declaration]:
     async with pool.acquire() as conn:
-        agreement = await store.get_agreement(conn, agreement_id)
-        if agreement is None:
-            raise NotFound("no such agreement")
-        lifecycle.may_read(principal, agreement)
+        await readable(conn, agreement_id, principal)
         return [
             Declaration.model_validate(dict(d))
             for d in await store.declarations_of(conn, agreement_id)

@@ -26,13 +26,14 @@ class AgreementsSettings(ServiceSettings):
     public_asset_approval: bool = Field(
         default=False,
         description="Whether an agreement on a local authority's asset waits for a governance "
-        "decision (approve_public_asset_agreement). The territories' own rule will come from "
-        "governance events; until then this one setting holds for every territory.",
+        "decision (approve_public_asset_agreement) in a territory whose rules governance has "
+        "not published yet (mcvt.governance.territory_rules_changed.v1 replaces it).",
     )
     time_credit_floor_minutes: int = Field(
         default=-600,
         le=0,
-        description="Lowest balance of a time credit account (minutes; -600 = 10 hours owed).",
+        description="Lowest balance of a time credit account (minutes; -600 = 10 hours owed) "
+        "in a territory whose rules governance has not published yet.",
     )
     matching_url: str = Field(
         default="http://127.0.0.1:8003",

@@ -23,37 +23,37 @@ from services.runtime.rows import Table
 # --- views of offers, needs and actors --------------------------------------------------------
 
 
-async def save_offer_version(conn: Connection, offer: OfferVersion) -> None:
+async def _save_version(conn: Connection, table: str, key: str, version: int, state: Any) -> None:
     await conn.execute(
-        """INSERT INTO offer_versions (offer_id, version, state) VALUES ($1, $2, $3)
-           ON CONFLICT (offer_id, version) DO NOTHING""",
-        UUID(offer.offer_id),
-        offer.version,
-        offer.model_dump(mode="json"),
+        f"""INSERT INTO {table}_versions ({table}_id, version, state) VALUES ($1, $2, $3)
+            ON CONFLICT ({table}_id, version) DO NOTHING""",
+        UUID(key),
+        version,
+        state,
     )
+
+
+async def _version(conn: Connection, table: str, key: UUID, version: int) -> Any:
+    return await conn.fetchval(
+        f"SELECT state FROM {table}_versions WHERE {table}_id = $1 AND version = $2", key, version
+    )
+
+
+async def save_offer_version(conn: Connection, offer: OfferVersion) -> None:
+    await _save_version(conn, "offer", offer.offer_id, offer.version, offer.model_dump(mode="json"))
 
 
 async def get_offer_version(conn: Connection, offer_id: UUID, version: int) -> OfferVersion | None:
-    state = await conn.fetchval(
-        "SELECT state FROM offer_versions WHERE offer_id = $1 AND version = $2", offer_id, version
-    )
+    state = await _version(conn, "offer", offer_id, version)
     return OfferVersion.model_validate(state) if state is not None else None
 
 
 async def save_need_version(conn: Connection, need: NeedVersion) -> None:
-    await conn.execute(
-        """INSERT INTO need_versions (need_id, version, state) VALUES ($1, $2, $3)
-           ON CONFLICT (need_id, version) DO NOTHING""",
-        UUID(need.need_id),
-        need.version,
-        need.model_dump(mode="json"),
-    )
+    await _save_version(conn, "need", need.need_id, need.version, need.model_dump(mode="json"))
 
 
 async def get_need_version(conn: Connection, need_id: UUID, version: int) -> NeedVersion | None:
-    state = await conn.fetchval(
-        "SELECT state FROM need_versions WHERE need_id = $1 AND version = $2", need_id, version
-    )
+    state = await _version(conn, "need", need_id, version)
     return NeedVersion.model_validate(state) if state is not None else None
 
 
@@ -76,6 +76,35 @@ async def kind_of(conn: Connection, actor_id: UUID) -> str | None:
         "SELECT kind FROM actor_kinds WHERE actor_id = $1", actor_id
     )
     return kind
+
+
+async def save_rules(
+    conn: Connection, territory_id: UUID, approval: bool, floor_minutes: int, version: int
+) -> None:
+    """Keep a territory's rules unless a version at least as new is kept."""
+    await conn.execute(
+        """INSERT INTO territory_rules (territory_id, public_asset_approval,
+                                        time_credit_floor_minutes, version)
+           VALUES ($1, $2, $3, $4)
+           ON CONFLICT (territory_id) DO UPDATE SET
+               public_asset_approval = EXCLUDED.public_asset_approval,
+               time_credit_floor_minutes = EXCLUDED.time_credit_floor_minutes,
+               version = EXCLUDED.version
+           WHERE territory_rules.version < EXCLUDED.version""",
+        territory_id,
+        approval,
+        floor_minutes,
+        version,
+    )
+
+
+async def rules_of(conn: Connection, territory_id: UUID) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT public_asset_approval, time_credit_floor_minutes FROM territory_rules "
+        "WHERE territory_id = $1",
+        territory_id,
+    )
+    return row
 
 
 # --- agreements -------------------------------------------------------------------------------
@@ -400,19 +429,27 @@ async def latest_statement(
     return row
 
 
-async def exact_before(conn: Connection, agreement_id: UUID, period_start: datetime) -> Fraction:
-    """The exact amount of the latest statements of every earlier period."""
+async def exact_before(
+    conn: Connection, agreement_id: UUID, period_start: datetime
+) -> tuple[Fraction, bool]:
+    """The exact amount of the latest statements of every earlier period, and whether the
+    period beginning at `period_start` has a statement already (one round trip)."""
     rows = await conn.fetch(
-        """SELECT DISTINCT ON (period_start) exact_numerator, exact_denominator FROM statements
-           WHERE agreement_id = $1 AND period_start < $2
+        """SELECT DISTINCT ON (period_start) period_start, exact_numerator, exact_denominator
+           FROM statements WHERE agreement_id = $1 AND period_start <= $2
            ORDER BY period_start, sequence DESC""",
         agreement_id,
         period_start,
     )
-    return sum(
-        (Fraction(int(r["exact_numerator"]), int(r["exact_denominator"])) for r in rows),
+    before = sum(
+        (
+            Fraction(int(r["exact_numerator"]), int(r["exact_denominator"]))
+            for r in rows
+            if r["period_start"] < period_start
+        ),
         Fraction(0),
     )
+    return before, any(r["period_start"] == period_start for r in rows)
 
 
 async def statements_of(
@@ -637,14 +674,15 @@ async def declarations_of(conn: Connection, agreement_id: UUID) -> list[asyncpg.
     return rows
 
 
-# The summary reads the ledger with one GROUP BY per breakdown (GROUPING SETS: one scan).
+# The summary reads the value_summary table that a trigger keeps from the ledger (migration
+# 002), with one GROUP BY per breakdown (GROUPING SETS: one scan of a few thousand rows).
 IMPACT_SQL = """
 SELECT kind, unit, period_month, category, beneficiary_kind,
        GROUPING(period_month) AS g_period, GROUPING(category) AS g_category,
        GROUPING(beneficiary_kind) AS g_kind,
-       sum(amount) AS amount, count(*) FILTER (WHERE amount IS NULL) AS not_estimated,
-       count(*) AS rows
-FROM value_ledger WHERE territory_id = $1
+       CASE WHEN sum(estimated) = 0 THEN NULL ELSE sum(amount) END AS amount,
+       sum(rows) - sum(estimated) AS not_estimated, sum(rows) AS rows
+FROM value_summary WHERE territory_id = $1
 GROUP BY GROUPING SETS ((kind, unit), (kind, unit, period_month), (kind, unit, category),
                         (kind, unit, beneficiary_kind))
 """

@@ -1,5 +1,6 @@
 """The demo territory that `make run` loads: a facilitator, a business, an association, and (when
-the offers service runs) a refrigerated van offered per use and a need for it.
+the offers service runs) a refrigerated van offered per use and a need for it; when matching and
+agreements run too, both accept the match proposed and the draft agreement awaits signatures.
 
 The territory and its first facilitator are created the way an operator does it
 (`python -m services.actors bootstrap`); everything else goes through the public HTTP API.
@@ -63,7 +64,7 @@ class Demo:
             lines.append(f"  {member.role:<11} {member.name} ({member.id})")
             lines.append(f"  {'':<11} API key: {member.api_key}")
         lines += [
-            f"  {item.kind:<5} '{item.title}' ({item.id}), {item.note}" for item in self.listings
+            f"  {item.kind:<9} '{item.title}' ({item.id}), {item.note}" for item in self.listings
         ]
         lines.append(
             f"  get a token: curl -s -X POST {actors_url}/v1/auth/token "
@@ -199,6 +200,43 @@ async def _supply_and_demand(
     )
 
 
+async def _get_when_there(
+    client: httpx.AsyncClient, path: str, headers: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The items of a listing, once it has any (events reach each service asynchronously)."""
+    deadline = time.monotonic() + 30
+    while True:
+        response = await client.get(path, headers=headers)
+        items: list[dict[str, Any]] = (
+            response.json().get("items", []) if response.is_success else []
+        )
+        if items or time.monotonic() > deadline:
+            return items
+        await asyncio.sleep(0.3)
+
+
+async def _agreement(
+    urls: dict[str, str], business_key: str, association_key: str
+) -> tuple[Listing, ...]:
+    """Both parties accept the match proposed for the demo need; its draft agreement."""
+    async with httpx.AsyncClient(base_url=urls["actors"], timeout=10) as actors:
+        business = await _token(actors, business_key)
+        association = await _token(actors, association_key)
+    async with httpx.AsyncClient(base_url=urls["matching"], timeout=10) as matching:
+        proposed = await _get_when_there(matching, "/v1/matches?status=proposed", business)
+        if not proposed:
+            return ()
+        for party in (business, association):
+            accepted = await matching.post(f"/v1/matches/{proposed[0]['id']}/accept", headers=party)
+            accepted.raise_for_status()
+    async with httpx.AsyncClient(base_url=urls["agreements"], timeout=10) as agreements:
+        drafts = await _get_when_there(agreements, "/v1/agreements?status=draft", business)
+    return tuple(
+        Listing("agreement", a["id"], "Convention de transport frigorifique", "draft to sign")
+        for a in drafts[:1]
+    )
+
+
 DEMO_JSON = "demo.json"
 DEMO_KEYS = "demo-keys.txt"
 
@@ -282,4 +320,6 @@ async def load_demo(urls: dict[str, str], database_urls: dict[str, str]) -> Demo
         listings = await _supply_and_demand(
             urls["offers"], business_key, association_key, urls["actors"]
         )
+    if "offers" in urls and "matching" in urls and "agreements" in urls:
+        listings += await _agreement(urls, business_key, association_key)
     return Demo(TERRITORY, str(territory_id), members, listings)

@@ -137,7 +137,7 @@ class FolderSender:
 
 class NoMail:
     async def send(self, mail: Mail) -> None:
-        log.warning("no SMTP_HOST nor MAIL_FOLDER set: a mail was not sent")
+        log.info("no SMTP_HOST nor MAIL_FOLDER set: a mail was not sent")
 
 
 def mail_sender(settings: MailSettings) -> MailSender:

@@ -232,16 +232,23 @@ def _ready(agreement: Agreement, terms: Terms, now: datetime) -> Agreement:
     return agreement.model_copy(update={"starts_at": start_of(terms, now)})
 
 
-def propose_amendment(agreement: Agreement, version: int, *, now: datetime) -> Agreement:
+def propose_amendment(agreement: Agreement, terms: Terms, *, now: datetime) -> Agreement:
     """New terms await both signatures; the version in force stays meanwhile. In a draft the
-    new version replaces the one to sign."""
+    new version replaces the one to sign (and its end, the draft's)."""
     if agreement.status not in LIVE:
         raise Conflict(f"a {agreement.status} agreement is not amended", field="status")
     if agreement.termination is not None:
         raise Conflict("the agreement is ending: it is not amended any more", field="status")
     if agreement.status is AgreementStatus.DRAFT:
-        return _next(agreement, now, terms_version=version, pending_version=None)
-    return _next(agreement, now, pending_version=version)
+        return _next(
+            agreement,
+            now,
+            terms_version=terms.version,
+            pending_version=None,
+            ends_at=terms.ends_at,
+            lapses_at=min(agreement.lapses_at, terms.ends_at),
+        )
+    return _next(agreement, now, pending_version=terms.version)
 
 
 # --- approval -------------------------------------------------------------------------------

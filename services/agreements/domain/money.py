@@ -5,7 +5,7 @@ minutes of time credit) and rounded once, when a statement is issued, to a whole
 even (banker's rounding: no bias over many statements). A statement's total is the rounding of
 the agreement's cumulative exact amount through its period minus the rounding through the
 previous one, so an agreement's statements always add up to its rounded exact whole and no
-period is off by a whole unit. Money is never a float.
+period is off by more than one unit (cent or minute). Money is never a float.
 """
 
 from __future__ import annotations

@@ -79,7 +79,7 @@ async def test_an_agreement_from_match_to_completion_frees_the_slot_for_another_
     flow: Flow, territory: Territory, clock: Clock
 ) -> None:
     stack = flow.stack
-    deal, _ = await confirmed_deal(flow, territory)
+    deal, asset = await confirmed_deal(flow, territory)
     assert deal.agreement["status"] == "draft"
     other = await new_member(stack, territory, kind="association", name="Épicerie solidaire")
     waiting = await need(stack, other, **expiring(40))  # 8 m³ more: the van has 4 left
@@ -99,6 +99,14 @@ async def test_an_agreement_from_match_to_completion_frees_the_slot_for_another_
     assert (
         await decide(stack, deal.beneficiary, deal, sent.json()["id"], "confirm")
     ).status_code == 200
+
+    async def measured() -> float | None:
+        found = await stack.offers.get(f"/v1/assets/{asset['id']}", headers=deal.provider.headers)
+        share: float | None = found.json()["measured_idle_share"]
+        return share
+
+    # The van opens 6 h each Saturday: 4 h used of the 24 h of the four weeks before.
+    assert abs(await eventually(measured) - (1 - 4 / 24)) < 1e-3
     [statement] = await close_period(stack, clock, deal)
     # 4 h at 12 €, half fixed; no indicator measured, so the variable half falls to its floor.
     assert statement["total_amount"] == 2400 + 480

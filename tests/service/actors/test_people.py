@@ -3,6 +3,7 @@ sessions whose refresh tokens rotate, and are managed by their actor's admins.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import timedelta
@@ -11,7 +12,9 @@ from typing import Any
 import jwt
 import pytest
 
+from services.actors.purge import purge
 from services.runtime import clock
+from services.runtime.context import Context
 from tests.mailbox import Mailbox, text_of
 from tests.scenario import registration, token_for
 from tests.support import events_of, read_topic
@@ -442,3 +445,80 @@ async def test_erasure_forgets_the_people_who_belonged_to_nothing_else(
     member = (await invite(actors, other["id"], bearer(other_admin))).json()
     member_grant = (await exchange(actors, await mailbox.link_to(member["email"]))).json()
     assert (await actors.client.delete("/v1/me", headers=bearer(member_grant))).status_code == 403
+
+
+async def test_two_exchanges_of_one_link_at_once_make_one_session(
+    actors, territory, mailbox
+) -> None:
+    someone = await register(actors, territory, mailbox)
+    token = await mailbox.link_to(someone["email"])
+
+    answers = await asyncio.gather(*(exchange(actors, token) for _ in range(5)))
+
+    assert sorted(a.status_code for a in answers) == [200, 401, 401, 401, 401]
+    assert await actors.pool.fetchval("SELECT count(*) FROM sessions") == 1
+
+
+async def test_a_session_not_refreshed_in_time_ends(
+    actors, territory, mailbox, monkeypatch
+) -> None:
+    someone = await register(actors, territory, mailbox)
+    grant = await signed_in(actors, mailbox, someone["email"])
+    later = clock.now() + timedelta(seconds=actors.settings.refresh_ttl_s + 1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+
+    refreshed = await actors.client.post(
+        "/v1/sign-in/refresh", json={"refresh_token": grant["refresh_token"]}
+    )
+
+    assert refreshed.status_code == 401 and "expired" in refreshed.json()["detail"]
+
+
+async def test_the_purge_forgets_what_can_no_longer_serve(
+    actors, territory, mailbox, monkeypatch
+) -> None:
+    someone = await register(actors, territory, mailbox)
+    ended = await signed_in(actors, mailbox, someone["email"])
+    await actors.client.post("/v1/sign-out", json={"refresh_token": ended["refresh_token"]})
+    live = await signed_in(actors, mailbox, someone["email"])
+    assert (await ask_link(actors, someone["email"])).status_code == 202  # never used
+    start = clock.now()
+
+    async def rows() -> list[int]:
+        return [
+            await actors.pool.fetchval(f"SELECT count(*) FROM {table}")
+            for table in ("sign_in_links", "refresh_tokens", "sessions")
+        ]
+
+    monkeypatch.setattr(clock, "now", lambda: start + timedelta(minutes=16))
+    await purge(actors.pool, Context("/mcvt/actors"), actors.settings)
+    # Links are past use; the ended session's token is gone, the live one's stays.
+    assert await rows() == [0, 1, 2]
+    assert (
+        await actors.client.post(
+            "/v1/sign-in/refresh", json={"refresh_token": live["refresh_token"]}
+        )
+    ).status_code == 200
+    monkeypatch.setattr(clock, "now", lambda: start + timedelta(days=91))
+    await purge(actors.pool, Context("/mcvt/actors"), actors.settings)
+    assert await rows() == [0, 0, 1]  # the live session's row stays, its tokens expired
+
+
+async def test_a_person_reads_and_names_themselves_an_api_key_is_no_one(
+    actors, territory, mailbox
+) -> None:
+    someone = await register(actors, territory, mailbox, name="Atelier partagé")
+    grant = await signed_in(actors, mailbox, someone["email"])
+
+    renamed = await actors.client.patch(
+        "/v1/people/me", json={"name": "Dominique Favre"}, headers=bearer(grant)
+    )
+    me = await actors.client.get("/v1/people/me", headers=bearer(grant))
+
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Dominique Favre"
+    assert me.status_code == 200
+    assert me.json()["name"] == "Dominique Favre" and me.json()["email"] == someone["email"]
+    assert [m["actor_name"] for m in me.json()["memberships"]] == ["Atelier partagé"]
+    assert (await actors.client.get("/v1/people/me", headers=someone["auth"])).status_code == 403
+    blank = await actors.client.patch("/v1/people/me", json={"name": ""}, headers=bearer(grant))
+    assert blank.status_code == 422 and blank.json()["errors"][0]["field"] == "name"

@@ -4,27 +4,20 @@ would."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.harness import Databases, Stack, start_stack
+from tests.harness import Databases, Stack
 from tests.scenario import Territory, new_territory
-from tests.service.agreements.steps import clock
+from tests.service.agreements.steps import agreements_stack, clock
 
 __all__ = ["clock"]
 
 
 @pytest.fixture(scope="package")
 async def stack(databases: Databases, kafka: str) -> AsyncIterator[Stack]:
-    settings = {
-        "agreements": {
-            "consumer_group_prefix": f"agreements.{uuid.uuid4().hex[:8]}",
-            "scheduler_poll_interval_s": 0.2,
-        }
-    }
-    async with start_stack(databases, kafka, ["actors", "offers", "agreements"], settings) as stack:
+    async with agreements_stack(databases, kafka) as stack:
         yield stack
 
 

@@ -3,7 +3,9 @@ the agreements service's clock and its timed jobs brought forward."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,9 +18,28 @@ from contracts.envelope import new_event
 from contracts.matches import MatchConfirmedV1, Score
 from contracts.topics import Topic
 from services.agreements import handlers, impact
-from tests.harness import Stack
+from services.devstack.ports import free_port
+from tests.harness import Databases, Stack, start_stack
 from tests.scenario import Member, Territory, declare, need, new_member, offer
 from tests.support import eventually, produce
+
+
+@contextlib.asynccontextmanager
+async def agreements_stack(
+    databases: Databases, kafka: str, **overrides: Any
+) -> AsyncIterator[Stack]:
+    """Actors, offers and agreements (consumer groups of its own, a quick scheduler)."""
+    settings = {
+        "agreements": {
+            "consumer_group_prefix": f"agreements.{uuid.uuid4().hex[:8]}",
+            "scheduler_poll_interval_s": 0.2,
+            # No matching beside it: amendments that ask it find it out of reach.
+            "matching_url": f"http://127.0.0.1:{free_port()}",
+            **overrides,
+        }
+    }
+    async with start_stack(databases, kafka, ["actors", "offers", "agreements"], settings) as stack:
+        yield stack
 
 
 class Clock:

@@ -3,9 +3,12 @@ agreement per confirmed match, the printable convention."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from contracts.envelope import new_event
+from contracts.governance import TerritoryRulesChangedV1
 from contracts.topics import Topic
 from services.agreements import handlers
 from tests.harness import Stack
@@ -23,7 +26,7 @@ from tests.service.agreements.steps import (
     signed_by_both,
     status_is,
 )
-from tests.support import events_of, eventually, read_topic
+from tests.support import events_of, eventually, produce, read_topic
 
 
 async def events_about(stack: Stack, agreement_id: str, type_: str) -> list[dict[str, object]]:
@@ -128,3 +131,54 @@ async def test_the_convention_shows_parties_terms_and_signatures_escaped(
     assert deal.provider.id in page and deal.beneficiary.id in page
     assert found["versions"][0]["terms_hash"] in page
     assert "35,00 €" in page and "samedi 08h00-12h00" in page
+
+
+async def test_the_territorys_rules_from_governance_replace_the_defaults(
+    stack: Stack, territory: Territory
+) -> None:
+    rules = TerritoryRulesChangedV1(
+        territory_id=territory.id,
+        public_asset_agreements_need_approval=True,
+        college_quorum_percent=50,
+        quorum_weight_percent=50,
+        time_credit_floor=-5,
+        offers_visible_to_other_territories=False,
+        version=1,
+        decision_id=str(uuid.uuid4()),
+    )
+    event = new_event(rules, subject=territory.id, territory=territory.id, source="/mcvt/g")
+    await produce(stack.kafka, Topic.GOVERNANCE, event.model_dump_json().encode(), key=b"t")
+    pool = stack.pool("agreements")
+    await eventually(
+        lambda: pool.fetchval(
+            "SELECT time_credit_floor_minutes FROM territory_rules WHERE territory_id = $1::uuid",
+            territory.id,
+        )
+    )
+    deal = await make_deal(stack, territory, provider_kind="local_authority")
+    assert deal.agreement["approval"] == "pending"
+    credits = await agreements(stack).get(
+        f"/v1/actors/{deal.beneficiary.id}/time-credits", headers=deal.beneficiary.headers
+    )
+    assert credits.json()["floor_minutes"] == -300  # 5 hours of time credit
+
+
+async def test_an_amendment_while_matching_is_out_of_reach_is_a_503_and_changes_nothing(
+    stack: Stack, territory: Territory
+) -> None:
+    deal = await make_deal(stack, territory)
+    await signed_by_both(stack, deal)
+    response = await agreements(stack).post(
+        f"/v1/agreements/{deal.id}/amendments", json={"quantity": 9}, headers=deal.provider.headers
+    )
+    assert response.status_code == 503, response.text
+    assert response.headers["Retry-After"]
+    found = await read(stack, deal.provider, deal)
+    assert len(found["versions"]) == 1 and found["pending_version"] is None
+    priced = await agreements(stack).post(
+        f"/v1/agreements/{deal.id}/amendments",
+        json={"unit_price": "30.00"},
+        headers=deal.provider.headers,
+    )
+    assert priced.status_code == 201, priced.text  # a price alone is not matching's business
+    assert priced.json()["pending_version"] == 2

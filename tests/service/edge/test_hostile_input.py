@@ -76,6 +76,29 @@ TARGETS = [
         number=None,
         moment=None,
     ),
+    Target(
+        "agreements",
+        "POST",
+        f"/v1/agreements/{uuid.uuid4()}/terminate",
+        lambda stack, territory, member: {"reason": "Le local ferme"},
+        text="reason",
+        number=None,
+        moment=None,
+    ),
+    Target(
+        "agreements",
+        "POST",
+        f"/v1/agreements/{uuid.uuid4()}/usage",
+        lambda stack, territory, member: {
+            "period_start": "2030-01-05T08:00:00+01:00",
+            "period_end": "2030-01-05T12:00:00+01:00",
+            "quantity": 4,
+            "corrects": str(uuid.uuid4()),
+        },
+        text="corrects",
+        number="quantity",
+        moment="period_start",
+    ),
 ]
 
 
@@ -198,7 +221,7 @@ async def test_twenty_megabyte_commune_publishes_nothing(stack: Stack, territory
     assert await stack.pool("actors").fetchval("SELECT count(*) FROM outbox") == before
 
 
-@pytest.mark.parametrize("service", ["actors", "offers", "matching"])
+@pytest.mark.parametrize("service", ["actors", "offers", "matching", "agreements"])
 @pytest.mark.parametrize(
     "given",
     ["<script>alert(1)</script>", "x" * 8000, "a b", ""],
@@ -219,7 +242,7 @@ async def test_a_correlation_id_token_is_kept(stack: Stack, territory: Territory
     assert response.headers["X-Correlation-Id"] == given
 
 
-@pytest.mark.parametrize("service", ["actors", "offers", "matching"])
+@pytest.mark.parametrize("service", ["actors", "offers", "matching", "agreements"])
 async def test_oversized_headers_get_431(stack: Stack, service) -> None:
     response = await stack[service].client.get("/healthz", headers={"X-Padding": "p" * 40_000})
     assert response.status_code == 431
@@ -338,6 +361,8 @@ async def test_a_hostile_key_id_in_the_path_is_422(stack: Stack, member: Member,
         ("offers", "/v1/offers?cursor=%00"),
         ("offers", "/v1/needs?category=%00"),
         ("matching", "/v1/matches?cursor=%ED%A0%80"),
+        ("agreements", "/v1/agreements?cursor=%00"),
+        ("agreements", "/v1/agreements?status=%00"),
     ],
 )
 async def test_a_hostile_query_is_422(stack: Stack, member: Member, service, path) -> None:
