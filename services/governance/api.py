@@ -11,16 +11,13 @@ import asyncpg
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.fields import Description, Moment, Title
 from contracts.governance import Choice, College, CollegeTally, Method, ProposalKind
 from services.governance import handlers, store
-from services.governance.handlers import Draft
+from services.governance.domain.ballots import Draft
 from services.runtime.access import ADMITTED_ONLY
 from services.runtime.auth import CurrentActor
 from services.runtime.db import Connection, in_transaction
-from services.runtime.errors import Forbidden
 from services.runtime.pages import CursorParam, Limit, Page, decode_cursor, page_of
-from services.runtime.principal import Principal
 from services.runtime.service import Pool
 from services.runtime.service import RequestContext as Ctx
 
@@ -28,21 +25,6 @@ proposals_router = APIRouter(prefix="/proposals", tags=["proposals"], dependenci
 territories_router = APIRouter(
     prefix="/territories/{territory_id}", tags=["territory"], dependencies=[ADMITTED_ONLY]
 )
-
-
-class ProposalIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    kind: ProposalKind
-    title: Title
-    description: Description = ""
-    method: Method = Method.MAJORITY
-    secret: bool = Field(
-        default=False, description="Secret ballot: votes are audited as commitments."
-    )
-    parameters: dict[str, Any] = Field(default_factory=dict, description="The kind's payload.")
-    opens_at: Moment | None = Field(default=None, description="Now when left out.")
-    closes_at: Moment
 
 
 class TallyOut(BaseModel):
@@ -154,8 +136,7 @@ async def _view(conn: Connection, proposal_id: uuid.UUID) -> ProposalOut:
     status_code=201,
     summary="Open a proposal (a facilitator of the territory); its electorate is frozen now",
 )
-async def open_proposal(body: ProposalIn, pool: Pool, me: CurrentActor, ctx: Ctx) -> ProposalOut:
-    draft = Draft(**body.model_dump())
+async def open_proposal(draft: Draft, pool: Pool, me: CurrentActor, ctx: Ctx) -> ProposalOut:
 
     async def work(conn: Connection) -> ProposalOut:
         proposal_id = await handlers.open_proposal(conn, uuid.UUID(me.territory_id), draft, me, ctx)
@@ -238,16 +219,10 @@ async def close_early(
 # --- the territory --------------------------------------------------------------------------------
 
 
-def _own(me: Principal, territory_id: uuid.UUID) -> uuid.UUID:
-    if not me.sees(territory_id):
-        raise Forbidden("vous ne voyez que votre territoire", field="territory_id")
-    return territory_id
-
-
 @territories_router.get("/colleges", summary="The colleges, their weights and member counts")
 async def colleges(territory_id: uuid.UUID, pool: Pool, me: CurrentActor) -> CollegesOut:
     async with pool.acquire() as conn:
-        settings = await store.territory(conn, _own(me, territory_id))
+        settings = await store.territory(conn, handlers.own_territory(me, territory_id))
         sizes = await store.college_sizes(conn, territory_id)
     return CollegesOut(
         territory_id=territory_id,
@@ -260,7 +235,7 @@ async def colleges(territory_id: uuid.UUID, pool: Pool, me: CurrentActor) -> Col
 @territories_router.get("/rules", summary="The territory's rules")
 async def rules(territory_id: uuid.UUID, pool: Pool, me: CurrentActor) -> RulesOut:
     async with pool.acquire() as conn:
-        settings = await store.territory(conn, _own(me, territory_id))
+        settings = await store.territory(conn, handlers.own_territory(me, territory_id))
     return RulesOut(
         territory_id=territory_id, version=settings["rules_version"], **settings["rules"]
     )
@@ -282,6 +257,6 @@ async def assign_college(
     await in_transaction(
         pool,
         lambda conn: handlers.assign_college(
-            conn, _own(me, territory_id), actor_id, str(body.college), me, ctx
+            conn, handlers.own_territory(me, territory_id), actor_id, str(body.college), me, ctx
         ),
     )

@@ -20,9 +20,8 @@ from services.governance.domain import audit
 from services.runtime.access import ADMITTED_ONLY
 from services.runtime.auth import CurrentActor
 from services.runtime.db import Connection
-from services.runtime.errors import Forbidden, NotFound
+from services.runtime.errors import NotFound
 from services.runtime.pages import Limit, Page
-from services.runtime.principal import Principal
 from services.runtime.service import Pool
 
 audit_router = APIRouter(
@@ -59,12 +58,6 @@ class VerificationOut(BaseModel):
     reason: str | None
 
 
-def _own(me: Principal, territory_id: uuid.UUID) -> uuid.UUID:
-    if not me.sees(territory_id):
-        raise Forbidden("vous ne voyez que votre territoire", field="territory_id")
-    return territory_id
-
-
 @audit_router.get("", summary="The territory's audit chain, oldest first")
 async def audit_entries(
     territory_id: uuid.UUID,
@@ -74,7 +67,9 @@ async def audit_entries(
     limit: Limit = 100,
 ) -> Page[EntryOut]:
     async with pool.acquire() as conn:
-        rows = await store.audit_page(conn, _own(me, territory_id), cursor or 0, limit + 1)
+        rows = await store.audit_page(
+            conn, handlers.own_territory(me, territory_id), cursor or 0, limit + 1
+        )
     shown = rows[:limit]
     more = len(rows) > limit
     return Page[EntryOut](
@@ -86,13 +81,13 @@ async def audit_entries(
 @audit_router.get("/verify", summary="Recompute the chain; name the first broken entry")
 async def verify(territory_id: uuid.UUID, pool: Pool, me: CurrentActor) -> VerificationOut:
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
-        return await verify_territory(conn, _own(me, territory_id))
+        return await verify_territory(conn, handlers.own_territory(me, territory_id))
 
 
 @audit_router.get("/entries/{receipt}", summary="The entry a vote's receipt names")
 async def entry(territory_id: uuid.UUID, receipt: str, pool: Pool, me: CurrentActor) -> EntryOut:
     async with pool.acquire() as conn:
-        row = await store.audit_entry(conn, _own(me, territory_id), receipt)
+        row = await store.audit_entry(conn, handlers.own_territory(me, territory_id), receipt)
     if row is None:
         raise NotFound("aucune entrée de ce territoire ne porte cette empreinte")
     return EntryOut.of(row)

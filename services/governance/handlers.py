@@ -10,7 +10,6 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-from pydantic import BaseModel
 
 from contracts.actors import ActorState
 from contracts.governance import (
@@ -33,6 +32,7 @@ from contracts.governance import (
 )
 from services.governance import store
 from services.governance.domain import audit, ballots
+from services.governance.domain.ballots import Draft
 from services.governance.domain.tally import QuorumRule, Tally, as_text, tally_votes
 from services.runtime import clock, scheduler
 from services.runtime.context import Context
@@ -52,11 +52,7 @@ def stamp(at: datetime) -> str:
 
 async def record(conn: Connection, territory_id: UUID, content: dict[str, Any]) -> audit.Entry:
     """Append an entry to the territory's chain (waiting for the appends before it)."""
-    seq, previous = await store.audit_head(conn, territory_id)
-    body = audit.canonical(content)
-    entry = audit.Entry(seq + 1, body, previous, audit.chain_hash(previous, body))
-    await store.audit_write(conn, territory_id, entry)
-    return entry
+    return await store.audit_append(conn, territory_id, audit.canonical(content))
 
 
 # --- membership -----------------------------------------------------------------------------------
@@ -115,17 +111,6 @@ def _uuid(value: str) -> UUID | None:
 
 
 # --- proposals ------------------------------------------------------------------------------------
-
-
-class Draft(BaseModel):
-    kind: ProposalKind
-    title: str
-    description: str
-    method: Method
-    secret: bool
-    parameters: dict[str, Any]
-    opens_at: datetime | None
-    closes_at: datetime
 
 
 async def open_proposal(
@@ -224,6 +209,13 @@ async def open_proposal(
     return proposal_id
 
 
+def own_territory(principal: Principal, territory_id: UUID) -> UUID:
+    """A territory's colleges, rules and audit are its members' only."""
+    if not principal.sees(territory_id):
+        raise Forbidden("vous ne voyez que votre territoire", field="territory_id")
+    return territory_id
+
+
 async def visible_proposal(
     conn: Connection, proposal_id: UUID, principal: Principal, *, lock: str = ""
 ) -> asyncpg.Record:
@@ -262,20 +254,7 @@ async def cast_vote(
     secret = proposal["secret"]
     salt = secrets.token_bytes(16) if secret else None
     territory_id = proposal["territory_id"]
-    entry = await record(
-        conn,
-        territory_id,
-        audit.vote_content(
-            proposal_id=str(proposal_id),
-            voter_id=str(voter_id),
-            college=place["college"],
-            choice=str(choice),
-            at=stamp(now),
-            secret=secret,
-            salt=salt,
-        ),
-    )
-    vote = {
+    vote: dict[str, Any] = {
         "proposal_id": proposal_id,
         "voter_id": voter_id,
         "college": place["college"],
@@ -283,10 +262,18 @@ async def cast_vote(
         "cast_at": now,
         "current": True,
         "salt": salt,
-        "audit_seq": entry.seq,
-        "receipt": entry.hash,
     }
-    await store.insert_vote(conn, vote)
+    content = audit.vote_content(
+        proposal_id=str(proposal_id),
+        voter_id=str(voter_id),
+        college=place["college"],
+        choice=str(choice),
+        at=stamp(now),
+        secret=secret,
+        salt=salt,
+    )
+    entry = await store.audit_append(conn, territory_id, audit.canonical(content), vote)
+    vote.update(audit_seq=entry.seq, receipt=entry.hash)
     await emit(
         conn,
         VoteCastV1(
@@ -310,14 +297,12 @@ async def cast_vote(
 async def tally_of(conn: Connection, proposal: asyncpg.Record) -> Tally:
     """The tally of the proposal's current votes, recomputed from the stored rows."""
     rules = proposal["rules"]
+    electorate, votes = await store.counts(conn, proposal["id"])
     return tally_votes(
         Method(proposal["method"]),
         proposal["weights"],
-        await store.electorate_sizes(conn, proposal["id"]),
-        [
-            (row["college"], Choice(row["choice"]))
-            for row in await store.current_votes(conn, proposal["id"])
-        ],
+        electorate,
+        {(college, Choice(choice)): n for (college, choice), n in votes.items()},
         QuorumRule(rules["college_quorum_percent"], rules["quorum_weight_percent"]),
     )
 

@@ -120,23 +120,25 @@ async def territory(conn: Connection, territory_id: UUID, *, lock: bool = False)
 
 
 async def set_weights(conn: Connection, territory_id: UUID, weights: dict[str, int]) -> int:
-    version: int = await conn.fetchval(
-        """UPDATE territories SET weights = $2, colleges_version = colleges_version + 1
-           WHERE territory_id = $1 RETURNING colleges_version""",
-        territory_id,
-        weights,
-    )
-    return version
+    """Store new college weights; their version."""
+    return await _bump(conn, territory_id, "weights", "colleges_version", weights)
 
 
 async def set_rules(conn: Connection, territory_id: UUID, rules: dict[str, Any]) -> int:
-    version: int = await conn.fetchval(
-        """UPDATE territories SET rules = $2, rules_version = rules_version + 1
-           WHERE territory_id = $1 RETURNING rules_version""",
+    """Store new rules; their version."""
+    return await _bump(conn, territory_id, "rules", "rules_version", rules)
+
+
+async def _bump(
+    conn: Connection, territory_id: UUID, column: str, version: str, value: dict[str, Any]
+) -> int:
+    new_version: int = await conn.fetchval(
+        f"""UPDATE territories SET {column} = $2, {version} = {version} + 1
+            WHERE territory_id = $1 RETURNING {version}""",
         territory_id,
-        rules,
+        value,
     )
-    return version
+    return new_version
 
 
 # --- proposals ------------------------------------------------------------------------------------
@@ -226,10 +228,6 @@ async def retire_current(conn: Connection, proposal_id: UUID, voter_id: UUID) ->
     )
 
 
-async def insert_vote(conn: Connection, row: dict[str, Any]) -> None:
-    await conn.execute(VOTES.insert_sql(), *VOTES.values(row))
-
-
 async def votes_of(conn: Connection, proposal_id: UUID, voter_id: UUID) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT * FROM votes WHERE proposal_id = $1 AND voter_id = $2 ORDER BY id DESC",
@@ -238,10 +236,22 @@ async def votes_of(conn: Connection, proposal_id: UUID, voter_id: UUID) -> list[
     )
 
 
-async def current_votes(conn: Connection, proposal_id: UUID) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "SELECT college, choice FROM votes WHERE proposal_id = $1 AND current", proposal_id
+async def counts(
+    conn: Connection, proposal_id: UUID
+) -> tuple[dict[str, int], dict[tuple[str, str], int]]:
+    """The frozen electorate per college and the current votes per (college, choice), counted
+    by PostgreSQL in one statement."""
+    rows = await conn.fetch(
+        """SELECT college, choice, count(*) AS n FROM votes
+           WHERE proposal_id = $1 AND current GROUP BY college, choice
+           UNION ALL
+           SELECT college, NULL, count(*) FROM electorate WHERE proposal_id = $1
+           GROUP BY college""",
+        proposal_id,
     )
+    electorate = {row["college"]: row["n"] for row in rows if row["choice"] is None}
+    votes = {(row["college"], row["choice"]): row["n"] for row in rows if row["choice"]}
+    return electorate, votes
 
 
 async def electorate_sizes(conn: Connection, proposal_id: UUID) -> dict[str, int]:
@@ -265,29 +275,54 @@ async def turnout(conn: Connection, proposal_id: UUID) -> tuple[int, int]:
 
 # --- the audit chain ------------------------------------------------------------------------------
 
-# Takes the territory's head row (creating it for a first entry) and holds it: appends to one
-# chain are serialised, appends to different chains are not.
+# One statement appends: the UPDATE takes the territory's head row (appends to one chain wait
+# for each other, appends to different chains do not), computes the next hash from the head's
+# own, latest hash (SET sees the row as it was, RETURNING as it becomes), and the entry is
+# written from what it returns. The hash is the one `domain.audit.chain_hash` computes.
 _HEAD = """
-INSERT INTO audit_heads (territory_id, seq, hash) VALUES ($1, 0, $2)
-ON CONFLICT (territory_id) DO UPDATE SET seq = audit_heads.seq
-RETURNING seq, hash
-"""
-_APPEND = """
-WITH entry AS (
-    INSERT INTO audit_entries (territory_id, seq, body, previous, hash) VALUES ($1, $2, $3, $4, $5)
+WITH head AS (
+    UPDATE audit_heads SET seq = seq + 1, previous = hash,
+        hash = encode(sha256(decode(hash, 'hex') || $2::bytea), 'hex')
+    WHERE territory_id = $1
+    RETURNING seq, previous, hash),
+entry AS (
+    INSERT INTO audit_entries (territory_id, seq, body, previous, hash)
+    SELECT $1, seq, $2, previous, hash FROM head
+    RETURNING seq, previous, hash)"""
+_APPEND = _HEAD + "\nSELECT seq, previous, hash FROM entry"
+# A vote and its entry in one statement: the chain is held from here to the commit only. The
+# vote's last two columns come from the entry.
+assert VOTES.columns[-2:] == ("audit_seq", "receipt")
+_VOTED = (
+    _HEAD
+    + f""",
+vote AS (
+    INSERT INTO votes ({VOTES.select_list()})
+    SELECT {", ".join(f"${n}" for n in range(3, len(VOTES.columns) + 1))}, seq, hash FROM entry)
+SELECT seq, previous, hash FROM entry"""
 )
-UPDATE audit_heads SET seq = $2, hash = $5 WHERE territory_id = $1
+_FIRST = """
+INSERT INTO audit_heads (territory_id, seq, previous, hash) VALUES ($1, 0, $2, $2)
+ON CONFLICT (territory_id) DO NOTHING
 """
 
 
-async def audit_head(conn: Connection, territory_id: UUID) -> tuple[int, str]:
-    row = await conn.fetchrow(_HEAD, territory_id, GENESIS)
-    assert row is not None
-    return row["seq"], row["hash"]
-
-
-async def audit_write(conn: Connection, territory_id: UUID, entry: Entry) -> None:
-    await conn.execute(_APPEND, territory_id, entry.seq, entry.body, entry.previous, entry.hash)
+async def audit_append(
+    conn: Connection, territory_id: UUID, body: bytes, vote: dict[str, Any] | None = None
+) -> Entry:
+    """Append `body` to the territory's chain, in the caller's transaction (whose end releases
+    the chain to the next append); with `vote`, store the vote with its entry's position and
+    hash (`audit_seq` and `receipt` are the entry's)."""
+    statement, args = _APPEND, ()
+    if vote is not None:
+        statement = _VOTED
+        args = VOTES.values({**vote, "audit_seq": 0, "receipt": ""})[:-2]
+    row = await conn.fetchrow(statement, territory_id, body, *args)
+    if row is None:  # the territory's first entry: its chain starts now
+        await conn.execute(_FIRST, territory_id, GENESIS)
+        row = await conn.fetchrow(statement, territory_id, body, *args)
+        assert row is not None
+    return Entry(row["seq"], body, row["previous"], row["hash"])
 
 
 async def audit_page(

@@ -55,7 +55,7 @@ from services.matching.scoring import score_pair
 from services.runtime import clock
 from services.runtime.context import Context
 from services.runtime.db import Connection, in_transaction
-from services.runtime.errors import Conflict, Forbidden, InvalidInput, NotFound, NotYet
+from services.runtime.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.runtime.principal import Principal
 
 log = logging.getLogger(__name__)
@@ -215,8 +215,12 @@ async def allocate_by_decision(
         chosen.offer_id
     )
     need_row = (await store.lock_needs(conn, [chosen.need_id])).get(chosen.need_id)
+    # Not NotYet: this group reads every topic in one subscriber, so waiting here would hold
+    # back the very offer or need events it waits for. A vote takes longer than their delivery.
     if offer_row is None or need_row is None:
-        raise NotYet("the offer or the need of the allocation is not known here yet")
+        raise InvalidInput(
+            "the allocation names an offer or a need unknown here", field="parameters"
+        )
     for row in (offer_row, need_row):
         if str(row.state["territory_id"]) != decision.territory_id:
             raise InvalidInput("the decision allocates across territories", field="parameters")

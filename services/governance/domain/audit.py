@@ -63,16 +63,17 @@ def verify_chain(
 
     `entries` in order from `first_seq`, starting after `previous` (so long chains verify page
     by page)."""
-    expected_seq = first_seq
-    for entry in entries:
+    sha256 = hashlib.sha256  # bound once: this loop runs over the whole chain
+    link = bytes.fromhex(previous)  # the previous hash as the bytes the next one covers
+    for expected_seq, entry in enumerate(entries, start=first_seq):
         if entry.seq != expected_seq:
             return Broken(expected_seq, "entrée manquante")
         if entry.previous != previous:
             return Broken(entry.seq, "le lien vers l'entrée précédente est rompu")
-        if hashlib.sha256(bytes.fromhex(previous) + entry.body).hexdigest() != entry.hash:
+        digest = sha256(link + entry.body).digest()
+        if digest.hex() != entry.hash:
             return Broken(entry.seq, "le contenu ne correspond plus à son empreinte")
-        previous = entry.hash
-        expected_seq += 1
+        previous, link = entry.hash, digest
     return None
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from contracts.actors import ActorKind
+from contracts.fields import Description, Moment, Title
 from contracts.governance import PAYLOADS, Choice, Method, ProposalKind
 from services.runtime.errors import Conflict, Forbidden, InvalidInput
 
@@ -32,6 +33,23 @@ ALLOWED: dict[Method, frozenset[Choice]] = {
     Method.TWO_THIRDS: frozenset({Choice.YES, Choice.NO, Choice.ABSTAIN}),
     Method.CONSENT: frozenset({Choice.YES, Choice.ABSTAIN, Choice.OBJECTION}),
 }
+
+
+class Draft(BaseModel):
+    """A proposal as a facilitator (or governance itself) files it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: ProposalKind
+    title: Title
+    description: Description = ""
+    method: Method = Method.MAJORITY
+    secret: bool = Field(
+        default=False, description="Secret ballot: votes are audited as commitments."
+    )
+    parameters: dict[str, Any] = Field(default_factory=dict, description="The kind's payload.")
+    opens_at: Moment | None = Field(default=None, description="Now when left out.")
+    closes_at: Moment
 
 
 def college_of(kind: str) -> str:

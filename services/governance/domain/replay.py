@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contracts.governance import Choice, Method
-from services.governance.domain.tally import QuorumRule, Tally, tally_votes
+from services.governance.domain.tally import QuorumRule, Tally, count_votes, tally_votes
 
 
 @dataclass
@@ -52,7 +52,11 @@ def replay(contents: Iterable[Mapping[str, Any]]) -> dict[str, Tally]:
             ballots[proposal].closed = True
     return {
         proposal: tally_votes(
-            ballot.method, ballot.weights, ballot.electorate, ballot.current.values(), ballot.rule
+            ballot.method,
+            ballot.weights,
+            ballot.electorate,
+            count_votes(ballot.current.values()),
+            ballot.rule,
         )
         for proposal, ballot in ballots.items()
         if not ballot.secret

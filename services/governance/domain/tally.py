@@ -6,8 +6,9 @@ The rule (also in the README):
 2. A college reaches its quorum when at least one of its frozen electorate voted and its voters
    are at least the rule's share of that electorate (`college_quorum_percent`).
 3. The colleges that reached their quorum must carry at least `quorum_weight_percent` of the
-   total weight (100); otherwise the proposal is rejected for lack of quorum, so a few members of
-   one college never decide for the whole territory.
+   weight of the colleges that have members (a college nobody belongs to yet cannot vote, and
+   must not stop a young territory from deciding anything); otherwise the proposal is rejected
+   for lack of quorum, so a few members of one college never decide for the whole territory.
 4. The proposal's result is the sum over those colleges of weight * result, the weights
    renormalised over the ones that have a result (at least one yes or no).
 5. Majority adopts above 1/2, two thirds at 2/3 or more; consent adopts when the quorum is met and
@@ -16,6 +17,7 @@ The rule (also in the README):
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -61,23 +63,29 @@ class QuorumRule:
     quorum_weight_percent: int
 
 
+def count_votes(votes: Iterable[tuple[str, Choice]]) -> Counter[tuple[str, Choice]]:
+    """Votes given as (college, choice), counted."""
+    return Counter(votes)
+
+
 def tally_votes(
     method: Method,
     weights: Mapping[str, int],
     electorate: Mapping[str, int],
-    votes: Iterable[tuple[str, Choice]],
+    counts: Mapping[tuple[str, Choice], int],
     rule: QuorumRule,
 ) -> Tally:
-    """Tally the current votes, each given as (college, choice), of a frozen electorate
+    """Tally the current votes, counted per (college, choice), of a frozen electorate
     (`electorate[college]` members) under frozen college `weights`."""
-    counts: dict[str, dict[Choice, int]] = {
+    colleges_seen: dict[str, dict[Choice, int]] = {
         college: dict.fromkeys(Choice, 0) for college in weights
     }
-    for college, choice in votes:
-        counts.setdefault(college, dict.fromkeys(Choice, 0))[choice] += 1
+    for (college, choice), n in counts.items():
+        colleges_seen.setdefault(college, dict.fromkeys(Choice, 0))[choice] += n
+    counts_by = colleges_seen
     colleges = []
-    for college in sorted(counts):
-        seen = counts[college]
+    for college in sorted(counts_by):
+        seen = counts_by[college]
         size = electorate.get(college, 0)
         voters = sum(seen.values())
         reached = (
@@ -102,7 +110,9 @@ def tally_votes(
 
 def _judge(method: Method, colleges: tuple[CollegeResult, ...], rule: QuorumRule) -> Tally:
     counted = [c for c in colleges if c.quorum_reached and c.weight > 0]
-    total = sum(c.weight for c in colleges) or 100
+    total = sum(c.weight for c in colleges if c.electorate > 0)
+    if not total:
+        return Tally(Outcome.REJECTED, "no_quorum", None, colleges)
     if Fraction(sum(c.weight for c in counted), total) < Fraction(rule.quorum_weight_percent, 100):
         return Tally(Outcome.REJECTED, "no_quorum", None, colleges)
     result = weighted_result(counted)

@@ -73,7 +73,8 @@ CREATE UNIQUE INDEX votes_one_current ON votes (proposal_id, voter_id) WHERE cur
 CREATE INDEX votes_voter ON votes (proposal_id, voter_id, id);
 
 -- The audit chain, one per territory: `body` is the entry's RFC 8785 JSON, `hash` covers the
--- previous hash and the body. `audit_heads` holds each chain's last entry; appends lock it.
+-- previous hash and the body. `audit_heads` holds each chain's last entry (and the hash before
+-- it); appends lock it.
 CREATE TABLE audit_entries (
     territory_id uuid        NOT NULL,
     seq          bigint      NOT NULL,
@@ -88,5 +89,6 @@ CREATE UNIQUE INDEX audit_entries_hash ON audit_entries (hash);
 CREATE TABLE audit_heads (
     territory_id uuid PRIMARY KEY,
     seq          bigint NOT NULL,
+    previous     text   NOT NULL,
     hash         text   NOT NULL
 );

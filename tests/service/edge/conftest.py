@@ -15,7 +15,7 @@ import pytest
 from tests.harness import Databases, Stack, start_stack
 from tests.scenario import Member, Territory, new_member, new_territory
 
-SERVICES = ("actors", "offers", "matching", "agreements")
+SERVICES = ("actors", "offers", "matching", "agreements", "governance")
 
 
 @pytest.fixture(scope="package")
@@ -23,6 +23,7 @@ async def stack(databases: Databases, kafka: str) -> AsyncIterator[Stack]:
     settings: dict[str, dict[str, Any]] = {
         "matching": {"consumer_group": f"matching.read-model.{uuid.uuid4().hex[:8]}"},
         "agreements": {"consumer_group_prefix": f"agreements.{uuid.uuid4().hex[:8]}"},
+        "governance": {"members_consumer_group": f"governance.members.{uuid.uuid4().hex[:8]}"},
     }
     async with start_stack(databases, kafka, SERVICES, settings) as stack:
         yield stack

@@ -21,7 +21,7 @@ from tests.harness import Databases, start_stack
 from tests.scenario import new_member, new_territory
 from tests.support import http_server
 
-SERVICES = ("actors", "offers", "matching", "agreements")
+SERVICES = ("actors", "offers", "matching", "agreements", "governance")
 
 
 @dataclass
@@ -45,9 +45,14 @@ class Served:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         databases = Databases(self.pg_server)
-        settings: dict[str, dict[str, Any]] = {
-            "matching": {"consumer_group": f"matching.fuzz.{uuid.uuid4().hex[:8]}"},
-            "agreements": {"consumer_group_prefix": f"agreements.fuzz.{uuid.uuid4().hex[:8]}"},
+        tag = uuid.uuid4().hex[:8]
+        settings = {
+            "matching": {"consumer_group": f"matching.fuzz.{tag}"},
+            "agreements": {"consumer_group_prefix": f"agreements.fuzz.{tag}"},
+            "governance": {
+                "members_consumer_group": f"governance.fuzz.{tag}",
+                "agreements_consumer_group": f"governance.fuzz-agreements.{tag}",
+            },
         }
         try:
             async with (

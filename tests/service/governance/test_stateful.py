@@ -28,8 +28,8 @@ from contracts.governance import Choice, Method, ProposalKind
 from services.governance import handlers, store
 from services.governance.chain import verify_territory
 from services.governance.domain.audit import Entry
+from services.governance.domain.ballots import ALLOWED, Draft
 from services.governance.domain.replay import replay
-from services.governance.handlers import Draft
 from services.runtime import clock
 from services.runtime.context import Context
 from services.runtime.db import create_pool, in_transaction
@@ -64,6 +64,9 @@ def test_votes_and_membership_changes_replay_from_the_audit_chain(
         def __init__(self) -> None:
             super().__init__()
             self.territory = uuid.uuid4()
+            # Ids that sort in the order they were made (the database outlives each example,
+            # and Hypothesis replays an example only if it draws from the same lists).
+            self.base = uuid.uuid4().int >> 64 << 64
             self.versions: dict[str, int] = {}
             self.status: dict[str, str] = {}
             self.kinds: dict[str, ActorKind] = {}
@@ -103,7 +106,7 @@ def test_votes_and_membership_changes_replay_from_the_audit_chain(
 
         @rule(kind=st.sampled_from(list(ActorKind)))
         def join(self, kind: ActorKind) -> None:
-            actor_id = str(uuid.uuid4())
+            actor_id = str(uuid.UUID(int=self.base + len(self.kinds) + 1))
             self.kinds[actor_id] = kind
             self.actor(actor_id, "active")
 
@@ -153,6 +156,36 @@ def test_votes_and_membership_changes_replay_from_the_audit_chain(
                 )
             except DomainError:
                 assert self.run(self.rows(proposal_id)) == before  # a refusal changes nothing
+
+        @precondition(lambda self: bool(self.open))
+        @rule(data=st.data())
+        def change_a_vote(self, data: st.DataObject) -> None:
+            """A member of an open proposal's electorate votes (again) with a choice its
+            method takes: it must count."""
+            proposal_id = data.draw(st.sampled_from(self.open))
+            electorate = self.run(
+                pool.fetch(
+                    "SELECT actor_id FROM electorate WHERE proposal_id = $1 ORDER BY actor_id",
+                    proposal_id,
+                )
+            )
+            voters = [str(row["actor_id"]) for row in electorate]
+            voters = [v for v in voters if self.status[v] == "active"]
+            if not voters:
+                return
+            voter = data.draw(st.sampled_from(voters))
+            method = Method(
+                self.run(pool.fetchval("SELECT method FROM proposals WHERE id = $1", proposal_id))
+            )
+            choice = data.draw(st.sampled_from(sorted(ALLOWED[method])))
+            self.run(
+                in_transaction(
+                    pool,
+                    lambda conn: handlers.cast_vote(
+                        conn, proposal_id, self.principal(voter), choice, CTX
+                    ),
+                )
+            )
 
         @precondition(lambda self: bool(self.open))
         @rule(data=st.data())
@@ -212,8 +245,8 @@ def test_votes_and_membership_changes_replay_from_the_audit_chain(
     run_state_machine_as_test(
         Assembly,
         settings=settings(
-            max_examples=25,
-            stateful_step_count=25,
+            max_examples=30,
+            stateful_step_count=30,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
         ),
