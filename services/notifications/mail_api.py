@@ -1,5 +1,6 @@
-"""HTTP routes of e-mail notifications (under /v1): a person's preferences (signed in), and the
-confirmation and unsubscribe links opened from a mail (no sign-in: the token is the secret)."""
+"""HTTP routes of e-mail notifications: a person's preferences (under /v1, signed in), and the
+confirmation and unsubscribe pages opened from a mail (at /mail, no sign-in: the token is the
+secret)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from services.runtime.principal import Principal
 from services.runtime.service import Pool
 
 preferences_router = APIRouter(prefix="/me/mail", tags=["e-mail"], dependencies=[ADMITTED_ONLY])
-links_router = APIRouter(prefix="/mail", tags=["e-mail"])
+# Pages people open from a mail, in French HTML: served at the root, outside the JSON API.
+links_router = APIRouter(prefix="/mail", include_in_schema=False)
 
 Token = Annotated[str, Query(min_length=20, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]
 SELF_NOTICES = ("mcvt.notification.subscription_disabled.v1",)

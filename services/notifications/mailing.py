@@ -54,10 +54,10 @@ class Links:
     portal_url: str
 
     def unsubscribe(self, token: str) -> str:
-        return f"{self.public_url}/v1/mail/unsubscribe?token={token}"
+        return f"{self.public_url}/mail/unsubscribe?token={token}"
 
     def confirm(self, token: str) -> str:
-        return f"{self.public_url}/v1/mail/confirm?token={token}"
+        return f"{self.public_url}/mail/confirm?token={token}"
 
 
 def links(settings: NotificationsSettings) -> Links:
