@@ -235,18 +235,25 @@ async def forget_old_notifications(conn: Connection, retention_s: float) -> int:
 # --- the delivery queue -------------------------------------------------------------------------
 
 # Due deliveries of active subscriptions, at most `$2` in flight per subscription (the leases
-# already running count), oldest first; claimed under a lease, committed at once.
+# already running count), oldest first; claimed under a lease, committed at once. Each active
+# subscription contributes only its `$2` oldest due rows, read from an index: a claim costs the
+# number of subscriptions, not the backlog, and a long backlog of one endpoint hides no other.
 _CLAIM = """
 WITH busy AS (
     SELECT subscription_id, count(*) AS n FROM deliveries
-    WHERE status = 'pending' AND leased_until > now() GROUP BY subscription_id),
+    WHERE leased_until IS NOT NULL AND leased_until > now() AND status = 'pending'
+    GROUP BY subscription_id),
 ranked AS (
-    SELECT d.id, d.subscription_id, d.next_attempt_at,
-           row_number() OVER (PARTITION BY d.subscription_id
-                              ORDER BY d.next_attempt_at, d.created_at) AS rank
-    FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id AND s.status = 'active'
-    WHERE d.status = 'pending' AND d.next_attempt_at <= now()
-      AND (d.leased_until IS NULL OR d.leased_until <= now())),
+    SELECT c.id, c.next_attempt_at, s.id AS subscription_id,
+           row_number() OVER (PARTITION BY s.id ORDER BY c.next_attempt_at, c.created_at)
+               AS rank
+    FROM subscriptions s
+    CROSS JOIN LATERAL (
+        SELECT d.id, d.next_attempt_at, d.created_at FROM deliveries d
+        WHERE d.subscription_id = s.id AND d.status = 'pending' AND d.next_attempt_at <= now()
+          AND (d.leased_until IS NULL OR d.leased_until <= now())
+        ORDER BY d.next_attempt_at LIMIT $2) c
+    WHERE s.status = 'active'),
 eligible AS (
     SELECT r.id, r.next_attempt_at FROM ranked r
     LEFT JOIN busy b ON b.subscription_id = r.subscription_id

@@ -61,7 +61,10 @@ CREATE TABLE deliveries (
     updated_at      timestamptz NOT NULL DEFAULT now(),
     UNIQUE (subscription_id, event_id)
 );
-CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
+-- The claim looks at each subscription's oldest due rows, and counts the running leases.
+CREATE INDEX deliveries_queue ON deliveries (subscription_id, next_attempt_at)
+    WHERE status = 'pending';
+CREATE INDEX deliveries_leased ON deliveries (subscription_id) WHERE leased_until IS NOT NULL;
 CREATE INDEX deliveries_log ON deliveries (subscription_id, created_at DESC, id DESC);
 
 -- Every attempt of a delivery: the log partners read. `attempt` counts within the delivery's
