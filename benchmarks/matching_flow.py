@@ -158,9 +158,8 @@ class Market:
     offers: int
 
 
-async def open_market(
-    actors_url: str, actors_db: str, offers: httpx.AsyncClient, count: int
-) -> Market:
+async def open_territory(actors_url: str, actors_db: str) -> tuple[str, dict[str, str]]:
+    """A new territory and its facilitator, signed in: (territory id, its auth headers)."""
     pool = await create_pool(actors_db, min_size=1, max_size=2)
     try:
         draft = ActorRegistration.model_validate(
@@ -178,18 +177,25 @@ async def open_market(
         await pool.close()
     assert key is not None
     async with httpx.AsyncClient(base_url=actors_url, timeout=30) as actors:
-        facilitator = await token(actors, key.api_key)
+        return str(territory), await token(actors, key.api_key)
+
+
+async def open_market(
+    actors_url: str, actors_db: str, offers: httpx.AsyncClient, count: int
+) -> Market:
+    territory, facilitator = await open_territory(actors_url, actors_db)
+    async with httpx.AsyncClient(base_url=actors_url, timeout=30) as actors:
         _, business = await admitted(
-            actors, str(territory), facilitator, kind="business", name="Frigo Diois"
+            actors, territory, facilitator, kind="business", name="Frigo Diois"
         )
         _, association = await admitted(
-            actors, str(territory), facilitator, kind="association", name="Paniers"
+            actors, territory, facilitator, kind="association", name="Paniers"
         )
     for n in range(count):
         location = {**spread(n, count), "commune": "Die"}
         asset = await post(offers, "/v1/assets", {**VAN, "location": location}, business)
         await post(offers, "/v1/offers", {**OFFER, "asset_id": asset["id"]}, business)
-    return Market(str(territory), association, count)
+    return Market(territory, association, count)
 
 
 async def proposals_consumer(bootstrap: str, first: dict[str, float], ready: asyncio.Event) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from contracts import actors, agreements, governance, matches, needs, offers
+from contracts import actors, agreements, governance, matches, needs, notifications, offers
 from contracts.envelope import CloudEvent, EventPayload
 
 EVENT_TYPES: dict[str, type[EventPayload]] = {}
@@ -24,6 +24,7 @@ register(*actors.PUBLISHED, *governance.EVENTS)
 register(*offers.EVENTS, *needs.EVENTS)
 register(*matches.EVENTS)
 register(*agreements.EVENTS)
+register(*notifications.EVENTS)
 
 
 class _Head(BaseModel):

@@ -12,6 +12,7 @@ class Topic(StrEnum):
     MATCHES = "mcvt.matches"
     AGREEMENTS = "mcvt.agreements"
     GOVERNANCE = "mcvt.governance"
+    NOTIFICATIONS = "mcvt.notifications"
 
 
 DEAD_LETTER_PREFIX = "mcvt.dlq."

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, TypeVar
 
 from aiosmtpd.controller import Controller
 
@@ -79,7 +79,16 @@ def token_in(mail: EmailMessage) -> str:
 @contextlib.contextmanager
 def smtp_server() -> Iterator[Mailbox]:
     """An SMTP server on a free loopback port for the duration of the block."""
-    mailbox = Mailbox()
+    with serving(Mailbox()) as mailbox:
+        yield mailbox
+
+
+M = TypeVar("M", bound=Mailbox)
+
+
+@contextlib.contextmanager
+def serving(mailbox: M) -> Iterator[M]:
+    """Serve this mailbox (a subclass that answers otherwise) on a free loopback port."""
     mailbox.port = free_port()
     controller = Controller(mailbox, hostname=mailbox.host, port=mailbox.port)
     controller.start()

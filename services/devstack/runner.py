@@ -470,6 +470,16 @@ def start_services(
         )
 
 
+def development_webhooks(env: dict[str, str]) -> dict[str, str]:
+    """Notifications on a development machine: webhooks to receivers on this machine (http,
+    loopback, any port), and the links of its mails to itself."""
+    return {
+        "WEBHOOK_REQUIRE_HTTPS": env.get("WEBHOOK_REQUIRE_HTTPS", "false"),
+        "WEBHOOK_ALLOW_LOOPBACK": env.get("WEBHOOK_ALLOW_LOOPBACK", "true"),
+        "PUBLIC_URL": f"http://127.0.0.1:{env['PORT']}",
+    }
+
+
 def mail_of(env: dict[str, str]) -> str:
     """Where the services' mails go, as the summary says it."""
     if env.get("MAIL_FOLDER"):
@@ -585,6 +595,8 @@ def run(args: argparse.Namespace) -> int:
             | (portal_env(port_of) if s.name == "portal" else {})
             for s in services
         }
+        if "notifications" in envs:
+            envs["notifications"].update(development_webhooks(envs["notifications"]))
         matching = next((s for s in services if s.name == "matching"), None)
         if "agreements" in envs and matching is not None:
             # agreements asks matching whether an amendment still fits the asset.

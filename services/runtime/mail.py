@@ -56,11 +56,12 @@ class MailSettings(BaseSettings):
 
 @dataclass(frozen=True)
 class Mail:
-    """One message to one person, in plain text."""
+    """One message to one person, in plain text (and, when given, HTML as its alternative)."""
 
     to: str
     subject: str
     text: str
+    html: str | None = None
 
 
 class MailNotSent(Exception):
@@ -82,6 +83,8 @@ def message_of(mail: Mail, sender: str) -> EmailMessage:
     domain = sender.rsplit("@", 1)[-1].rstrip(">") if "@" in sender else None
     message["Message-ID"] = make_msgid(domain=domain)
     message.set_content(mail.text)
+    if mail.html is not None:
+        message.add_alternative(mail.html, subtype="html")
     return message
 
 

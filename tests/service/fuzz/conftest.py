@@ -21,7 +21,7 @@ from tests.harness import Databases, start_stack
 from tests.scenario import new_member, new_territory
 from tests.support import http_server
 
-SERVICES = ("actors", "offers", "matching", "agreements", "governance")
+SERVICES = ("actors", "offers", "matching", "agreements", "governance", "notifications")
 
 
 @dataclass
@@ -53,6 +53,7 @@ class Served:
                 "members_consumer_group": f"governance.fuzz.{tag}",
                 "agreements_consumer_group": f"governance.fuzz-agreements.{tag}",
             },
+            "notifications": {"consumer_group_prefix": f"notifications.fuzz.{tag}"},
         }
         try:
             async with (

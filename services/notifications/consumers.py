@@ -1,0 +1,67 @@
+"""The events notifications hears: every event of the public topics it notifies about.
+
+`<prefix>.events` writes each event once to the notification log (the stream's source, in commit
+order) and queues one delivery per subscription it reaches, in the inbox's transaction: a
+redelivered event adds nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts.actors import ActorErasedV1
+from contracts.envelope import CloudEvent, EventPayload
+from contracts.registry import EVENT_TYPES
+from contracts.topics import Topic
+from services.notifications import mailing, store
+from services.notifications.domain.audience import audience_of, parties_of
+from services.notifications.domain.subscriptions import Notification
+from services.notifications.settings import NotificationsSettings
+from services.runtime.consumer import EventConsumer
+from services.runtime.context import Context
+from services.runtime.db import Connection
+
+# What partners may hear of. Actors' own events carry contact details and stay out.
+NOTIFIED_TOPICS = (Topic.OFFERS, Topic.NEEDS, Topic.MATCHES, Topic.AGREEMENTS, Topic.GOVERNANCE)
+NOTIFIED: tuple[type[EventPayload], ...] = tuple(
+    model for model in EVENT_TYPES.values() if model.topic in NOTIFIED_TOPICS
+)
+NOTIFIED_TYPES = frozenset(model.event_type for model in NOTIFIED)
+
+
+def notification_of(event: CloudEvent[Any]) -> Notification:
+    return Notification(
+        event.type,
+        event.territory,
+        parties_of(event.data.model_dump(mode="json")),
+        audience_of(event.type),
+    )
+
+
+async def take(conn: Connection, event: CloudEvent[Any]) -> None:
+    """Log the event and queue its deliveries and mails (nothing twice for one event id)."""
+    notification = notification_of(event)
+    body = event.model_dump_json()
+    seq = await store.append(conn, event.id, notification, body)
+    if seq is None:
+        return
+    await store.fan_out(conn, event.id, notification, body, event.time)
+    await mailing.route(conn, seq, notification)
+
+
+def event_consumers(settings: NotificationsSettings) -> tuple[EventConsumer, ...]:
+    events = EventConsumer(
+        f"{settings.consumer_group_prefix}.events",
+        description="Every event partners may hear of: logged for the streams, queued for the "
+        "webhooks it concerns.",
+    )
+
+    @events.on(*NOTIFIED)
+    async def on_event(conn: Connection, event: CloudEvent[Any], ctx: Context) -> None:
+        await take(conn, event)
+
+    @events.on(ActorErasedV1)
+    async def on_erased(conn: Connection, event: CloudEvent[ActorErasedV1], ctx: Context) -> None:
+        await mailing.forget_actor(conn, event.data.actor_id)
+
+    return (events,)

@@ -1,0 +1,292 @@
+"""E-mail to people: the same notifications, at once or in a daily digest, through the shared
+mail sender (SMTP named in settings, or `.run/mail/` with `make run`).
+
+- A person gives an address and what to receive (`PUT /v1/me/mail`); nothing is sent to it until
+  the person opens the confirmation link mailed to it.
+- Each notification that concerns the person's actor (as for an `actor` webhook scope) and one
+  of its kinds becomes a job of the durable scheduler: `mail` (at once) or an item of the
+  `mail-digest` job due at the next 07:00 (France). A mail the server refuses or cannot take
+  fails the job, which the scheduler retries with backoff (parked after its attempts).
+- Every mail carries an unsubscribe link that works without signing in (its token is the
+  recipient's random secret); the page asks for one click (a POST), so that a link checker that
+  opens links does not unsubscribe anyone.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from services.notifications.domain.mails import PARIS, Frequency, next_digest, title_of
+from services.notifications.domain.subscriptions import Notification, concerns, type_matches
+from services.notifications.settings import NotificationsSettings
+from services.runtime import clock
+from services.runtime.context import Context
+from services.runtime.db import Connection
+from services.runtime.mail import Mail, MailSender
+from services.runtime.scheduler import Job, schedule
+
+MAIL = "mail"
+DIGEST = "mail-digest"
+CONFIRM = "mail-confirm"
+
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+)
+
+_RECIPIENT = """
+SELECT id, actor_id, territory_id, person, email, kinds, frequency, token, confirmed_at
+FROM mail_recipients
+"""
+
+
+@dataclass(frozen=True)
+class Links:
+    public_url: str
+    portal_url: str
+
+    def unsubscribe(self, token: str) -> str:
+        return f"{self.public_url}/mail/unsubscribe?token={token}"
+
+    def confirm(self, token: str) -> str:
+        return f"{self.public_url}/mail/confirm?token={token}"
+
+
+def links(settings: NotificationsSettings) -> Links:
+    return Links(settings.public_url.rstrip("/"), settings.portal_url.rstrip("/"))
+
+
+async def route(conn: Connection, seq: int, notification: Notification) -> int:
+    """Queue the notification for every confirmed recipient it concerns; return how many."""
+    rows = await conn.fetch(
+        _RECIPIENT + " WHERE territory_id = $1 AND confirmed_at IS NOT NULL",
+        uuid.UUID(notification.territory_id),
+    )
+    queued = 0
+    now = clock.now()
+    for row in rows:
+        if not concerns(str(row["actor_id"]), notification, whole_territory=False):
+            continue
+        if not any(type_matches(kind, notification.type) for kind in row["kinds"]):
+            continue
+        queued += 1
+        if row["frequency"] == Frequency.IMMEDIATE:
+            payload = {"recipient": str(row["id"]), "seq": seq}
+            await schedule(conn, MAIL, f"{row['id']}:{seq}", now, payload)
+        else:
+            await conn.execute(
+                "INSERT INTO mail_digest_items (recipient_id, seq) VALUES ($1, $2) "
+                "ON CONFLICT DO NOTHING",
+                row["id"],
+                seq,
+            )
+            await schedule(conn, DIGEST, str(row["id"]), next_digest(now))
+    return queued
+
+
+async def _recipient(conn: Connection, recipient_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(_RECIPIENT + " WHERE id = $1", uuid.UUID(recipient_id))
+
+
+def _item(row: asyncpg.Record) -> dict[str, str]:
+    event: dict[str, Any] = json.loads(row["body"])
+    when = row["created_at"].astimezone(PARIS)
+    return {
+        "title": title_of(row["type"]),
+        "summary": f"référence {event.get('subject', '')}",
+        "when": f"{when:%d/%m/%Y %H:%M}",
+    }
+
+
+async def send_notification(
+    conn: Connection, job: Job, ctx: Context, *, settings: NotificationsSettings, sender: MailSender
+) -> None:
+    """The `mail` job: one notification to one recipient (nothing if it left or it expired)."""
+    recipient = await _recipient(conn, job.payload["recipient"])
+    row = await conn.fetchrow(
+        "SELECT type, body, created_at FROM notifications WHERE seq = $1", job.payload["seq"]
+    )
+    if recipient is None or recipient["confirmed_at"] is None or row is None:
+        return
+    item = _item(row)
+    await _send(sender, settings, recipient, f"MCVT · {item['title']}", "notification", item)
+
+
+async def send_digest(
+    conn: Connection, job: Job, ctx: Context, *, settings: NotificationsSettings, sender: MailSender
+) -> None:
+    """The `mail-digest` job: every waiting notification of a recipient in one mail."""
+    recipient = await _recipient(conn, job.key)
+    if recipient is None or recipient["confirmed_at"] is None:
+        return
+    rows = await conn.fetch(
+        """DELETE FROM mail_digest_items i USING notifications n
+        WHERE i.recipient_id = $1 AND n.seq = i.seq
+        RETURNING n.seq, n.type, n.body, n.created_at""",
+        recipient["id"],
+    )
+    if not rows:
+        return
+    items = [_item(row) for row in sorted(rows, key=lambda r: r["seq"])]
+    count = len(items)
+    subject = f"MCVT · votre récapitulatif ({count} notification{'s' if count > 1 else ''})"
+    await _send(sender, settings, recipient, subject, "digest", {"items": items})
+
+
+async def _send(
+    sender: MailSender,
+    settings: NotificationsSettings,
+    recipient: asyncpg.Record,
+    subject: str,
+    template: str,
+    values: dict[str, Any],
+) -> None:
+    """A notification mail in text and HTML, with the portal's and the unsubscribe links."""
+    to = links(settings)
+    values = {
+        **values,
+        "portal_url": to.portal_url,
+        "unsubscribe_url": to.unsubscribe(recipient["token"]),
+    }
+    await sender.send(
+        Mail(
+            to=recipient["email"],
+            subject=subject,
+            text=TEMPLATES.get_template(f"{template}.txt").render(values),
+            html=TEMPLATES.get_template(f"{template}.html").render(values),
+        )
+    )
+
+
+async def send_confirmation(
+    conn: Connection, job: Job, ctx: Context, *, settings: NotificationsSettings, sender: MailSender
+) -> None:
+    """The `mail-confirm` job: the link that confirms a new address."""
+    recipient = await _recipient(conn, job.key)
+    if recipient is None or recipient["confirmed_at"] is not None:
+        return
+    values = {"confirm_url": links(settings).confirm(recipient["token"])}
+    await sender.send(
+        Mail(
+            to=recipient["email"],
+            subject="MCVT · confirmez votre adresse pour recevoir les notifications",
+            text=TEMPLATES.get_template("confirm.txt").render(values),
+            html=TEMPLATES.get_template("confirm.html").render(values),
+        )
+    )
+
+
+def page(title: str, message: str, *, form_token: str | None = None, action: str = "") -> str:
+    """A small French page for the links opened from a mail."""
+    return TEMPLATES.get_template("page.html").render(
+        title=title, message=message, form_token=form_token, action=action
+    )
+
+
+# --- recipients ---------------------------------------------------------------------------------
+
+
+async def recipient_of(conn: Connection, actor_id: str, person: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        _RECIPIENT + " WHERE actor_id = $1 AND person = $2", uuid.UUID(actor_id), person
+    )
+
+
+async def set_recipient(
+    conn: Connection,
+    actor_id: str,
+    territory_id: str,
+    person: str,
+    email: str,
+    kinds: list[str],
+    frequency: Frequency,
+) -> asyncpg.Record:
+    """Create or change a person's preferences; a new address waits for its confirmation (a
+    new token, and the confirmation mail queued)."""
+    current = await recipient_of(conn, actor_id, person)
+    if current is None or current["email"].lower() != email.lower():
+        recipient_id = current["id"] if current else uuid.uuid4()
+        await conn.execute(
+            """INSERT INTO mail_recipients
+            (id, actor_id, territory_id, person, email, kinds, frequency, token)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            ON CONFLICT (actor_id, person) DO UPDATE SET email = EXCLUDED.email,
+                kinds = EXCLUDED.kinds, frequency = EXCLUDED.frequency, token = EXCLUDED.token,
+                confirmed_at = NULL, updated_at = now()""",
+            recipient_id,
+            uuid.UUID(actor_id),
+            uuid.UUID(territory_id),
+            person,
+            email,
+            kinds,
+            frequency.value,
+            secrets.token_urlsafe(32),
+        )
+        await schedule(conn, CONFIRM, str(recipient_id), clock.now())
+    else:
+        await conn.execute(
+            """UPDATE mail_recipients SET kinds = $2, frequency = $3, updated_at = now()
+            WHERE id = $1""",
+            current["id"],
+            kinds,
+            frequency.value,
+        )
+    found = await recipient_of(conn, actor_id, person)
+    assert found is not None
+    return found
+
+
+async def forget_recipient(conn: Connection, actor_id: str, person: str) -> bool:
+    done = await conn.execute(
+        "DELETE FROM mail_recipients WHERE actor_id = $1 AND person = $2",
+        uuid.UUID(actor_id),
+        person,
+    )
+    return done != "DELETE 0"
+
+
+async def confirm(conn: Connection, token: str) -> bool:
+    done = await conn.execute(
+        """UPDATE mail_recipients SET confirmed_at = coalesce(confirmed_at, now()),
+        updated_at = now() WHERE token = $1""",
+        token,
+    )
+    return done != "UPDATE 0"
+
+
+async def unsubscribe(conn: Connection, token: str) -> bool:
+    done = await conn.execute("DELETE FROM mail_recipients WHERE token = $1", token)
+    return done != "DELETE 0"
+
+
+async def forget_actor(conn: Connection, actor_id: str) -> None:
+    """An erased actor: its people's addresses and its subscriptions go."""
+    await conn.execute("DELETE FROM mail_recipients WHERE actor_id = $1", uuid.UUID(actor_id))
+    await conn.execute("DELETE FROM subscriptions WHERE actor_id = $1", uuid.UUID(actor_id))
+
+
+async def personal_data(conn: Connection, actor_id: uuid.UUID) -> dict[str, list[dict[str, Any]]]:
+    """What `GET /v1/me/export` returns of this service: the actor's mail recipients and its
+    subscriptions (without their secrets)."""
+    recipients = await conn.fetch(
+        """SELECT person, email, kinds, frequency, confirmed_at, created_at
+        FROM mail_recipients WHERE actor_id = $1""",
+        actor_id,
+    )
+    subscriptions = await conn.fetch(
+        """SELECT id, url, event_types, scope, description, status, created_at
+        FROM subscriptions WHERE actor_id = $1""",
+        actor_id,
+    )
+    return {
+        "mail_recipients": [dict(row) for row in recipients],
+        "subscriptions": [dict(row) for row in subscriptions],
+    }
