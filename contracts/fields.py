@@ -128,3 +128,11 @@ WallClock = Annotated[
         "territory's wall-clock time (Europe/Paris)."
     ),
 ]
+
+
+# An e-mail address as people type it: one @, a dot in the domain, no spaces.
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    CleanText(),
+]

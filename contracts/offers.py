@@ -30,7 +30,7 @@ from pydantic import (
 
 from contracts.actors import ActorKind, Location
 from contracts.envelope import EventPayload
-from contracts.fields import Finite, Label, Symbol
+from contracts.fields import Finite, Label, Symbol, WallClock
 from contracts.taxonomy import Unit
 from contracts.topics import Topic
 
@@ -107,6 +107,18 @@ class DatedWindow(BaseModel):
         if start is not None and end <= start:
             raise ValueError("the window must end after it starts")
         return end
+
+
+# The same two as a request states them: unknown fields refused, wall-clock times checked.
+class WeeklySlotIn(WeeklySlot):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatedWindowIn(DatedWindow):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: WallClock
+    end: WallClock
 
 
 class Availability(BaseModel):

@@ -11,8 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from contracts.fields import CleanText
 
 
 class Unit(StrEnum):
@@ -193,3 +196,15 @@ def category_matches(offer_category: str, need_category: str) -> bool:
     a refrigerated van, a need for a refrigerated van is not met by a plain van.
     """
     return is_within(offer_category, need_category)
+
+
+# The taxonomy's codes, published as an enum so that a client (or a fuzzer) can pick one.
+CategoryCode = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    CleanText(),
+    Field(
+        json_schema_extra={"enum": sorted(CATEGORIES)},
+        description="Code in the taxonomy (GET /v1/categories).",
+    ),
+]

@@ -24,7 +24,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.fr import siret as stdnum_siret
 
 from contracts.actors import ActorKind, ActorStatus, Location
-from contracts.fields import CleanText, Description, Name
+from contracts.fields import Description, Email, Name
 from services.runtime.errors import Conflict, Forbidden
 from services.runtime.principal import FACILITATOR, Principal
 
@@ -41,11 +41,6 @@ def normalise_siret(value: str | None) -> str | None:
 
 Siret = Annotated[
     Annotated[str, StringConstraints(max_length=40)] | None, AfterValidator(normalise_siret)
-]
-Email = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
-    CleanText(),
 ]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 .()-]{6,20}$")]
 # Fields a change may not clear: the actor always has them.

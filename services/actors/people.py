@@ -16,8 +16,8 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from contracts.actors import ActorStatus
-from contracts.fields import CleanText, Name
-from services.actors.domain import Email, digest
+from contracts.fields import CleanText, Email, Name
+from services.actors.domain import digest
 from services.runtime.errors import Conflict, Forbidden, Unauthorized
 from services.runtime.principal import Principal
 

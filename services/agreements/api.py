@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from contracts import taxonomy
 from contracts.agreements import AgreementStatus, Signature, Terms
+from contracts.taxonomy import CategoryCode
 from services.agreements import convention, handlers, impact, store
 from services.agreements.domain.lifecycle import Agreement
 from services.agreements.domain.terms import Amendment
@@ -29,7 +30,6 @@ from services.agreements.requests import (
     UsageIn,
 )
 from services.agreements.settings import AgreementsSettings
-from services.offers.drafts import CategoryCode
 from services.runtime.access import ADMITTED_ONLY
 from services.runtime.auth import CurrentActor
 from services.runtime.errors import Conflict, InvalidInput, NotFound

@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from contracts.fields import CleanText, Label, Moment
 from contracts.fields import Reason as ReasonText
+from contracts.offers import DatedWindowIn, WeeklySlotIn
 from contracts.taxonomy import Unit
 from services.agreements.domain.value import DECLARED, ValueKind
-from services.offers.drafts import DatedWindowIn, WeeklySlotIn
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 

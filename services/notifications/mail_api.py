@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.actors.domain import Email
+from contracts.fields import Email
 from services.notifications import mailing
 from services.notifications.consumers import NOTIFIED_TYPES
 from services.notifications.domain.mails import Frequency

@@ -11,12 +11,12 @@ from pydantic import BaseModel, Field
 from contracts import taxonomy
 from contracts.needs import NeedStatus
 from contracts.offers import OfferStatus
+from contracts.taxonomy import CategoryCode
 from services.offers import handlers, store
 from services.offers.domain import OPEN_NEED, Asset, Need, Offer
 from services.offers.drafts import (
     AssetChanges,
     AssetDraft,
-    CategoryCode,
     Fulfilment,
     NeedChanges,
     NeedDraft,

@@ -13,20 +13,19 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from contracts import taxonomy
 from contracts.actors import ActorKind, Location
-from contracts.fields import CleanText, Description, Moment, Title, WallClock
+from contracts.fields import CleanText, Description, Moment, Title
 from contracts.fields import Reason as ReasonText
 from contracts.needs import Budget, Urgency
 from contracts.offers import (
     Currency,
-    DatedWindow,
+    DatedWindowIn,
     Indicator,
     PerformanceClause,
     PriceModel,
-    WeeklySlot,
+    WeeklySlotIn,
 )
-from contracts.taxonomy import Unit
+from contracts.taxonomy import CategoryCode, Unit
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
@@ -35,16 +34,6 @@ def _unique_sorted(values: list[Any]) -> list[Any]:
     return sorted(set(values))
 
 
-# The taxonomy's codes, published as an enum so that a client (or a fuzzer) can pick one.
-CategoryCode = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-    CleanText(),
-    Field(
-        json_schema_extra={"enum": sorted(taxonomy.CATEGORIES)},
-        description="Code in the taxonomy (GET /v1/categories).",
-    ),
-]
 Feature = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,49}$"),
@@ -63,17 +52,6 @@ Kinds = Annotated[
 
 class LocationIn(Location):
     model_config = _STRICT
-
-
-class WeeklySlotIn(WeeklySlot):
-    model_config = _STRICT
-
-
-class DatedWindowIn(DatedWindow):
-    model_config = _STRICT
-
-    start: WallClock
-    end: WallClock
 
 
 class IndicatorIn(Indicator):

@@ -8,6 +8,7 @@ lint rule and this test guard the same list.
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -49,10 +50,14 @@ def pure_modules() -> list[str]:
 
 
 BANNED = sorted(_RUFF["flake8-tidy-imports"]["banned-api"])
+# Every service package: none imports another (they share contracts and the runtime only).
+SERVICES = sorted(
+    p.parent.name
+    for p in (ROOT / "services").glob("*/__main__.py")
+    if p.parent.name not in ("devstack", "tools")
+)
 ABOVE_THE_RUNTIME = [
-    "services.actors",
-    "services.offers",
-    "services.matching",
+    *(f"services.{name}" for name in SERVICES),
     "services.devstack",
     "services.tools",
 ]
@@ -101,3 +106,29 @@ def test_the_runtime_imports_nothing_above_it() -> None:
         if p.stem != "__init__"
     )
     assert _loaded(runtime, ABOVE_THE_RUNTIME) == []
+
+
+def _imported(path: Path) -> set[str]:
+    """The modules a file names in its import statements (read, not executed)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_no_service_imports_another_service() -> None:
+    assert {"actors", "offers", "matching", "agreements", "governance"} <= set(SERVICES)
+    crossings = {
+        f"{path.relative_to(ROOT)} imports {name}"
+        for service in SERVICES
+        for path in (ROOT / "services" / service).rglob("*.py")
+        for name in _imported(path)
+        if name.startswith("services.")
+        and name.split(".")[1] in SERVICES
+        and name.split(".")[1] != service
+    }
+    assert crossings == set()
