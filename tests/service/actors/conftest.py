@@ -1,7 +1,13 @@
-"""The actors service alone, on a database of its own for each test."""
+"""The actors service alone, one stack for the package.
+
+Starting a service costs about a second, so the tests share one and keep apart by working in a
+territory of their own (a new one for each test). Tests that need a fresh service (the rate
+limits) start their own stack.
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -14,7 +20,7 @@ from tests.harness import Databases, Running, start_stack
 from tests.scenario import token_for
 
 
-@pytest.fixture
+@pytest.fixture(scope="package")
 async def actors(databases: Databases, kafka: str) -> AsyncIterator[Running]:
     settings = {"actors": {"outbox_poll_interval_s": 0.2}}
     async with start_stack(databases, kafka, ["actors"], settings) as stack:
@@ -39,7 +45,7 @@ async def territory(actors: Running) -> Territory:
         }
     )
     territory_id, actor, key = await bootstrap_territory(
-        actors.pool, "Vallée de la Drôme", draft, Context("/mcvt/actors")
+        actors.pool, f"Vallée de la Drôme {uuid.uuid4().hex[:8]}", draft, Context("/mcvt/actors")
     )
     assert actor is not None and key is not None
     return Territory(str(territory_id), str(actor.id), await token_for(actors.client, key.api_key))
