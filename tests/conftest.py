@@ -5,6 +5,11 @@ other servers; without them the tests use PostgreSQL on 127.0.0.1:5432, or the e
 start Tansu on a free loopback port. Every test gets databases of its own, and every service
 database is a clone of a template migrated once per session (`tests/harness.py`).
 
+`make test` runs the tests on two pytest-xdist workers. Each worker is a session of its own, with
+its own broker (its fault tests pause it) and uniquely named databases on the shared server. The
+tests of one package under `service/` or `flow/` share one stack, so they go to one worker
+together (`pytest_xdist_make_scheduler` below).
+
 The folders say what the tests are: `unit/` pure logic, no I/O; `runtime/` the shared runtime on
 real PostgreSQL and the real broker; `service/` one service over HTTP (with actors beside it for
 tokens); `flow/` several services working together over the broker.
@@ -15,6 +20,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -31,14 +37,39 @@ from tests.harness import Databases
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> str:
-    return server_url(os.environ.get("DATABASE_URL"), ROOT / ".run" / "test-postgres")
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Spread the tests over the workers one by one, except each package under `service/` or
+    `flow/`, which goes to one worker whole: its tests share a stack that then starts once.
+
+    (xdist's own `--dist loadgroup` cannot do this under pytest 9, whose node ids it no longer
+    rewrites.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class StackPackages(LoadScopeScheduling):  # type: ignore[misc]  # xdist is untyped
+        def _split_scope(self, nodeid: str) -> str:
+            folders = nodeid.split("::", 1)[0].split("/")
+            if len(folders) > 3 and folders[0] == "tests" and folders[1] in ("service", "flow"):
+                return "/".join(folders[:3])
+            return nodeid
+
+    return StackPackages(config, log)
 
 
 @pytest.fixture(scope="session")
-def tansu() -> Iterator[TansuBroker | None]:
+def pg_server(worker_id: str) -> str:
+    # An embedded server (when none answers on 5432) is one per xdist worker: one data folder each.
+    folder = "test-postgres" if worker_id == "master" else f"test-postgres-{worker_id}"
+    return server_url(os.environ.get("DATABASE_URL"), ROOT / ".run" / folder)
+
+
+@pytest.fixture(scope="session")
+def tansu(worker_id: str) -> Iterator[TansuBroker | None]:
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        if worker_id != "master":
+            # The services' consumer groups have fixed names: two sessions on one broker would
+            # share their records between them.
+            pytest.fail("KAFKA_BOOTSTRAP_SERVERS needs one test process: make test TEST_WORKERS=0")
         yield None
         return
     broker = start_tansu()
