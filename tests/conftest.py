@@ -1,13 +1,12 @@
-"""Shared fixtures: a real PostgreSQL server and a real Kafka-protocol broker (Tansu).
+"""Session fixtures: a real PostgreSQL server and a real Kafka-protocol broker (Tansu).
 
 DATABASE_URL (a server's maintenance database) and KAFKA_BOOTSTRAP_SERVERS point the tests at
 other servers; without them the tests use PostgreSQL on 127.0.0.1:5432, or the embedded one, and
-start Tansu (in memory, up in a tenth of a second) on a free loopback port for each test package.
-Every test gets databases of its own, and every service database is a clone of a template
-migrated once per session (`tests/harness.py`).
+start Tansu on a free loopback port. Every test gets databases of its own, and every service
+database is a clone of a template migrated once per session (`tests/harness.py`).
 
 `make test` runs the tests on two pytest-xdist workers. Each worker is a session of its own, with
-its own brokers (fault tests pause them) and uniquely named databases on the shared server. The
+its own broker (its fault tests pause it) and uniquely named databases on the shared server. The
 tests of one package under `service/` or `flow/` share one stack, so they go to one worker
 together (`pytest_xdist_make_scheduler` below).
 
@@ -64,9 +63,7 @@ def pg_server(worker_id: str) -> str:
     return server_url(os.environ.get("DATABASE_URL"), ROOT / ".run" / folder)
 
 
-# A broker of its own for each test package: a stack's consumers then replay only what its own
-# package published (a new access group reads mcvt.actors from its beginning), not the session's.
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="session")
 def tansu(worker_id: str) -> Iterator[TansuBroker | None]:
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         if worker_id != "master":
@@ -80,9 +77,9 @@ def tansu(worker_id: str) -> Iterator[TansuBroker | None]:
     broker.stop()
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="session")
 def kafka(tansu: TansuBroker | None) -> str:
-    """Bootstrap servers of the broker the package's tests use."""
+    """Bootstrap servers of the broker every test uses."""
     return tansu.bootstrap_servers if tansu else os.environ["KAFKA_BOOTSTRAP_SERVERS"]
 
 
