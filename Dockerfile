@@ -1,5 +1,12 @@
 # One image for every MCVT service; docker-compose.yml and deploy/k8s choose the service with
 # the command (`python -m services.<name>`).
+
+# The portal's browser libraries, from the npm registry with the lock file (served by the portal).
+FROM node:20-slim AS assets
+WORKDIR /assets
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+
 FROM python:3.11-slim
 
 COPY --from=ghcr.io/astral-sh/uv:0.13.8 /uv /uvx /bin/
@@ -18,6 +25,7 @@ COPY pyproject.toml uv.lock ./
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-install-project
 
+COPY --from=assets /assets/node_modules ./node_modules
 COPY contracts ./contracts
 COPY services ./services
 
@@ -26,7 +34,7 @@ RUN useradd --system --uid 10001 --no-create-home mcvt
 USER 10001
 
 # Containers talk to each other: listen on every interface, not only loopback. PORT is set
-# per service by compose and the Kubernetes manifests (actors 8001, offers 8002, ...).
+# per service by compose and the Kubernetes manifests (portal 8000, actors 8001, ...).
 ENV HOST=0.0.0.0
-EXPOSE 8001-8006
+EXPOSE 8000-8006
 CMD ["python", "-m", "services.actors"]

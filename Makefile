@@ -12,7 +12,7 @@ RUN = $(UV) run --no-sync
 # Arguments passed through to the command of a target: make run ARGS="--keep-data --quiet".
 ARGS ?=
 
-.PHONY: help install run bootstrap test test-long bench contracts lint migrate mutate clean
+.PHONY: help install run bootstrap test test-long test-browser bench contracts lint migrate mutate clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -25,6 +25,9 @@ install: ## install uv if missing, then the locked dependencies into .venv
 		|| python3 -m pip install uv; \
 	}
 	@if [ -f uv.lock ]; then $(UV) sync --frozen; else $(UV) sync; fi
+	@# The portal's browser libraries (htmx, Alpine, Leaflet, Chart.js, axe-core), served by itself.
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the portal will serve its pages without its browser libraries"; fi
 
 run: install ## start PostgreSQL, a broker and every service, load the demo (Ctrl-C stops); ARGS="--help" lists the options
 	$(RUN) python -m services.devstack $(ARGS)
@@ -37,10 +40,13 @@ bootstrap: install ## create a territory and its first facilitator in the stack 
 TEST_WORKERS ?= 2
 
 test: install ## the test suite against real PostgreSQL and a real Kafka-protocol broker, less the long tier
-	$(RUN) pytest -q -n $(TEST_WORKERS) -m "not long"
+	$(RUN) pytest -q -n $(TEST_WORKERS) -m "not long and not browser"
 
 test-long: install ## the long tier (tests marked `long`: the fuzzing campaign); CI runs it after `make test`
 	$(RUN) pytest -q -m long
+
+test-browser: install ## the portal in headless Chromium (/usr/bin/chromium) against the stack of `make run`; screenshots in .run/artifacts/
+	$(RUN) pytest -q -m browser tests/portal/browser
 
 bench: install ## the benchmarks
 	$(RUN) python -m benchmarks

@@ -126,6 +126,31 @@ class ApiKeyRevokedV1(EventPayload):
     revoked_by: str
 
 
+class SessionEndReason(StrEnum):
+    SIGNED_OUT = "signed_out"
+    REFRESH_REUSED = "refresh_reused"
+    PERSON_REMOVED = "person_removed"
+    ACTOR_SUSPENDED = "actor_suspended"
+
+
+class SessionEndedV1(EventPayload):
+    """A person's session ended (signed out, removed from the actor, the actor suspended, or a
+    refresh token used twice): tokens naming it in their `key` claim are refused everywhere from
+    now on, as those of a revoked API key.
+
+    Carries the session's id and the person's id, never an e-mail nor a token.
+    """
+
+    event_type = "mcvt.session.ended.v1"
+    topic = Topic.ACTORS
+
+    session_id: str
+    actor_id: str
+    territory_id: str
+    person_id: str
+    reason: SessionEndReason
+
+
 class TerritorySettingsChangedV1(EventPayload):
     """A territory's settings as they are after the change (key: territory id)."""
 
@@ -149,9 +174,10 @@ EVENTS: tuple[type[ActorState], ...] = (
     ActorReinstatedV1,
     ActorErasedV1,
 )
-# Everything on mcvt.actors: the state events, revoked keys and territory settings.
+# Everything on mcvt.actors: the state events, revoked keys, ended sessions and territory settings.
 PUBLISHED: tuple[type[EventPayload], ...] = (
     *EVENTS,
     ApiKeyRevokedV1,
+    SessionEndedV1,
     TerritorySettingsChangedV1,
 )

@@ -7,8 +7,8 @@ database is a clone of a template migrated once per session (`tests/harness.py`)
 
 `make test` runs the tests on two pytest-xdist workers. Each worker is a session of its own, with
 its own broker (its fault tests pause it) and uniquely named databases on the shared server. The
-tests of one package under `service/` or `flow/` share one stack, so they go to one worker
-together (`pytest_xdist_make_scheduler` below).
+tests of one folder under `service/`, `flow/` or `portal/` share one stack, so they go to one
+worker together (`pytest_xdist_make_scheduler` below).
 
 The folders say what the tests are: `unit/` pure logic, no I/O; `runtime/` the shared runtime on
 real PostgreSQL and the real broker; `service/` one service over HTTP (with actors beside it for
@@ -37,23 +37,25 @@ from tests.harness import Databases
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Folders whose tests start no shared stack: xdist spreads their tests one by one.
+SPREAD = ("tests/unit/", "tests/runtime/")
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Spread the tests over the workers one by one, except each package under `service/` or
-    `flow/`, which goes to one worker whole: its tests share a stack that then starts once.
+    """Spread the tests of `SPREAD` over the workers one by one, and send every other folder to
+    one worker whole: its tests share a stack (a package-scoped fixture) that then starts once.
 
     (xdist's own `--dist loadgroup` cannot do this under pytest 9, whose node ids it no longer
     rewrites.)"""
     from xdist.scheduler import LoadScopeScheduling
 
-    class StackPackages(LoadScopeScheduling):  # type: ignore[misc]  # xdist is untyped
+    class StackFolders(LoadScopeScheduling):  # type: ignore[misc]  # xdist is untyped
         def _split_scope(self, nodeid: str) -> str:
-            folders = nodeid.split("::", 1)[0].split("/")
-            if len(folders) > 3 and folders[0] == "tests" and folders[1] in ("service", "flow"):
-                return "/".join(folders[:3])
-            return nodeid
+            path = nodeid.split("::", 1)[0]
+            return nodeid if path.startswith(SPREAD) else path.rsplit("/", 1)[0]
 
-    return StackPackages(config, log)
+    return StackFolders(config, log)
 
 
 @pytest.fixture(scope="session")

@@ -130,9 +130,13 @@ async def new_member(
     name: str = "Transports Frigo Diois",
     location: dict[str, Any] | None = DIE,
     admit: bool = True,
+    email: str | None = None,
 ) -> Member:
-    """Register an actor at actors, admit it unless told not to, wait until offers knows it."""
+    """Register an actor at actors (its registrant's e-mail `email`, else a fresh one), admit it
+    unless told not to, wait until offers knows it."""
     body = registration(territory.id, kind=kind, name=name, siret=None, location=location)
+    if email is not None:
+        body["email"] = email
     response = await stack.actors.post("/v1/actors", json=body)
     assert response.status_code == 201, response.text
     actor_id = response.json()["actor"]["id"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -12,10 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from contracts.actors import ActorKind, ActorStatus, Location
 from contracts.fields import CleanText, Label
-from services.actors import handlers, store
+from services.actors import handlers, letters, store
 from services.actors.domain import Actor, ActorChanges, ActorRegistration
+from services.actors.people_api import Mails, mint
 from services.actors.settings import ActorsSettings
-from services.actors.tokens import SigningKey, issue_token, jwks
+from services.actors.tokens import jwks
 from services.runtime.access import Member
 from services.runtime.auth import CurrentActor
 from services.runtime.pages import CursorParam, Limit, Page, decode_cursor, page_of
@@ -116,10 +117,12 @@ async def list_territories(pool: Pool) -> list[TerritoryOut]:
     status_code=status.HTTP_201_CREATED,
     tags=["actors"],
     dependencies=[Depends(sensitive_rate_limit)],
-    summary="Register an actor (no token needed); it stays pending until admitted",
+    summary="Register an actor (no token needed); it stays pending until admitted. The e-mail "
+    "given becomes its first admin, who is mailed a sign-in link",
 )
-async def register(body: ActorRegistration, pool: Pool, ctx: Ctx) -> RegisteredOut:
-    actor, key = await handlers.register_actor(pool, body, ctx)
+async def register(body: ActorRegistration, pool: Pool, ctx: Ctx, mails: Mails) -> RegisteredOut:
+    actor, key, link = await handlers.register_actor(pool, body, ctx)
+    mails.send(letters.registration(actor.email, actor.name, mails.portal_url, link.token))
     return RegisteredOut(actor=ActorOut.of(actor), api_key=_new_key_out(key))
 
 
@@ -133,17 +136,8 @@ async def register(body: ActorRegistration, pool: Pool, ctx: Ctx) -> RegisteredO
     dependencies=[Depends(sensitive_rate_limit)],
 )
 async def token(body: TokenRequest, pool: Pool, settings: Settings, request: Request) -> TokenOut:
-    signing: SigningKey = request.app.state.signing_keys[0]
     actor, key_id = await handlers.authenticate_api_key(pool, body.api_key)
-    ttl = timedelta(seconds=settings.token_ttl_s)
-    jwt = issue_token(
-        actor,
-        signing,
-        api_key_id=key_id,
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        ttl=ttl,
-    )
+    jwt = mint(request, settings, actor, key_id, None)
     return TokenOut(access_token=jwt, expires_in=settings.token_ttl_s)
 
 

@@ -250,7 +250,7 @@ def new_api_key() -> tuple[str, str, bytes]:
     """(key id, the full key to show once, the digest to store)."""
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
-    return key_id, f"{API_KEY_PREFIX}_{key_id}_{secret}", _digest(secret)
+    return key_id, f"{API_KEY_PREFIX}_{key_id}_{secret}", digest(secret)
 
 
 def split_api_key(api_key: str) -> tuple[str, str] | None:
@@ -262,10 +262,11 @@ def split_api_key(api_key: str) -> tuple[str, str] | None:
     return key_id, secret
 
 
-def secret_matches(secret: str, digest: bytes) -> bool:
+def secret_matches(secret: str, stored: bytes) -> bool:
     # A 256-bit random secret needs no slow hash: SHA-256 cannot be brute-forced back.
-    return hmac.compare_digest(_digest(secret), digest)
+    return hmac.compare_digest(digest(secret), stored)
 
 
-def _digest(secret: str) -> bytes:
+def digest(secret: str) -> bytes:
+    """SHA-256 of a high-entropy secret (API keys, sign-in links, refresh tokens)."""
     return hashlib.sha256(secret.encode()).digest()

@@ -13,21 +13,24 @@ import asyncpg
 from contracts.actors import (
     ActorAdmittedV1,
     ActorErasedV1,
+    ActorKind,
     ActorRegisteredV1,
     ActorReinstatedV1,
     ActorStatus,
     ActorSuspendedV1,
     ActorUpdatedV1,
     ApiKeyRevokedV1,
+    SessionEndReason,
     TerritorySettingsChangedV1,
 )
 from contracts.envelope import EventPayload
-from services.actors import domain, store
+from services.actors import domain, people_store, sign_in, store
 from services.actors.domain import Actor, ActorChanges, ActorRegistration
+from services.actors.people import Person, Role
 from services.runtime import clock
 from services.runtime.context import Context
 from services.runtime.db import Connection, transactional
-from services.runtime.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from services.runtime.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from services.runtime.outbox import emit, forget_published
 from services.runtime.principal import Principal
 
@@ -66,16 +69,27 @@ async def _new_key(conn: Connection, actor_id: UUID, label: str) -> NewKey:
     return NewKey(key_id, api_key, label, row["created_at"])
 
 
+async def _first_admin(conn: Connection, actor: Actor) -> Person:
+    """The registrant, by the actor's e-mail, becomes its first admin (a citizen is named as its
+    actor is; an organisation's registrant gives a name later)."""
+    name = actor.name if actor.kind == ActorKind.CITIZEN else ""
+    person = await people_store.ensure_person(conn, uuid.uuid4(), actor.email, name)
+    await people_store.add_membership(conn, actor.id, person.id, Role.ADMIN)
+    return person
+
+
 @transactional
 async def register_actor(
     conn: Connection, draft: ActorRegistration, ctx: Context
-) -> tuple[Actor, NewKey]:
-    """Register a pending actor and give it its first API key (shown once)."""
+) -> tuple[Actor, NewKey, sign_in.Link]:
+    """Register a pending actor, give it its first API key (shown once), and make its registrant
+    its first admin with a sign-in link (to mail), so they can sign in while it waits."""
     actor = domain.register(draft, actor_id=uuid.uuid4(), now=clock.now())
     await _insert_new_actor(conn, actor)
     key = await _new_key(conn, actor.id, "first key")
+    link = await sign_in.new_link(conn, await _first_admin(conn, actor))
     await _emit(conn, ActorRegisteredV1(**domain.state(actor)), actor, ctx)
-    return actor, key
+    return actor, key, link
 
 
 @transactional
@@ -93,6 +107,7 @@ async def bootstrap_territory(
     actor = domain.make_facilitator(draft, actor_id=uuid.uuid4(), now=clock.now())
     await _insert_new_actor(conn, actor)
     key = await _new_key(conn, actor.id, "facilitator key")
+    await _first_admin(conn, actor)
     await _emit(conn, ActorRegisteredV1(**domain.state(actor)), actor, ctx)
     return territory_id, actor, key
 
@@ -181,7 +196,9 @@ async def admit_by_decision(
 async def suspend_actor(
     conn: Connection, actor_id: UUID, reason: str, principal: Principal, ctx: Context
 ) -> Actor:
-    """Suspend an active actor: every service refuses it from the event on."""
+    """Suspend an active actor: every service refuses it from the event on, and its people's
+    sessions end (a reinstatement does not bring them back)."""
+    await sign_in.end(conn, SessionEndReason.ACTOR_SUSPENDED, ctx, actor_id=actor_id)
     return await _by_facilitator(
         conn,
         actor_id,
@@ -234,7 +251,17 @@ async def create_api_key(
 ) -> NewKey:
     actor = await _locked(conn, actor_id, principal)
     domain.ensure_owns_keys(principal, actor)
+    await _ensure_person_administers(conn, actor, principal)
     return await _new_key(conn, actor.id, label)
+
+
+async def _ensure_person_administers(conn: Connection, actor: Actor, principal: Principal) -> None:
+    """A person acting for their actor manages its keys (and erases it) only as its admin: a key
+    outlives its maker's membership, so a mere member could keep access after being removed."""
+    if not principal.person_id or principal.actor_id != str(actor.id):
+        return
+    if await people_store.role(conn, actor.id, UUID(principal.person_id)) != Role.ADMIN:
+        raise Forbidden("only an admin of this actor manages its API keys")
 
 
 async def list_api_keys(
@@ -254,6 +281,7 @@ async def revoke_api_key(
     refuses the tokens minted with it."""
     actor = await _locked(conn, actor_id, principal)
     domain.ensure_may_change(principal, actor)
+    await _ensure_person_administers(conn, actor, principal)
     if not await store.revoke_api_key(conn, actor.id, key_id):
         raise NotFound("no such active API key")
     revoked = ApiKeyRevokedV1(
@@ -273,9 +301,13 @@ async def erase_actor(
     revoked and `actor.erased` tells every read model to forget its name, contacts and place."""
     actor = await _locked(conn, actor_id, principal)
     domain.ensure_may_change(principal, actor)
+    await _ensure_person_administers(conn, actor, principal)
     erased = domain.erase(actor, now=clock.now())
     await store.update_actor(conn, erased)
     await store.revoke_all_api_keys(conn, actor.id)
+    await sign_in.end(conn, SessionEndReason.ACTOR_SUSPENDED, ctx, actor_id=actor.id)
+    former = await people_store.remove_memberships_of_actor(conn, actor.id)
+    await people_store.forget_people_without_actor(conn, former)
     await forget_published(conn, str(actor.id))
     payload = ActorErasedV1(**domain.state(erased), erased_by=principal.actor_id)
     await _emit(conn, payload, erased, ctx)

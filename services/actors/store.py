@@ -10,6 +10,7 @@ from uuid import UUID
 import asyncpg
 
 from contracts.actors import Location
+from services.actors import people_store
 from services.actors.domain import Actor
 from services.actors.tokens import SigningKey
 from services.runtime.access import Standing
@@ -108,12 +109,16 @@ async def save_territory_settings(conn: Connection, settings: TerritorySettings)
 
 
 async def standing(conn: Connection, principal: Principal) -> Standing | None:
-    """The caller's standing from the source tables: its status, and whether the token's key is
-    revoked (or not its own)."""
+    """The caller's standing from the source tables: its status, and whether the token's key
+    (an API key, or a person's session) is revoked or ended (or not its own)."""
     row = await conn.fetchrow(
-        """SELECT a.status, k.id IS NULL OR k.revoked_at IS NOT NULL AS key_revoked
-           FROM actors a LEFT JOIN api_keys k ON k.id = $2 AND k.actor_id = a.id
-           WHERE a.id = $1""",
+        """SELECT a.status,
+                  NOT EXISTS (SELECT 1 FROM api_keys k
+                              WHERE k.id = $2 AND k.actor_id = a.id AND k.revoked_at IS NULL)
+                  AND NOT EXISTS (SELECT 1 FROM sessions s
+                                  WHERE s.id = $2 AND s.actor_id = a.id AND s.ended_at IS NULL)
+                  AS key_revoked
+           FROM actors a WHERE a.id = $1""",
         UUID(principal.actor_id),
         principal.key_id,
     )
@@ -251,11 +256,17 @@ async def ensure_signing_key(conn: Connection) -> list[SigningKey]:
 
 
 async def personal_data(conn: Connection, actor_id: UUID) -> dict[str, list[dict[str, Any]]]:
-    """All the actors service holds about an actor: its row and its API keys (never a secret)."""
+    """All the actors service holds about an actor: its row, its API keys, its people and their
+    sessions (never a secret nor its digest)."""
     actor = await conn.fetch(f"SELECT {_ACTOR_COLUMNS} FROM actors WHERE id = $1", actor_id)
     keys = await conn.fetch(
         """SELECT id, label, created_at, last_used_at, revoked_at FROM api_keys
            WHERE actor_id = $1 ORDER BY created_at""",
         actor_id,
     )
-    return {"actor": plain(actor), "api_keys": plain(keys)}
+    people = await people_store.personal_data(conn, actor_id)
+    return {
+        "actor": plain(actor),
+        "api_keys": plain(keys),
+        **{name: plain(rows) for name, rows in people.items()},
+    }

@@ -55,13 +55,15 @@ def issue_token(
     key: SigningKey,
     *,
     api_key_id: str,
+    person_id: str | None = None,
     issuer: str,
     audience: str,
     ttl: timedelta,
     now: datetime | None = None,
 ) -> str:
     """A signed access token naming the actor, its territory, kind and roles, and the API key it
-    was minted with (claim `key`), so that revoking the key ends the token too."""
+    was minted with (claim `key`), so that revoking the key ends the token too. A person's token
+    names their session in `key` (ending the session ends it) and the person in `person`."""
     now = now or datetime.now(UTC)
     claims = {
         "iss": issuer,
@@ -76,4 +78,6 @@ def issue_token(
         "roles": list(actor.roles),
         "key": api_key_id,
     }
+    if person_id is not None:
+        claims["person"] = person_id
     return jwt.encode(claims, key.private_key, algorithm=ALGORITHMS[0], headers={"kid": key.kid})

@@ -1,5 +1,7 @@
-"""The demo territory that `make run` loads: a facilitator, a business, an association, and (when
-the offers service runs) a refrigerated van offered per use and a need for it.
+"""The demo territory that `make run` loads, from its readable data file `demo_territory.toml`:
+the Petite Montagne (Jura), its facilitators, associations, businesses, town hall and citizens,
+their offers and needs (when the offers service runs) and matches proposed and confirmed (when
+matching runs too).
 
 The territory and its first facilitator are created the way an operator does it
 (`python -m services.actors bootstrap`); everything else goes through the public HTTP API.
@@ -15,6 +17,7 @@ import json
 import logging
 import os
 import time
+import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,7 @@ import httpx
 from services.actors.domain import ActorRegistration
 from services.actors.handlers import bootstrap_territory
 from services.actors.settings import ActorsSettings
+from services.portal.places import commune_location
 from services.runtime.context import Context
 from services.runtime.db import create_pool
 
@@ -37,6 +41,7 @@ class Member:
     id: str
     name: str
     api_key: str
+    email: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,19 @@ class Demo:
         )
         return lines
 
+    def sign_in_lines(self, portal_url: str, mail: str) -> list[str]:
+        """A demo sign-in for each kind of actor: the address to type at the portal."""
+        lines = [f"demo territory '{self.territory}': sign in at {portal_url}/connexion as"]
+        shown: set[str] = set()
+        for member in self.members:
+            if member.role in shown or not member.email:
+                continue
+            shown.add(member.role)
+            lines.append(f"  {member.role:<17} {member.email:<40} ({member.name})")
+        if mail:
+            lines.append(f"  the sign-in link arrives by mail: {mail}")
+        return lines
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -84,30 +102,93 @@ class Demo:
         )
 
 
-TERRITORY = "Vallée de la Drôme (démo)"
-FACILITATOR = "Équipe d'animation MCVT"
+DATA_FILE = Path(__file__).with_name("demo_territory.toml")
 
-BUSINESS = {
-    "kind": "business",
-    "name": "Transports Frigorifiques du Diois",
-    "email": "contact@frigo-diois.example",
-    "location": {"lat": 44.7536, "lon": 5.3703, "commune": "Die"},
-    "description": "PME de transport ; un camion frigorifique reste au dépôt les week-ends.",
-    "siret": "73282932000074",
-}
-ASSOCIATION = {
-    "kind": "association",
-    "name": "Épicerie solidaire du Diois",
-    "email": "bonjour@epicerie-diois.example",
-    "location": {"lat": 44.7420, "lon": 5.3650, "commune": "Die"},
-    "description": "Collecte des invendus frais auprès des producteurs le samedi matin.",
-}
+
+def demo_data(path: Path = DATA_FILE) -> dict[str, Any]:
+    """The demo territory as its readable data file describes it."""
+    with path.open("rb") as file:
+        return tomllib.load(file)
+
+
+def _minute(clock: str) -> int:
+    hours, minutes = clock.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def weekly(slots: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`{weekday, start: "08:00", end: "12:00"}` as the API's weekly slots."""
+    return [
+        {
+            "weekday": s["weekday"],
+            "start_minute": _minute(s["start"]),
+            "end_minute": _minute(s["end"]),
+        }
+        for s in slots
+    ]
+
+
+def registration(actor: dict[str, Any], territory_id: str) -> dict[str, Any]:
+    body = {
+        "territory_id": territory_id,
+        "kind": actor["kind"],
+        "name": actor["name"],
+        "email": actor["email"],
+        "description": actor.get("description", ""),
+        "location": commune_location(actor["commune"]),
+    }
+    if actor.get("siret"):
+        body["siret"] = actor["siret"]
+    return body
+
+
+def asset_body(offer: dict[str, Any]) -> dict[str, Any]:
+    return {**offer["asset"], "availability": {"weekly": weekly(offer["weekly"])}}
+
+
+def offer_body(offer: dict[str, Any], asset_id: str) -> dict[str, Any]:
+    return {
+        "asset_id": asset_id,
+        "title": offer["title"],
+        "description": offer.get("description", ""),
+        "price": offer["price"],
+        "performance": offer.get("performance", []),
+        "eligible_requester_kinds": offer.get("eligible", []),
+        "max_distance_km": offer["max_distance_km"],
+    }
+
+
+def need_body(need: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "title": need["title"],
+        "description": need.get("description", ""),
+        "category": need["category"],
+        "quantity": need["quantity"],
+        "unit": need["unit"],
+        "required_features": need.get("features", []),
+        "weekly_windows": weekly(need["weekly"]),
+        "min_duration_minutes": need["min_duration_minutes"],
+        "max_distance_km": need["max_distance_km"],
+        "budget": need["budget"],
+    }
+
+
+def _standard_pair() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    data = demo_data()
+    van = next(offer for offer in data["offer"] if offer["key"] == "fourgon")
+    need = next(need for need in data["need"] if need["key"] == "tournee")
+    offer = {key: value for key, value in offer_body(van, "").items() if key != "asset_id"}
+    return asset_body(van), offer, need_body(need)
+
+
+# The refrigerated van, its offer and the Saturday need it meets: the benchmarks' standard pair.
+VAN, OFFER, NEED = _standard_pair()
 
 
 async def _admitted_actor(
-    client: httpx.AsyncClient, territory_id: str, body: dict[str, Any], facilitator: dict[str, str]
+    client: httpx.AsyncClient, body: dict[str, Any], facilitator: dict[str, str]
 ) -> tuple[str, str]:
-    response = await client.post("/v1/actors", json={**body, "territory_id": territory_id})
+    response = await client.post("/v1/actors", json=body)
     response.raise_for_status()
     registered = response.json()
     actor_id = registered["actor"]["id"]
@@ -121,55 +202,16 @@ async def _token(client: httpx.AsyncClient, api_key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-SATURDAY = 5
-VAN = {
-    "category": "refrigerated_van",
-    "title": "Fourgon frigorifique 12 m³",
-    "description": "Fourgon frigorifique, groupe froid récent, au dépôt de Die le week-end.",
-    "capacity": 1,
-    "unit": "unit",
-    "features": ["refrigerated", "tail_lift"],
-    "availability": {
-        "weekly": [
-            {"weekday": SATURDAY, "start_minute": 7 * 60, "end_minute": 19 * 60},
-            {"weekday": SATURDAY + 1, "start_minute": 7 * 60, "end_minute": 19 * 60},
-        ]
-    },
-    "idle_share": 0.8,
-}
-OFFER = {
-    "title": "Transport frigorifique à l'usage, avec chauffeur",
-    "description": "Fourgon frigorifique avec chauffeur, payé à l'usage, le week-end.",
-    "performance": [
-        {"name": "availability", "unit": "%", "target": 95, "comparator": "gte"},
-        {"name": "temperature", "unit": "°C", "target": 4, "comparator": "lte"},
-        {"name": "ready_within", "unit": "h", "target": 2, "comparator": "lte"},
-    ],
-    "price": {"model": "per_use", "unit_price": 35},
-    "eligible_requester_kinds": ["association"],
-    "max_distance_km": 25,
-}
-NEED = {
-    "title": "Un fourgon frigorifique le samedi matin",
-    "description": "Collecte des invendus frais chez les producteurs, le samedi de 8 h à 12 h.",
-    "category": "refrigerated_van",
-    "quantity": 1,
-    "unit": "unit",
-    "required_features": ["refrigerated"],
-    "weekly_windows": [{"weekday": SATURDAY, "start_minute": 8 * 60, "end_minute": 12 * 60}],
-    "min_duration_minutes": 240,
-    "max_distance_km": 15,
-    "budget": {"max_unit_price": 40, "accepted_price_models": ["per_use"]},
-    "urgency": "normal",
-}
-
-
 async def _post_when_known(
-    client: httpx.AsyncClient, path: str, body: dict[str, Any], headers: dict[str, str]
+    client: httpx.AsyncClient,
+    path: str,
+    body: dict[str, Any] | None,
+    headers: dict[str, str],
+    timeout_s: float = 30,
 ) -> dict[str, Any]:
     """POST, retrying while the service has not yet heard (by event) of the actor (401 with
-    Retry-After) or that it is active (403)."""
-    deadline = time.monotonic() + 30
+    Retry-After) or that it is active (403), or of the need or offer named (404, 409)."""
+    deadline = time.monotonic() + timeout_s
     while True:
         response = await client.post(path, json=body, headers=headers)
         if response.status_code < 400 or response.status_code not in (401, 403, 404, 409):
@@ -181,22 +223,53 @@ async def _post_when_known(
         await asyncio.sleep(0.2)
 
 
-async def _supply_and_demand(
-    url: str, business_key: str, association_key: str, actors_url: str
+async def _proposal(
+    client: httpx.AsyncClient, need_id: str, offer_id: str, headers: dict[str, str]
+) -> str:
+    """The id of the match the engine proposed for this pair (it works from events: wait)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        response = await client.get("/v1/matches", headers=headers, params={"limit": 100})
+        if response.status_code == 200:
+            for match in response.json()["items"]:
+                if match["need_id"] == need_id and match["offer_id"] == offer_id:
+                    return str(match["id"])
+        await asyncio.sleep(0.3)
+    raise RuntimeError(f"no match proposed for need {need_id} and offer {offer_id}")
+
+
+async def _marketplace(
+    urls: dict[str, str], data: dict[str, Any], headers: dict[str, dict[str, str]]
 ) -> tuple[Listing, ...]:
-    async with httpx.AsyncClient(base_url=actors_url, timeout=10) as actors:
-        business = await _token(actors, business_key)
-        association = await _token(actors, association_key)
-    async with httpx.AsyncClient(base_url=url, timeout=10) as offers:
-        asset = await _post_when_known(offers, "/v1/assets", VAN, business)
-        offer = await _post_when_known(
-            offers, "/v1/offers", {**OFFER, "asset_id": asset["id"]}, business
-        )
-        need = await _post_when_known(offers, "/v1/needs", NEED, association)
-    return (
-        Listing("offer", offer["id"], offer["title"], "per use at 35 EUR"),
-        Listing("need", need["id"], need["title"], "Saturday 8:00-12:00"),
-    )
+    """Assets and offers, then needs, then the parties' answers to the engine's proposals."""
+    listings: list[Listing] = []
+    offer_ids: dict[str, tuple[str, str]] = {}  # key -> (offer id, owner key)
+    need_ids: dict[str, tuple[str, str]] = {}
+    async with httpx.AsyncClient(base_url=urls["offers"], timeout=10) as offers:
+        for offer in data.get("offer", []):
+            owner = headers[offer["owner"]]
+            asset = await _post_when_known(offers, "/v1/assets", asset_body(offer), owner)
+            made = await _post_when_known(
+                offers, "/v1/offers", offer_body(offer, asset["id"]), owner
+            )
+            offer_ids[offer["key"]] = (made["id"], offer["owner"])
+            listings.append(Listing("offer", made["id"], made["title"], offer["owner"]))
+        for need in data.get("need", []):
+            made = await _post_when_known(
+                offers, "/v1/needs", need_body(need), headers[need["owner"]]
+            )
+            need_ids[need["key"]] = (made["id"], need["owner"])
+            listings.append(Listing("need", made["id"], made["title"], need["owner"]))
+    if "matching" in urls:
+        async with httpx.AsyncClient(base_url=urls["matching"], timeout=10) as matching:
+            for answer in data.get("answer", []):
+                need_id, requester = need_ids[answer["need"]]
+                offer_id, provider = offer_ids[answer["offer"]]
+                match_id = await _proposal(matching, need_id, offer_id, headers[requester])
+                for party in answer["accept"]:
+                    who = headers[requester if party == "requester" else provider]
+                    await _post_when_known(matching, f"/v1/matches/{match_id}/accept", None, who)
+    return tuple(listings)
 
 
 DEMO_JSON = "demo.json"
@@ -245,41 +318,47 @@ async def demo_in_database(demo: Demo, actors_database_url: str) -> bool:
     return bool(found == len(demo.members))
 
 
-async def load_demo(urls: dict[str, str], database_urls: dict[str, str]) -> Demo:
-    """Create the demo territory through the services at `urls`."""
+async def load_demo(
+    urls: dict[str, str], database_urls: dict[str, str], data: dict[str, Any] | None = None
+) -> Demo:
+    """Create the demo territory of the data file through the services at `urls`."""
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    data = data or demo_data()
+    facilitator_data = data["facilitator"]
     pool = await create_pool(database_urls["actors"], min_size=1, max_size=2)
     try:
         draft = ActorRegistration.model_validate(
             {
                 "territory_id": "00000000-0000-0000-0000-000000000000",
                 "kind": "association",
-                "name": FACILITATOR,
-                "email": "animation@mcvt.example",
+                "name": facilitator_data["name"],
+                "email": facilitator_data["email"],
             }
         )
         territory_id, facilitator_actor, facilitator_key = await bootstrap_territory(
-            pool, TERRITORY, draft, Context(ActorsSettings().source)
+            pool, data["territory"], draft, Context(ActorsSettings().source)
         )
     finally:
         await pool.close()
     assert facilitator_actor is not None and facilitator_key is not None
+    members = [
+        Member(
+            "facilitator",
+            str(facilitator_actor.id),
+            facilitator_data["name"],
+            facilitator_key.api_key,
+            facilitator_data["email"],
+        )
+    ]
+    headers: dict[str, dict[str, str]] = {}
     async with httpx.AsyncClient(base_url=urls["actors"], timeout=10) as actors:
         facilitator = await _token(actors, facilitator_key.api_key)
-        business_id, business_key = await _admitted_actor(
-            actors, str(territory_id), BUSINESS, facilitator
-        )
-        association_id, association_key = await _admitted_actor(
-            actors, str(territory_id), ASSOCIATION, facilitator
-        )
-    members = (
-        Member("facilitator", str(facilitator_actor.id), FACILITATOR, facilitator_key.api_key),
-        Member("business", business_id, str(BUSINESS["name"]), business_key),
-        Member("association", association_id, str(ASSOCIATION["name"]), association_key),
-    )
+        for actor in data.get("actor", []):
+            body = registration(actor, str(territory_id))
+            actor_id, key = await _admitted_actor(actors, body, facilitator)
+            members.append(Member(actor["kind"], actor_id, actor["name"], key, actor["email"]))
+            headers[actor["key"]] = await _token(actors, key)
     listings: tuple[Listing, ...] = ()
     if "offers" in urls:
-        listings = await _supply_and_demand(
-            urls["offers"], business_key, association_key, urls["actors"]
-        )
-    return Demo(TERRITORY, str(territory_id), members, listings)
+        listings = await _marketplace(urls, data, headers)
+    return Demo(data["territory"], str(territory_id), tuple(members), listings)

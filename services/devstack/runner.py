@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import logging
 import os
 import re
@@ -40,7 +41,9 @@ from services.devstack.tansu import TansuBroker, start_tansu
 
 # Every service, in start order, with its default port. The runner starts those whose package
 # exists (services/<name>/__main__.py), so it works while the later ones are being written.
+# The portal comes first: it is the address people open.
 SERVICES: tuple[tuple[str, int], ...] = (
+    ("portal", 8000),
     ("actors", 8001),
     ("offers", 8002),
     ("matching", 8003),
@@ -57,6 +60,8 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "governance": ("actors",),
     "notifications": ("actors",),
 }
+# Services with no database of their own (the portal calls the others' APIs).
+NO_DATABASE = frozenset({"portal"})
 DEFAULT_BASE_PORT = SERVICES[0][1]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STOP_TIMEOUT_S = 10.0
@@ -157,6 +162,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="N",
         help=f"port of the first service, the others follow (default: {DEFAULT_BASE_PORT}); "
         "a port already taken is replaced by a free one",
+    )
+    parser.add_argument(
+        "--database-prefix",
+        default="mcvt_",
+        metavar="PREFIX",
+        help="name the service databases <PREFIX><service> (default: mcvt_), e.g. for a second "
+        "stack on the same server",
     )
     parser.add_argument("--no-demo", action="store_true", help="do not load the demo territory")
     parser.add_argument(
@@ -390,6 +402,18 @@ async def prepare_databases(
     }
 
 
+def portal_env(port_of: dict[str, int]) -> dict[str, str]:
+    """Where the portal finds the APIs, and the key of its session cookies for this run."""
+    env = {
+        f"{name.upper()}_URL": f"http://127.0.0.1:{port}"
+        for name, port in port_of.items()
+        if name in ("actors", "offers", "matching")
+    }
+    env["PUBLIC_URL"] = f"http://127.0.0.1:{port_of['portal']}"
+    env["SESSION_KEY"] = base64.urlsafe_b64encode(os.urandom(32)).decode()
+    return env
+
+
 def write_stack_env(
     data_dir: Path, urls: dict[str, str], database_urls: dict[str, str], bootstrap: str
 ) -> Path:
@@ -446,6 +470,15 @@ def start_services(
         )
 
 
+def mail_of(env: dict[str, str]) -> str:
+    """Where the services' mails go, as the summary says it."""
+    if env.get("MAIL_FOLDER"):
+        return f"{env['MAIL_FOLDER']}/  (one .eml file per mail: sign-in links, invitations)"
+    if env.get("SMTP_HOST"):
+        return f"SMTP {env['SMTP_HOST']}:{env.get('SMTP_PORT', '25')}"
+    return ""
+
+
 def print_summary(
     services: Sequence[Service],
     bootstrap: str,
@@ -454,15 +487,23 @@ def print_summary(
     logs_dir: Path,
     demo_lines: Sequence[str],
     args: argparse.Namespace,
+    mail: str = "",
 ) -> None:
     """Where everything is, printed last so that it is what the terminal shows."""
     emit("")
     say("MCVT is running")
     for service in services:
-        emit(f"  {service.name:<14} {service.url}/docs  (ReDoc: /redoc)")
+        if service.name == "portal":
+            emit(f"  {'portal':<14} {service.url}  <- open this in a browser")
+    for service in services:
+        if service.name != "portal":
+            emit(f"  {service.name:<14} {service.url}/docs  (ReDoc: /redoc)")
     emit(f"  {'broker':<14} {bootstrap}" + (" (Tansu, in memory)" if broker else ""))
-    emit(f"  {'databases':<14} {redact(postgres.with_database(server, 'mcvt_<service>'))}")
+    databases = postgres.with_database(server, args.database_prefix + "<service>")
+    emit(f"  {'databases':<14} {redact(databases)}")
     emit(f"  {'logs':<14} {logs_dir}/")
+    if mail:
+        emit(f"  {'mail':<14} {mail}")
     if demo_lines:
         emit("")
         for line in demo_lines:
@@ -506,33 +547,42 @@ def run(args: argparse.Namespace) -> int:
         # Tansu forgets every topic and offset when it stops: services kept on their old data
         # would not hear again what they have already consumed, so start afresh unless told.
         fresh = broker is not None and not args.keep_data
-        names = [name for _, name in present]
-        database_urls = asyncio.run(prepare_databases(server, names, fresh=fresh))
+        names = [name for _, name in present if name not in NO_DATABASE]
+        prefix = args.database_prefix
+        database_urls = asyncio.run(prepare_databases(server, names, fresh=fresh, prefix=prefix))
         say(
             ("recreated" if fresh else "using")
             + " databases "
-            + ", ".join(f"mcvt_{n}" for n in names)
+            + ", ".join(f"{prefix}{n}" for n in names)
         )
 
         ports = choose_ports([index for index, _ in present], args.base_port)
         services = [
             Service(name, ports[index], logs_dir / f"{name}.log") for index, name in present
         ]
-        actors_port = ports.get(0, args.base_port)
+        port_of = {name: ports[index] for index, name in present}
+        actors_port = port_of.get("actors", args.base_port + 1)
         base_env = {
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "JWKS_URL": f"http://127.0.0.1:{actors_port}/.well-known/jwks.json",
             "PYTHONUNBUFFERED": "1",
         }
+        if not os.environ.get("SMTP_HOST"):
+            # Mails (sign-in links, invitations) are written here as .eml files, not sent.
+            base_env.setdefault("MAIL_FOLDER", str(args.data_dir / "mail"))
         if broker is not None:
             base_env["KAFKA_ENABLE_IDEMPOTENCE"] = "false"  # Tansu rejects InitProducerId
             # Tansu answers a fetch only when its wait runs out, and makes a new group member
             # wait about half the session timeout: short values keep the local stack snappy.
             base_env.setdefault("KAFKA_FETCH_MAX_WAIT_MS", "20")
             base_env.setdefault("KAFKA_SESSION_TIMEOUT_MS", "4000")
+        # Sign-in links point at the portal of this stack.
+        base_env["PORTAL_URL"] = f"http://127.0.0.1:{port_of.get('portal', 8000)}"
         envs = {
-            s.name: {**base_env, "DATABASE_URL": database_urls[s.name], "PORT": str(s.port)}
+            s.name: {**base_env, "PORT": str(s.port)}
+            | ({"DATABASE_URL": database_urls[s.name]} if s.name in database_urls else {})
+            | (portal_env(port_of) if s.name == "portal" else {})
             for s in services
         }
         started = time.monotonic()
@@ -544,15 +594,20 @@ def run(args: argparse.Namespace) -> int:
         demo_lines: list[str] = []
         if not args.no_demo and "actors" in urls:
             try:
-                demo_lines = demo_territory(args, urls, database_urls, fresh).summary(
-                    urls["actors"]
+                made = demo_territory(args, urls, database_urls, fresh)
+                demo_lines = (
+                    made.sign_in_lines(urls["portal"], mail_of(base_env))
+                    if "portal" in urls
+                    else made.summary(urls["actors"])
                 )
             except Exception as error:
                 # The stack is still useful without the demo: say why and keep it running.
                 traceback.print_exc(file=sys.stdout)
                 say(f"demo territory NOT loaded: {type(error).__name__}: {error}")
 
-        print_summary(services, bootstrap, broker, server, logs_dir, demo_lines, args)
+        print_summary(
+            services, bootstrap, broker, server, logs_dir, demo_lines, args, mail_of(base_env)
+        )
         if not args.quiet:
             echo.set()
 

@@ -1,12 +1,14 @@
 """Who may call a service right now, and who reads what: one rule for every service.
 
 Guarantee: a request is served only for a token whose actor this service knows as pending or
-active and whose API key was not revoked, as of the last actor event it applied; suspended and
-erased actors and revoked keys are refused within a consumer's latency of the event (well under a
-second), not when the token expires. Each service keeps what it needs in its own tables (runtime
-migration 005) with the consumer group `<service>.access` on mcvt.actors, which the service
-factory adds; the auth dependency asks them on every request. The actors service asks its own
-tables instead (`ServiceSpec.access`): they are the source of the events, so it never lags.
+active and whose API key was not revoked (nor its person's session ended: a session's id stands
+in the `key` claim and `mcvt.session.ended.v1` revokes it the same way), as of the last actor
+event it applied; suspended and erased actors, revoked keys and ended sessions are refused
+within a consumer's latency of the event (well under a second), not when the token expires.
+Each service keeps what it needs in its own tables (runtime migration 005) with the consumer
+group `<service>.access` on mcvt.actors, which the service factory adds; the auth dependency asks
+them on every request. The actors service asks its own tables instead (`ServiceSpec.access`):
+they are the source of the events, so it never lags.
 
 Failure cases:
 - an actor the read model does not know yet (registered a moment ago, or the consumer is catching
@@ -31,7 +33,13 @@ import asyncpg
 from fastapi import Depends
 
 from contracts import actors
-from contracts.actors import ActorState, ActorStatus, ApiKeyRevokedV1, TerritorySettingsChangedV1
+from contracts.actors import (
+    ActorState,
+    ActorStatus,
+    ApiKeyRevokedV1,
+    SessionEndedV1,
+    TerritorySettingsChangedV1,
+)
 from contracts.envelope import CloudEvent
 from services.runtime.auth import AccessCheck, current_principal
 from services.runtime.consumer import EventConsumer
@@ -82,7 +90,7 @@ def judge(principal: Principal, standing: Standing | None) -> Principal:
     if standing is None:
         raise NotKnownYet("this service does not know your actor yet; retry in a moment")
     if standing.key_revoked:
-        raise Unauthorized("the API key behind this token was revoked")
+        raise Unauthorized("the API key or session behind this token was revoked or ended")
     if standing.status not in (ActorStatus.PENDING, ActorStatus.ACTIVE):
         raise Forbidden(f"your actor is {standing.status}")
     return principal.model_copy(update={"status": standing.status})
@@ -154,6 +162,15 @@ _TERRITORIES = Table(
 )
 
 
+async def _revoke_key(conn: Connection, key_id: str, actor_id: str) -> None:
+    await conn.execute(
+        """INSERT INTO access_revoked_keys (key_id, actor_id) VALUES ($1, $2)
+           ON CONFLICT (key_id) DO NOTHING""",
+        key_id,
+        UUID(actor_id),
+    )
+
+
 def access_consumer(group: str) -> EventConsumer:
     """The consumer group (`<service>.access` by default) that keeps this service's access read
     model."""
@@ -180,12 +197,14 @@ def access_consumer(group: str) -> EventConsumer:
     async def on_key_revoked(
         conn: Connection, event: CloudEvent[ApiKeyRevokedV1], ctx: Context
     ) -> None:
-        await conn.execute(
-            """INSERT INTO access_revoked_keys (key_id, actor_id) VALUES ($1, $2)
-               ON CONFLICT (key_id) DO NOTHING""",
-            event.data.key_id,
-            UUID(event.data.actor_id),
-        )
+        await _revoke_key(conn, event.data.key_id, event.data.actor_id)
+
+    # A session's id is its tokens' `key` claim: once ended, it is refused as a revoked key is.
+    @consumer.on(SessionEndedV1)
+    async def on_session_ended(
+        conn: Connection, event: CloudEvent[SessionEndedV1], ctx: Context
+    ) -> None:
+        await _revoke_key(conn, event.data.session_id, event.data.actor_id)
 
     @consumer.on(TerritorySettingsChangedV1)
     async def on_territory(

@@ -35,6 +35,7 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
             roles=frozenset(claims.get("roles", ())),
             token_id=claims["jti"],
             key_id=claims.get("key", ""),
+            person_id=claims.get("person", ""),
         )
     except (KeyError, ValueError) as missing:
         raise Unauthorized(f"token lacks a required claim: {missing}") from None

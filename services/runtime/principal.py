@@ -22,7 +22,8 @@ class Principal(BaseModel):
     kind: str
     roles: frozenset[str]
     token_id: str
-    key_id: str = ""  # the API key the token was minted with
+    key_id: str = ""  # the API key, or the person's session, the token was minted with
+    person_id: str = ""  # the person signed in, when the token is a session's
     # As the service's access check found it; until then the least: not admitted.
     status: str = "pending"
 

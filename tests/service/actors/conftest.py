@@ -8,7 +8,7 @@ limits) start their own stack.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -17,12 +17,21 @@ from services.actors.domain import ActorRegistration
 from services.actors.handlers import bootstrap_territory
 from services.runtime.context import Context
 from tests.harness import Databases, Running, start_stack
+from tests.mailbox import Mailbox, smtp_server
 from tests.scenario import token_for
 
 
 @pytest.fixture(scope="package")
-async def actors(databases: Databases, kafka: str) -> AsyncIterator[Running]:
-    settings = {"actors": {"outbox_poll_interval_s": 0.2}}
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server on loopback that receives what actors mails (tests read the mails to
+    their own addresses)."""
+    with smtp_server() as mailbox:
+        yield mailbox
+
+
+@pytest.fixture(scope="package")
+async def actors(databases: Databases, kafka: str, mailbox: Mailbox) -> AsyncIterator[Running]:
+    settings = {"actors": {"outbox_poll_interval_s": 0.2, **mailbox.settings}}
     async with start_stack(databases, kafka, ["actors"], settings) as stack:
         yield stack["actors"]
 

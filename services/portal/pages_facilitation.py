@@ -1,0 +1,73 @@
+"""For facilitators: actors waiting to be admitted, and needs without candidates with a way to
+propose a pairing by hand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from services.portal.forms import text
+from services.portal.upstream import ApiError
+from services.portal.web import SignInNeeded, Visit, VisitDep
+
+router = APIRouter()
+
+
+def _facilitator(visit: Visit) -> None:
+    if not visit.session.signed_in:
+        raise SignInNeeded
+    if not visit.session.is_facilitator:
+        raise ApiError(403)
+
+
+async def _page(visit: Visit, status: int = 200, errors: dict[str, str] | None = None) -> Response:
+    pending = await visit.api("actors", "GET", "/v1/actors", params={"status": "pending"})
+    unmatched: list[dict[str, Any]] = await visit.api("matching", "GET", "/v1/needs/unmatched")
+    offers = await visit.api(
+        "offers", "GET", "/v1/offers", params={"status": "published", "limit": 100}
+    )
+    return visit.render(
+        "facilitation.html",
+        status_code=status,
+        pending=pending["items"],
+        unmatched=unmatched,
+        offers=offers["items"],
+        errors=errors or {},
+    )
+
+
+@router.get("/animation")
+async def facilitation(visit: VisitDep) -> Response:
+    _facilitator(visit)
+    return await _page(visit)
+
+
+@router.post("/animation/acteurs/{actor_id}/admettre")
+async def admit(visit: VisitDep, actor_id: str) -> Response:
+    _ = visit.words.gettext
+    _facilitator(visit)
+    await visit.form()
+    actor = await visit.api("actors", "POST", f"/v1/actors/{actor_id}/admit")
+    return visit.redirect("/animation", _("{name} est admis·e.").format(name=actor["name"]))
+
+
+@router.post("/animation/propositions")
+async def propose(visit: VisitDep) -> Response:
+    _ = visit.words.gettext
+    _facilitator(visit)
+    form = await visit.form()
+    need_id, offer_id = text(form, "need_id"), text(form, "offer_id")
+    try:
+        await visit.api(
+            "matching", "POST", "/v1/matches", json={"need_id": need_id, "offer_id": offer_id}
+        )
+    except ApiError as error:
+        if error.status not in (400, 404, 409, 422):
+            raise
+        message = _("Cette offre ne peut pas répondre à ce besoin : {reason}").format(
+            reason=error.detail
+        )
+        return await _page(visit, status=422, errors={need_id: message})
+    return visit.redirect("/animation", _("Proposition envoyée aux deux parties."))
