@@ -5,7 +5,8 @@ the score that explains it; the provider and the requester accept it, in either 
 is confirmed once both have; or one of them declines it, it expires, or it is cancelled because
 its offer, its need or one of its parties left the market. A facilitator may propose a pair by
 hand (`origin` facilitator); it goes through the same acceptances. A confirmed match is a
-booking of the offer's capacity; it ends only when one of its parties cancels it. Every event
+booking of the offer's capacity; it ends when one of its parties cancels it, or when the
+agreement made of it completes, is terminated or lapses (`ended`). Every event
 carries the match's full current state; `version` grows by one with each change of the match.
 """
 
@@ -28,6 +29,7 @@ class MatchStatus(StrEnum):
     DECLINED = "declined"
     EXPIRED = "expired"
     CANCELLED = "cancelled"
+    ENDED = "ended"  # its agreement completed, was terminated or lapsed: the capacity is free
 
 
 class Party(StrEnum):
@@ -134,6 +136,21 @@ class MatchCancelledV1(MatchState):
     )
 
 
+class EndReason(StrEnum):
+    AGREEMENT_COMPLETED = "agreement_completed"
+    AGREEMENT_TERMINATED = "agreement_terminated"
+    AGREEMENT_LAPSED = "agreement_lapsed"
+
+
+class MatchEndedV1(MatchState):
+    """The agreement made of the confirmed match ended: its booking of capacity is released."""
+
+    event_type = "mcvt.match.ended.v1"
+
+    reason: EndReason
+    agreement_id: str
+
+
 EVENTS: tuple[type[EventPayload], ...] = (
     MatchProposedV1,
     MatchAcceptedV1,
@@ -141,4 +158,5 @@ EVENTS: tuple[type[EventPayload], ...] = (
     MatchConfirmedV1,
     MatchExpiredV1,
     MatchCancelledV1,
+    MatchEndedV1,
 )

@@ -129,6 +129,54 @@ class Indicator(BaseModel):
     comparator: Comparator
 
 
+class StatementPeriod(StrEnum):
+    """How often an agreement's period closes with an evaluation and a statement (Europe/Paris)."""
+
+    WEEK = "week"
+    MONTH = "month"
+    QUARTER = "quarter"
+
+
+class PerformanceClause(BaseModel):
+    """How the price of an agreement on the offer depends on its performance.
+
+    The amount the price model gives for a period is split into a fixed part (`fixed_percent`)
+    and a variable part; the variable part is scaled by the share of indicators met, then
+    bounded by `variable_floor_percent` and `variable_cap_percent` of itself. Defaults, when an
+    offer has no clause: all fixed (no performance adjustment), no tolerance, 30 days' notice,
+    monthly statements.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    fixed_percent: int = Field(default=100, ge=0, le=100)
+    variable_floor_percent: int = Field(default=0, ge=0, le=100)
+    variable_cap_percent: int = Field(default=100, ge=0, le=100)
+    tolerances: dict[Label, Finite] = Field(
+        default_factory=dict,
+        max_length=20,
+        description="Indicator name → tolerance ≥ 0 in the indicator's unit (default 0).",
+    )
+    notice_days: int = Field(default=30, ge=0, le=365, description="Notice of early termination.")
+    statement_period: StatementPeriod = StatementPeriod.MONTH
+
+    @field_validator("variable_cap_percent")
+    @classmethod
+    def _cap_above_floor(cls, cap: int, info: ValidationInfo) -> int:
+        floor = info.data.get("variable_floor_percent")
+        if floor is not None and cap < floor:
+            raise ValueError("the cap must not be below the floor")
+        return cap
+
+    @field_validator("tolerances")
+    @classmethod
+    def _tolerances_not_negative(cls, tolerances: dict[str, float]) -> dict[str, float]:
+        for name, tolerance in tolerances.items():
+            if tolerance < 0:
+                raise ValueError(f"the tolerance of {name} must not be negative")
+        return tolerances
+
+
 class Price(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -190,6 +238,9 @@ class OfferState(EventPayload):
     description: str = Field(description="French free text.")
     asset: AssetState
     performance: list[Indicator] = Field(default_factory=list)
+    clause: PerformanceClause | None = Field(
+        default=None, description="How the price depends on performance; null: the defaults."
+    )
     price: Price
     eligible_requester_kinds: list[ActorKind] = Field(
         default_factory=list, description="Empty: every kind of requester is eligible."

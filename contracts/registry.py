@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from contracts import actors, governance, matches, needs, offers
+from contracts import actors, agreements, governance, matches, needs, offers
 from contracts.envelope import CloudEvent, EventPayload
 
 EVENT_TYPES: dict[str, type[EventPayload]] = {}
@@ -20,9 +20,10 @@ def register(*models: type[EventPayload]) -> None:
         EVENT_TYPES[model.event_type] = model
 
 
-register(*actors.PUBLISHED, governance.DecisionMadeV1)
+register(*actors.PUBLISHED, *governance.EVENTS)
 register(*offers.EVENTS, *needs.EVENTS)
 register(*matches.EVENTS)
+register(*agreements.EVENTS)
 
 
 class _Head(BaseModel):

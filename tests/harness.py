@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import uuid
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -119,6 +119,8 @@ class Stack:
 
     kafka: str
     running: dict[str, Running]
+    # The base URL of each service served on a real socket (actors, and those asked for).
+    urls: dict[str, str] = field(default_factory=dict)
 
     def __getitem__(self, service: str) -> Running:
         return self.running[service]
@@ -135,26 +137,42 @@ class Stack:
         return self.running[service].pool
 
 
+# A service's settings overrides, or a function of the services started before it (their URLs).
+Overrides = Mapping[str, Any] | Callable[[Stack], Mapping[str, Any]]
+
+
 @contextlib.asynccontextmanager
 async def start_stack(
     databases: Databases,
     kafka: str,
     services: Iterable[str],
-    settings: Mapping[str, Mapping[str, Any]] | None = None,
+    settings: Mapping[str, Overrides] | None = None,
     *,
     tracer_provider: TracerProvider | None = None,
+    on_socket: Iterable[str] = (),
 ) -> AsyncIterator[Stack]:
-    """Start `services` (actors first when present) and stop them, dropping their databases.
+    """Start `services` (actors first when present, the others in the order given) and stop
+    them, dropping their databases.
 
-    `settings` overrides, per service, the test settings each one starts with;
-    `tracer_provider` traces them all into one provider.
+    `settings` overrides, per service, the test settings each one starts with (a function of
+    the stack for a URL of a service started before); `tracer_provider` traces them all into
+    one provider; the services named in `on_socket` are served on a real loopback socket, like
+    actors, for a service that calls them over HTTP.
     """
     made: list[str] = []  # filled as databases are made, so a failed start drops them too
     stack = Stack(kafka, {})
     try:
         async with contextlib.AsyncExitStack() as started:
             yield await _start(
-                databases, kafka, services, settings or {}, tracer_provider, stack, made, started
+                databases,
+                kafka,
+                services,
+                settings or {},
+                tracer_provider,
+                stack,
+                made,
+                started,
+                frozenset(on_socket),
             )
     finally:
         await databases.drop(made)
@@ -164,17 +182,19 @@ async def _start(
     databases: Databases,
     kafka: str,
     services: Iterable[str],
-    settings: Mapping[str, Mapping[str, Any]],
+    settings: Mapping[str, Overrides],
     tracer_provider: TracerProvider | None,
     stack: Stack,
     made: list[str],
     started: contextlib.AsyncExitStack,
+    on_socket: frozenset[str],
 ) -> Stack:
     jwks_url: str | None = None
     for service in sorted(services, key=lambda name: name != "actors"):
         url = await databases.for_service(service)
         made.append(url.rsplit("/", 1)[1])
         module = app_module(service)
+        overrides = settings.get(service, {})
         options: dict[str, Any] = {
             **TEST_SETTINGS,
             "database_url": url,
@@ -182,15 +202,17 @@ async def _start(
             **({"jwks_url": jwks_url} if jwks_url else {}),
             # A fresh database learns who exists from the beginning of mcvt.actors.
             "access_consumer_group": f"{service}.access.{uuid.uuid4().hex[:8]}",
-            **settings.get(service, {}),
+            **(overrides(stack) if callable(overrides) else overrides),
         }
         service_settings = module.Settings(**options)
         app = create_app(
             module.spec(service_settings), service_settings, tracer_provider=tracer_provider
         )
-        if service == "actors":
+        if service == "actors" or service in on_socket:
             base = await started.enter_async_context(http_server(app))
-            jwks_url = f"{base}/.well-known/jwks.json"
+            stack.urls[service] = base
+            if service == "actors":
+                jwks_url = f"{base}/.well-known/jwks.json"
             client = await started.enter_async_context(httpx.AsyncClient(base_url=base, timeout=30))
         else:
             client = await started.enter_async_context(asgi_client(app))

@@ -93,6 +93,8 @@ async def known_to_offers(stack: Stack, actor_id: str, status: str) -> None:
     and every service lets it in."""
 
     async def check() -> bool:
+        if "offers" not in stack.running:  # a stack without offers: every service lets it in
+            return True
         found = await stack.pool("offers").fetchval(
             "SELECT status FROM actors WHERE actor_id = $1", uuid.UUID(actor_id)
         )

@@ -68,7 +68,7 @@ class Demo:
             lines.append(f"  {member.role:<11} {member.name} ({member.id})")
             lines.append(f"  {'':<11} API key: {member.api_key}")
         lines += [
-            f"  {item.kind:<5} '{item.title}' ({item.id}), {item.note}" for item in self.listings
+            f"  {item.kind:<9} '{item.title}' ({item.id}), {item.note}" for item in self.listings
         ]
         lines.append(
             f"  get a token: curl -s -X POST {actors_url}/v1/auth/token "
@@ -272,6 +272,40 @@ async def _marketplace(
     return tuple(listings)
 
 
+async def _get_when_there(
+    client: httpx.AsyncClient, path: str, headers: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The items of a listing, once it has any (events reach each service asynchronously)."""
+    deadline = time.monotonic() + 30
+    while True:
+        response = await client.get(path, headers=headers)
+        items: list[dict[str, Any]] = (
+            response.json().get("items", []) if response.is_success else []
+        )
+        if items or time.monotonic() > deadline:
+            return items
+        await asyncio.sleep(0.3)
+
+
+async def _agreements(
+    urls: dict[str, str], data: dict[str, Any], headers: dict[str, dict[str, str]]
+) -> tuple[Listing, ...]:
+    """The draft agreements the confirmed matches became (agreements works from events: wait)."""
+    owners = {need["key"]: need["owner"] for need in data.get("need", [])}
+    requesters = {
+        owners[answer["need"]]
+        for answer in data.get("answer", [])
+        if {"requester", "provider"} <= set(answer["accept"])
+    }
+    found: dict[str, Listing] = {}
+    async with httpx.AsyncClient(base_url=urls["agreements"], timeout=10) as agreements:
+        for key in sorted(requesters):
+            path = "/v1/agreements?status=draft"
+            for draft in await _get_when_there(agreements, path, headers[key]):
+                found.setdefault(draft["id"], Listing("agreement", draft["id"], "à signer", key))
+    return tuple(found.values())
+
+
 DEMO_JSON = "demo.json"
 DEMO_KEYS = "demo-keys.txt"
 
@@ -361,4 +395,6 @@ async def load_demo(
     listings: tuple[Listing, ...] = ()
     if "offers" in urls:
         listings = await _marketplace(urls, data, headers)
+    if "offers" in urls and "matching" in urls and "agreements" in urls:
+        listings += await _agreements(urls, data, headers)
     return Demo(data["territory"], str(territory_id), tuple(members), listings)

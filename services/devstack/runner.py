@@ -585,6 +585,10 @@ def run(args: argparse.Namespace) -> int:
             | (portal_env(port_of) if s.name == "portal" else {})
             for s in services
         }
+        matching = next((s for s in services if s.name == "matching"), None)
+        if "agreements" in envs and matching is not None:
+            # agreements asks matching whether an amendment still fits the asset.
+            envs["agreements"]["MATCHING_URL"] = matching.url
         started = time.monotonic()
         start_services(services, envs, echo, args)
         say(f"all services ready in {time.monotonic() - started:.1f}s")

@@ -7,12 +7,13 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from contracts.fields import CleanText
 from contracts.matches import MatchStatus, Origin, Party, Score
+from contracts.offers import DatedWindow, WeeklySlot
 from contracts.taxonomy import Unit
-from services.matching import handlers, policies
+from services.matching import agreements, handlers, policies
 from services.matching.lifecycle import Match, score_of
 from services.matching.proposals import Rematch
 from services.matching.readmodel import ReadModel
@@ -82,6 +83,22 @@ class MatchOut(BaseModel):
             expires_at=match.expires_at, confirmed_at=match.confirmed_at,
             closed_at=match.closed_at, reason=match.reason, version=match.version,
         )  # fmt: skip
+
+
+class CapacityCheck(BaseModel):
+    """An amended quantity and schedule of a confirmed match's agreement."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    quantity: float = Field(gt=0, le=1_000_000_000)
+    weekly_windows: list[WeeklySlot] = Field(default_factory=list, max_length=70)
+    dated_windows: list[DatedWindow] = Field(
+        default_factory=list, max_length=200, description="Wall-clock times of the territory."
+    )
+
+
+class Fits(BaseModel):
+    fits: bool
 
 
 class Decline(BaseModel):
@@ -176,6 +193,21 @@ async def accept_match(
     match_id: uuid.UUID, pool: Pool, model: Model, me: CurrentActor, ctx: Ctx
 ) -> MatchOut:
     return MatchOut.of(await handlers.accept_match(pool, model, match_id, me, ctx), me)
+
+
+@matches_router.post(
+    "/{match_id}/capacity-check",
+    summary="Would the offer take this confirmed match with another quantity or schedule? "
+    "(409 if not; asked by the agreements service for an amendment)",
+)
+async def capacity_check(
+    match_id: uuid.UUID, body: CapacityCheck, pool: Pool, me: CurrentActor
+) -> Fits:
+    windows = agreements.windows_of(
+        body.weekly_windows, [(w.start, w.end) for w in body.dated_windows]
+    )
+    await agreements.check_capacity(pool, match_id, body.quantity, windows, me)
+    return Fits(fits=True)
 
 
 @matches_router.post("/{match_id}/decline", summary="Decline; the need gets its next candidate")

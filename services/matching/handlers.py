@@ -17,9 +17,10 @@ from datetime import datetime
 from typing import TypeVar
 
 import asyncpg
+from pydantic import ValidationError
 
 from contracts.actors import ActorState, ActorStatus
-from contracts.governance import DecisionMadeV1, Outcome, ProposalKind
+from contracts.governance import AllocateCommonAsset, DecisionMadeV1, Outcome, ProposalKind
 from contracts.matches import (
     CancelReason,
     MatchAcceptedV1,
@@ -28,6 +29,7 @@ from contracts.matches import (
     MatchDeclinedV1,
     MatchExpiredV1,
     MatchProposedV1,
+    MatchStatus,
     Party,
 )
 from contracts.needs import NeedState
@@ -168,8 +170,13 @@ async def apply_decision(
 ) -> Rematch | None:
     """An adopted change of the matching policy: store the territory's next version, then
     re-match the territory under it. Invalid parameters raise InvalidInput."""
-    if decision.kind != ProposalKind.CHANGE_MATCHING_POLICY or decision.outcome != Outcome.ADOPTED:
+    if decision.outcome != Outcome.ADOPTED:
         return None
+    if decision.kind == ProposalKind.ALLOCATE_COMMON_ASSET:
+        await allocate_by_decision(conn, model, decision, ctx)
+        return None
+    if decision.kind != ProposalKind.CHANGE_MATCHING_POLICY:
+        return None  # the other kinds are for other services
     if await store.decision_applied(conn, decision.decision_id):
         return None
     # From the database, not the cache: a retried event must not count its own change twice.
@@ -190,6 +197,57 @@ async def apply_decision(
     return await rematch_territory(
         conn, model, decision.territory_id, ctx, now=clock.now(), cancel_stale=True
     )
+
+
+async def allocate_by_decision(
+    conn: Connection, model: ReadModel, decision: DecisionMadeV1, ctx: Context
+) -> Match | None:
+    """An adopted `allocate_common_asset` decision gives the contested offer to the chosen need:
+    the pair's open match (or a new one) is confirmed without waiting for acceptances, the need's
+    other proposals and the offer's proposals that no longer fit end, and their needs are
+    matched again. A pair confirmed already changes nothing (the decision came again)."""
+    try:
+        chosen = AllocateCommonAsset.model_validate(decision.parameters)
+    except ValidationError as invalid:
+        raise InvalidInput(str(invalid), field="parameters") from None
+    now = clock.now()
+    offer_row = (await store.lock_offers(conn, [chosen.offer_id], exclusive=True)).get(
+        chosen.offer_id
+    )
+    need_row = (await store.lock_needs(conn, [chosen.need_id])).get(chosen.need_id)
+    # Not NotYet: this group reads every topic in one subscriber, so waiting here would hold
+    # back the very offer or need events it waits for. A vote takes longer than their delivery.
+    if offer_row is None or need_row is None:
+        raise InvalidInput(
+            "the allocation names an offer or a need unknown here", field="parameters"
+        )
+    for row in (offer_row, need_row):
+        if str(row.state["territory_id"]) != decision.territory_id:
+            raise InvalidInput("the decision allocates across territories", field="parameters")
+    latest = (await store.pairs_of(conn, chosen.need_id, [chosen.offer_id])).get(chosen.offer_id)
+    if latest is not None and latest.status is MatchStatus.CONFIRMED:
+        return None
+    policy = model.policy(decision.territory_id)
+    candidate = await _workable_pair(
+        conn, chosen.need_id, need_row, chosen.offer_id, offer_row, policy
+    )
+    if latest is not None and latest.status in lifecycle.OPEN:
+        match = await store.get_match(conn, latest.id, for_update=True)
+        assert match is not None
+    else:
+        match = lifecycle.propose_by_hand(candidate, policy.policy, match_id=uuid.uuid4(), now=now)
+        await store.insert_match(conn, match)
+        await emit_match(conn, MatchProposedV1, match, ctx)
+    confirmed = lifecycle.allocate(match, now=now)
+    await store.update_match(conn, confirmed)
+    await emit_match(conn, MatchConfirmedV1, confirmed, ctx, confirmed_at=now)
+    held = (await store.bookings(conn, [chosen.offer_id])).get(chosen.offer_id, [])
+    capacity = float(offer_row.state["asset"]["capacity"])
+    rematch = await _settle(conn, confirmed, capacity, held, ctx, now)
+    if model.proposing:
+        for need_id in sorted(rematch):
+            await propose_for_need(conn, model, need_id, ctx, now=now)
+    return confirmed
 
 
 async def load_read_model(pool: asyncpg.Pool, model: ReadModel) -> None:
@@ -280,15 +338,7 @@ async def accept_match(
         await store.update_match(conn, confirmed)
         await emit_match(conn, MatchAcceptedV1, accepted, ctx, by=party)
         await emit_match(conn, MatchConfirmedV1, confirmed, ctx, confirmed_at=now)
-        served = await store.open_matches(conn, need_id=match.need_id)
-        await cancel_matches(conn, served, CancelReason.NEED_SERVED, ctx, now)
-        held.append(Booking(match.quantity, match.windows))
-        crowded = [
-            m
-            for m in await store.open_matches(conn, offer_id=match.offer_id)
-            if not fits(capacity, held, m.quantity, m.windows)
-        ]
-        rematch = await cancel_matches(conn, crowded, CancelReason.CAPACITY_TAKEN, ctx, now)
+        rematch = await _settle(conn, confirmed, capacity, held, ctx, now)
         return _Acceptance(confirmed, rematch=rematch)
 
     outcome = await in_transaction(pool, accept)
@@ -303,6 +353,27 @@ async def accept_match(
             field="status",
         )
     return outcome.match
+
+
+async def _settle(
+    conn: Connection,
+    confirmed: Match,
+    capacity: float,
+    held: list[Booking],
+    ctx: Context,
+    now: datetime,
+) -> set[str]:
+    """After a confirmation: end the need's other proposals and the offer's proposals that no
+    longer fit beside the new booking; return the needs to match again."""
+    served = await store.open_matches(conn, need_id=confirmed.need_id)
+    await cancel_matches(conn, served, CancelReason.NEED_SERVED, ctx, now)
+    held.append(Booking(confirmed.quantity, confirmed.windows))
+    crowded = [
+        m
+        for m in await store.open_matches(conn, offer_id=confirmed.offer_id)
+        if not fits(capacity, held, m.quantity, m.windows)
+    ]
+    return await cancel_matches(conn, crowded, CancelReason.CAPACITY_TAKEN, ctx, now)
 
 
 async def _propose_next(
@@ -544,33 +615,8 @@ async def propose_by_hand(
         offer_row = (await store.lock_offers(conn, [offer_id])).get(offer_id)
         if offer_row is None or not principal.facilitates(str(offer_row.state["territory_id"])):
             raise InvalidInput("no such offer in your territory", field="offer_id")
-        if need_row.status != projection.LIVE_NEED:
-            raise Conflict(f"the need is {need_row.status}, not open", field="need_id")
-        if offer_row.status != projection.LIVE_OFFER:
-            raise Conflict(f"the offer is {offer_row.status}, not published", field="offer_id")
         policy = model.policy(principal.territory_id)
-        try:
-            need = projection.need_view(
-                projection.need_state(need_row.state), policy.social_priority
-            )
-            offer = projection.offer_view(projection.offer_state(offer_row.state))
-        except ValueError as error:
-            raise Conflict(f"the pair cannot be matched: {error}") from None
-        broken = [
-            str(r) for r, passes in HARD_FILTERS if r in ESSENTIAL and not passes(offer, need)
-        ]
-        if broken:
-            raise Conflict(f"the pair cannot work: {', '.join(broken)}", field="offer_id")
-        if offer.provider_id == need.requester_id:
-            raise Conflict("the provider and the requester are the same actor", field="offer_id")
-        if await store.suspended_among(conn, {offer.provider_id, need.requester_id}):
-            raise Conflict("a party is suspended", field="offer_id")
-        if (await store.need_matches(conn, [need_id]))[need_id].served:
-            raise Conflict("the need already has a confirmed match", field="need_id")
-        held = (await store.bookings(conn, [offer_id])).get(offer_id, [])
-        if not fits(offer.capacity, held, need.quantity, Windows(need.week, need.dated)):
-            raise Conflict("the offer's capacity is booked at these times", field="offer_id")
-        candidate = Candidate(offer, need, score_pair(offer, need, policy.policy))
+        candidate = await _workable_pair(conn, need_id, need_row, offer_id, offer_row, policy)
         match = lifecycle.propose_by_hand(candidate, policy.policy, match_id=uuid.uuid4(), now=now)
         if not await store.insert_match(conn, match):
             raise Conflict("the pair already has a live match", field="offer_id")
@@ -578,3 +624,37 @@ async def propose_by_hand(
         return match
 
     return await in_transaction(pool, pair)
+
+
+async def _workable_pair(
+    conn: Connection,
+    need_id: str,
+    need_row: store.Row,
+    offer_id: str,
+    offer_row: store.Row,
+    policy: TerritoryPolicy,
+) -> Candidate:
+    """The pair scored for the record, once it meets the essential filters and fits the offer's
+    capacity beside its bookings (a Conflict naming the reason otherwise)."""
+    if need_row.status != projection.LIVE_NEED:
+        raise Conflict(f"the need is {need_row.status}, not open", field="need_id")
+    if offer_row.status != projection.LIVE_OFFER:
+        raise Conflict(f"the offer is {offer_row.status}, not published", field="offer_id")
+    try:
+        need = projection.need_view(projection.need_state(need_row.state), policy.social_priority)
+        offer = projection.offer_view(projection.offer_state(offer_row.state))
+    except ValueError as error:
+        raise Conflict(f"the pair cannot be matched: {error}") from None
+    broken = [str(r) for r, passes in HARD_FILTERS if r in ESSENTIAL and not passes(offer, need)]
+    if broken:
+        raise Conflict(f"the pair cannot work: {', '.join(broken)}", field="offer_id")
+    if offer.provider_id == need.requester_id:
+        raise Conflict("the provider and the requester are the same actor", field="offer_id")
+    if await store.suspended_among(conn, {offer.provider_id, need.requester_id}):
+        raise Conflict("a party is suspended", field="offer_id")
+    if (await store.need_matches(conn, [need_id]))[need_id].served:
+        raise Conflict("the need already has a confirmed match", field="need_id")
+    held = (await store.bookings(conn, [offer_id])).get(offer_id, [])
+    if not fits(offer.capacity, held, need.quantity, Windows(need.week, need.dated)):
+        raise Conflict("the offer's capacity is booked at these times", field="offer_id")
+    return Candidate(offer, need, score_pair(offer, need, policy.policy))

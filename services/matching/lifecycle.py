@@ -3,10 +3,14 @@
     proposed ──accept(one party)──▶ accepted ──accept(other party)──▶ confirmed
         │                              │                                 │
         └──── decline / expire / cancel ┴──▶ declined / expired / cancelled ◀── end_booking
+                                                                              │
+                                           ended ◀── end_with_agreement ──────┘
 
 Either party may accept first; the second acceptance makes the match ready, and the caller
 confirms it once the offer's capacity is checked. A confirmed match is a booking that only
-one of its parties ends (`end_booking`); nothing else cancels it. Every change gives a new
+one of its parties ends (`end_booking`), or that ends with the agreement made of it
+(`end_with_agreement`: completed, terminated or lapsed); nothing else ends it. An amendment of
+that agreement in force changes what it books (`rebook`). Every change gives a new
 version. A transition that the state does not allow raises `Conflict`; accepting twice is not
 a change. A facilitator may propose a pair by hand (`propose_by_hand`): its origin says so, and
 it goes through the same acceptances.
@@ -19,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from contracts.matches import CancelReason, MatchStatus, Origin, Party, Score
+from contracts.matches import CancelReason, EndReason, MatchStatus, Origin, Party, Score
 from contracts.taxonomy import Unit
 from services.matching.capacity import Windows
 from services.matching.model import Candidate, Policy
@@ -29,7 +33,7 @@ OPEN = frozenset({MatchStatus.PROPOSED, MatchStatus.ACCEPTED})
 """Waiting for the parties: counts towards a need's proposals, may still be confirmed."""
 LIVE = OPEN | {MatchStatus.CONFIRMED}
 """At most one match per pair of need and offer is live at a time."""
-SETTLED = LIVE | {MatchStatus.DECLINED, MatchStatus.EXPIRED}
+SETTLED = LIVE | {MatchStatus.DECLINED, MatchStatus.EXPIRED, MatchStatus.ENDED}
 """A pair with such a match is not proposed again: it is under way, or its parties passed.
 A cancelled pair may be: it was cancelled for a state of the offer or need that may change."""
 
@@ -159,6 +163,14 @@ def confirm(match: Match, *, now: datetime) -> Match:
     return _next(match, now, status=MatchStatus.CONFIRMED, confirmed_at=now)
 
 
+def allocate(match: Match, *, now: datetime) -> Match:
+    """A governance decision gives the contested capacity to this pair: confirmed without
+    waiting for the parties' acceptances."""
+    if match.status not in OPEN:
+        raise _ended(match)
+    return _next(match, now, status=MatchStatus.CONFIRMED, confirmed_at=now)
+
+
 def decline(match: Match, party: Party, reason: str, *, now: datetime) -> Match:
     """`party` turns the proposal down, even after accepting it, until it is confirmed."""
     if match.status not in OPEN:
@@ -196,6 +208,25 @@ def end_booking(match: Match, *, now: datetime) -> Match:
     return _next(
         match, now, status=MatchStatus.CANCELLED, closed_at=now, reason=str(CancelReason.BY_PARTY)
     )
+
+
+def end_with_agreement(match: Match, reason: EndReason, *, now: datetime) -> Match | None:
+    """The agreement made of the confirmed match completed, was terminated or lapsed: the
+    booking ends (status `ended`). None when the match holds no booking any more (a repeated
+    or late event)."""
+    if match.status is not MatchStatus.CONFIRMED:
+        return None
+    return _next(match, now, status=MatchStatus.ENDED, closed_at=now, reason=str(reason))
+
+
+def rebook(match: Match, quantity: float, windows: Windows, *, now: datetime) -> Match | None:
+    """An amendment in force changes what the confirmed match books; None when it no longer
+    books anything, or books the same."""
+    if match.status is not MatchStatus.CONFIRMED or (
+        match.quantity == quantity and match.windows == windows
+    ):
+        return None
+    return replace(match, quantity=quantity, windows=windows, updated_at=now)
 
 
 def state(match: Match) -> dict[str, Any]:

@@ -13,11 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from contracts.actors import ActorKind
+from contracts.governance import MatchingPolicyChange
 from services.matching.model import DEFAULT_POLICY, Policy
 
 
@@ -41,23 +39,6 @@ def default_policy(territory_id: str) -> TerritoryPolicy:
     return TerritoryPolicy(territory_id, DEFAULT_POLICY)
 
 
-class PolicyChange(BaseModel):
-    """The `parameters` of a `change_matching_policy` decision."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    weights: dict[str, float] | None = Field(
-        default=None, description="Every part's weight; a part left out weighs 0."
-    )
-    threshold: float | None = Field(default=None, ge=0, le=1)
-    top_k: int | None = Field(default=None, ge=1, le=50)
-    ttl_hours: float | None = Field(default=None, gt=0, le=24 * 90)
-    fairness_cap: int | None = Field(default=None, ge=1)
-    social_priority: dict[ActorKind, Annotated[float, Field(ge=0, le=1)]] | None = Field(
-        default=None, description="Priority in [0, 1] per requester kind; replaces the old one."
-    )
-
-
 def changed_policy(
     current: TerritoryPolicy, parameters: Mapping[str, Any], *, decision_id: str, at: datetime
 ) -> TerritoryPolicy:
@@ -66,9 +47,7 @@ def changed_policy(
     Raises ValueError (pydantic's ValidationError is one) for unknown names, values out of
     range, unknown score parts or weights that are all zero.
     """
-    change = PolicyChange.model_validate(parameters)
-    if not parameters:
-        raise ValueError("a policy change must change something")
+    change = MatchingPolicyChange.model_validate(parameters)
     old = current.policy
     policy = Policy(
         version=old.version + 1,

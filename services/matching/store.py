@@ -323,6 +323,17 @@ async def update_match(conn: Connection, match: Match) -> None:
     )
 
 
+async def rebook_match(conn: Connection, match: Match) -> None:
+    """Write what a confirmed match books, after an amendment of its agreement."""
+    await conn.execute(
+        "UPDATE matches SET quantity = $2, windows = $3, updated_at = $4 WHERE id = $1",
+        match.id,
+        match.quantity,
+        _windows_json(match.windows),
+        match.updated_at,
+    )
+
+
 async def get_match(
     conn: Connection, match_id: uuid.UUID, *, for_update: bool = False
 ) -> Match | None:
@@ -362,12 +373,16 @@ async def open_matches(
     return [_match(row) for row in rows]
 
 
-async def bookings(conn: Connection, offer_ids: Iterable[str]) -> dict[str, list[Booking]]:
-    """What the confirmed matches of each offer hold of it."""
+async def bookings(
+    conn: Connection, offer_ids: Iterable[str], *, except_match: uuid.UUID | None = None
+) -> dict[str, list[Booking]]:
+    """What the confirmed matches of each offer (but `except_match`) hold of it."""
     rows = await conn.fetch(
         """SELECT offer_id, quantity, windows FROM matches
-           WHERE offer_id = ANY($1::text[]) AND status = 'confirmed'""",
+           WHERE offer_id = ANY($1::text[]) AND status = 'confirmed'
+             AND ($2::uuid IS NULL OR id <> $2)""",
         list(set(offer_ids)),
+        except_match,
     )
     held: dict[str, list[Booking]] = defaultdict(list)
     for row in rows:

@@ -1,10 +1,12 @@
 """Events the offers service acts on: actor events, for eligibility, locations and suspensions;
-match events, for the confirmed bookings that changes must keep and the needs' status."""
+match events, for the confirmed bookings that changes must keep and the needs' status;
+agreement events, for fulfilled needs and the idle share measured from confirmed usage."""
 
 from __future__ import annotations
 
 from contracts import actors, matches
 from contracts.actors import ActorState, ActorSuspendedV1
+from contracts.agreements import AgreementActivatedV1, AgreementRef, UsageConfirmedV1
 from contracts.envelope import CloudEvent
 from contracts.matches import MatchState
 from services.offers import domain, handlers
@@ -28,10 +30,24 @@ async def on_actor_event(conn: Connection, event: CloudEvent[ActorState], ctx: C
 match_events = EventConsumer(
     "offers.matches",
     description="Keeps the confirmed bookings; a confirmed match marks its need matched, and "
-    "its cancellation opens the need again.",
+    "its cancellation (or the end of its agreement) opens the need again.",
 )
 
 
-@match_events.on(matches.MatchConfirmedV1, matches.MatchCancelledV1)
+@match_events.on(matches.MatchConfirmedV1, matches.MatchCancelledV1, matches.MatchEndedV1)
 async def on_match_event(conn: Connection, event: CloudEvent[MatchState], ctx: Context) -> None:
     await handlers.apply_match(conn, event.data, ctx)
+
+
+agreement_events = EventConsumer(
+    "offers.agreements",
+    description="An agreement that starts fulfils its need; confirmed usage measures its asset's "
+    "idle share.",
+)
+
+
+@agreement_events.on(AgreementActivatedV1, UsageConfirmedV1)
+async def on_agreement_event(
+    conn: Connection, event: CloudEvent[AgreementRef], ctx: Context
+) -> None:
+    await handlers.apply_agreement(conn, event.data, ctx)

@@ -18,7 +18,14 @@ from contracts.actors import ActorKind, Location
 from contracts.fields import CleanText, Description, Moment, Title, WallClock
 from contracts.fields import Reason as ReasonText
 from contracts.needs import Budget, Urgency
-from contracts.offers import Currency, DatedWindow, Indicator, PriceModel, WeeklySlot
+from contracts.offers import (
+    Currency,
+    DatedWindow,
+    Indicator,
+    PerformanceClause,
+    PriceModel,
+    WeeklySlot,
+)
 from contracts.taxonomy import Unit
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
@@ -84,6 +91,12 @@ class AvailabilityIn(BaseModel):
     closures: list[DatedWindowIn] = Field(default_factory=list, max_length=200)
 
 
+class ClauseIn(PerformanceClause):
+    """How the price of its agreements depends on performance (see PerformanceClause)."""
+
+    model_config = _STRICT
+
+
 class PriceIn(BaseModel):
     model_config = _STRICT
 
@@ -141,6 +154,9 @@ class OfferDraft(BaseModel):
     title: Title
     description: Description = ""
     performance: list[IndicatorIn] = Field(default_factory=list, max_length=20)
+    clause: ClauseIn | None = Field(
+        default=None, description="Performance clause of its agreements; null: the defaults."
+    )
     price: PriceIn
     eligible_requester_kinds: Kinds = Field(default_factory=list)
     max_distance_km: Distance
@@ -159,6 +175,7 @@ class OfferChanges(BaseModel):
     title: Title | None = None
     description: Description | None = None
     performance: list[IndicatorIn] | None = Field(default=None, max_length=20)
+    clause: ClauseIn | None = None
     price: PriceIn | None = None
     eligible_requester_kinds: Kinds | None = None
     max_distance_km: Distance | None = None

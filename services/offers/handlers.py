@@ -6,14 +6,17 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import TypeVar
 from uuid import UUID
 
 import asyncpg
 
 from contracts.actors import ActorStatus
+from contracts.agreements import AgreementActivatedV1, AgreementRef, UsageConfirmedV1
 from contracts.envelope import EventPayload
-from contracts.matches import MatchCancelledV1, MatchConfirmedV1, MatchState
+from contracts.fields import TERRITORY_ZONE
+from contracts.matches import MatchCancelledV1, MatchConfirmedV1, MatchEndedV1, MatchState
 from contracts.needs import (
     NeedExpiredV1,
     NeedFulfilledV1,
@@ -34,6 +37,7 @@ from contracts.offers import (
     OfferUpdatedV1,
     OfferWithdrawnV1,
 )
+from contracts.taxonomy import Unit
 from services.offers import domain, store
 from services.offers.domain import ActorRecord, Asset, Need, Offer
 from services.offers.drafts import (
@@ -423,10 +427,11 @@ async def list_needs(pool: asyncpg.Pool, listing: store.Listing) -> list[Need]:
 
 async def apply_match(conn: Connection, match: MatchState, ctx: Context) -> None:
     """A confirmed match becomes a booking and its need `matched`; a cancelled one that was
-    confirmed ends its booking and opens its need again. Other match events change nothing."""
+    confirmed, or one whose agreement ended, ends its booking and opens its need again unless
+    the agreement fulfilled it. Other match events change nothing."""
     if isinstance(match, MatchConfirmedV1):
         await _book(conn, match, ctx)
-    elif isinstance(match, MatchCancelledV1):
+    elif isinstance(match, MatchCancelledV1 | MatchEndedV1):
         await _unbook(conn, match, ctx)
 
 
@@ -460,7 +465,7 @@ async def _book(conn: Connection, match: MatchConfirmedV1, ctx: Context) -> None
         await _emit_need(conn, NeedUpdatedV1, matched, ctx, changed=["status"])
 
 
-async def _unbook(conn: Connection, match: MatchCancelledV1, ctx: Context) -> None:
+async def _unbook(conn: Connection, match: MatchCancelledV1 | MatchEndedV1, ctx: Context) -> None:
     need = await store.get_need(conn, UUID(match.need_id), for_update=True)
     if await store.delete_booking(conn, UUID(match.match_id)) is None:
         return  # a proposal cancelled before confirmation: nothing was booked
@@ -471,6 +476,46 @@ async def _unbook(conn: Connection, match: MatchCancelledV1, ctx: Context) -> No
     reopened = domain.reopen_need(need, now=clock.now())
     await store.update_need(conn, reopened)
     await _emit_need(conn, NeedUpdatedV1, reopened, ctx, changed=["status"])
+
+
+# --- agreement events -------------------------------------------------------------------------
+
+
+async def apply_agreement(conn: Connection, event: AgreementRef, ctx: Context) -> None:
+    """An agreement that starts fulfils its need; confirmed usage counted in hours measures its
+    asset's idle share."""
+    if isinstance(event, AgreementActivatedV1):
+        await fulfil_need_by_agreement(conn, UUID(event.need_id), event.agreement_id, ctx)
+    elif isinstance(event, UsageConfirmedV1) and event.unit is Unit.HOUR:
+        await _measure_idleness(conn, event, ctx)
+
+
+async def _measure_idleness(conn: Connection, report: UsageConfirmedV1, ctx: Context) -> None:
+    asset = await store.get_asset(conn, UUID(report.asset_id), for_update=True)
+    if asset is None:
+        return
+    start = report.period_start.replace(tzinfo=TERRITORY_ZONE)
+    end = report.period_end.replace(tzinfo=TERRITORY_ZONE)
+    if not await store.record_usage(
+        conn, UUID(report.report_id), asset.id, start, end, Decimal(report.quantity)
+    ):
+        return
+    _, latest = await store.usage_of(conn, asset.id, end)
+    until = latest or end
+    usage, _ = await store.usage_of(conn, asset.id, until - domain.IDLENESS_WINDOW)
+    now = clock.now()
+    updated = domain.remeasured(
+        asset, domain.measured_idle_share(asset.availability, usage, until), now=now
+    )
+    if updated is None:
+        return
+    await store.update_asset(conn, updated)
+    payload = AssetUpdatedV1(**domain.asset_state(updated), changed=["idle_share"])
+    await _emit(conn, payload, updated.id, updated.territory_id, ctx)
+    for offer in await store.live_offers_of_asset(conn, asset.id):
+        followed = domain.follow_asset(offer, now=now)
+        await store.update_offer(conn, followed)
+        await _emit_offer(conn, OfferUpdatedV1, followed, updated, ctx, changed=["asset"])
 
 
 # --- actor events -----------------------------------------------------------------------------

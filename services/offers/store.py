@@ -82,8 +82,8 @@ _ASSETS = Table(
     "assets",
     (
         "id", "owner_id", "territory_id", "category", "title", "description", "capacity", "unit",
-        "features", "lat", "lon", "commune", "availability", "idle_share", "version",
-        "created_at", "updated_at",
+        "features", "lat", "lon", "commune", "availability", "idle_share",
+        "measured_idle_share", "version", "created_at", "updated_at",
     ),
 )  # fmt: skip
 _ASSET_COLUMNS = _ASSETS.select_list()
@@ -107,6 +107,7 @@ def _asset_row(asset: Asset) -> dict[str, Any]:
         **_location_columns(asset.location),
         "availability": asset.availability.model_dump(mode="json"),
         "idle_share": asset.idle_share,
+        "measured_idle_share": asset.measured_idle_share,
         "version": asset.version,
         "created_at": asset.created_at,
         "updated_at": asset.updated_at,
@@ -157,8 +158,8 @@ _OFFERS = Table(
     "offers",
     (
         "id", "asset_id", "owner_id", "territory_id", "status", "title", "description",
-        "performance", "price", "eligible_requester_kinds", "max_distance_km", "valid_from",
-        "valid_to", "version", "created_at", "updated_at",
+        "performance", "clause", "price", "eligible_requester_kinds", "max_distance_km",
+        "valid_from", "valid_to", "version", "created_at", "updated_at",
     ),
 )  # fmt: skip
 _OFFER_COLUMNS = _OFFERS.select_list()
@@ -178,6 +179,7 @@ def _offer_row(offer: Offer) -> dict[str, Any]:
         "title": offer.title,
         "description": offer.description,
         "performance": [i.model_dump(mode="json") for i in offer.performance],
+        "clause": offer.clause.model_dump(mode="json") if offer.clause else None,
         "price": offer.price.model_dump(mode="json"),
         "eligible_requester_kinds": [str(k) for k in offer.eligible_requester_kinds],
         "max_distance_km": offer.max_distance_km,
@@ -530,6 +532,41 @@ async def bookings_of(
         need_id,
     )
     return [_booking(row) for row in rows]
+
+
+# --- confirmed usage (mcvt.agreements) ---------------------------------------------------------
+
+
+async def record_usage(
+    conn: Connection, report_id: UUID, asset_id: UUID, start: datetime, end: datetime, hours: Any
+) -> bool:
+    """Keep a confirmed usage report of an asset; False when it was kept already."""
+    kept = await conn.fetchval(
+        """INSERT INTO asset_usage (report_id, asset_id, period_start, period_end, hours)
+           VALUES ($1, $2, $3, $4, $5) ON CONFLICT (report_id) DO NOTHING RETURNING true""",
+        report_id,
+        asset_id,
+        start,
+        end,
+        hours,
+    )
+    return bool(kept)
+
+
+async def usage_of(
+    conn: Connection, asset_id: UUID, since: datetime
+) -> tuple[list[tuple[datetime, datetime, Any]], datetime | None]:
+    """The asset's confirmed usage ending after `since`, and the latest end of all."""
+    rows = await conn.fetch(
+        """SELECT period_start, period_end, hours FROM asset_usage
+           WHERE asset_id = $1 AND period_end > $2""",
+        asset_id,
+        since,
+    )
+    latest = await conn.fetchval(
+        "SELECT max(period_end) FROM asset_usage WHERE asset_id = $1", asset_id
+    )
+    return [(r["period_start"], r["period_end"], r["hours"]) for r in rows], latest
 
 
 # --- personal data ----------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Schema compatibility: would a consumer built against the old JSON Schema break on the new one?
 
-A change breaks a consumer when it removes a field, changes a field's type, or makes a field
-required that was not. Adding optional fields is fine (readers ignore unknown fields).
+A change breaks a consumer when it removes a field, changes a field's type, makes a field
+required that was not, or removes a value of an enumeration (a consumer may rely on it, e.g. a
+decision's kind). Adding optional fields is fine (readers ignore unknown fields), and so is adding
+an enumeration value: consumers skip the values they do not handle.
 """
 
 from __future__ import annotations
@@ -64,6 +66,10 @@ def _compare(
         return
     seen.add(path)
     old_obj, new_obj = _resolve(old, old_root), _resolve(new, new_root)
+    if "enum" in old_obj and "enum" in new_obj:
+        for value in old_obj["enum"]:
+            if value not in new_obj["enum"]:
+                out.append(f"{path or '<root>'}: enum value {value!r} removed")
     for branch in ("anyOf", "oneOf"):
         for old_alt in old_obj.get(branch, []):
             match = [

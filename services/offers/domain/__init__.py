@@ -29,6 +29,8 @@ from services.offers.domain.bookings import (
     check_offer_change,
     check_offer_ends,
 )
+from services.offers.domain.idleness import WINDOW as IDLENESS_WINDOW
+from services.offers.domain.idleness import measured_idle_share, remeasured
 from services.offers.domain.needs import (
     OPEN_NEED,
     Need,
@@ -61,6 +63,7 @@ from services.offers.domain.offers import (
 from services.offers.domain.shared import check_category_and_unit
 
 __all__ = [
+    "IDLENESS_WINDOW",
     "OPEN_NEED",
     "ActorRecord",
     "Asset",
@@ -94,11 +97,13 @@ __all__ = [
     "may_see_asset",
     "may_see_need",
     "may_see_offer",
+    "measured_idle_share",
     "need_state",
     "offer_state",
     "pause_offer",
     "publish_need",
     "publish_offer",
+    "remeasured",
     "reopen_need",
     "resolve_price",
     "withdraw_need",

@@ -39,7 +39,10 @@ class Asset(BaseModel):
     features: list[str]
     location: Location
     availability: Availability
-    idle_share: float
+    idle_share: float = Field(description="As its owner declared it.")
+    measured_idle_share: float | None = Field(
+        default=None, description="Measured from the confirmed usage of its agreements, if any."
+    )
     version: int = Field(ge=1)
     created_at: datetime
     updated_at: datetime
@@ -96,6 +99,9 @@ def asset_state(asset: Asset) -> dict[str, Any]:
         "features": list(asset.features),
         "location": asset.location,
         "availability": asset.availability,
-        "idle_share": asset.idle_share,
+        # Measured idleness when there is some, the owner's declaration as the fallback.
+        "idle_share": asset.idle_share
+        if asset.measured_idle_share is None
+        else asset.measured_idle_share,
         "version": asset.version,
     }

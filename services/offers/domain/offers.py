@@ -5,6 +5,7 @@ Pure: no database, no HTTP, no broker.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -12,7 +13,14 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.actors import ActorKind
-from contracts.offers import Currency, Indicator, OfferStatus, Price, PriceModel
+from contracts.offers import (
+    Currency,
+    Indicator,
+    OfferStatus,
+    PerformanceClause,
+    Price,
+    PriceModel,
+)
 from services.offers.domain.actors import ActorRecord, ensure_may_publish
 from services.offers.domain.assets import Asset, asset_state
 from services.offers.domain.shared import merge_changes, must_be_future, next_version
@@ -32,6 +40,7 @@ class Offer(BaseModel):
     title: str
     description: str
     performance: list[Indicator]
+    clause: PerformanceClause | None = None
     price: Price
     eligible_requester_kinds: list[ActorKind]
     max_distance_km: float
@@ -54,6 +63,22 @@ def resolve_price(price: PriceIn) -> Price:
     if price.model is PriceModel.FREE and price.unit_price != 0:
         raise InvalidInput("a free offer has a unit price of 0", field="price.unit_price")
     return Price(model=price.model, unit_price=price.unit_price, currency=currency)
+
+
+def resolve_clause(
+    clause: PerformanceClause | None, performance: Sequence[Indicator]
+) -> PerformanceClause | None:
+    """The clause as its agreements read it; a tolerance names one of the offer's indicators."""
+    if clause is None:
+        return None
+    names = {indicator.name for indicator in performance}
+    for name in clause.tolerances:
+        if name not in names:
+            raise InvalidInput(
+                f"no indicator {name!r} in the offer's performance",
+                field=f"clause.tolerances.{name}",
+            )
+    return PerformanceClause.model_validate(clause.model_dump())
 
 
 def _validity(
@@ -103,6 +128,7 @@ def create_offer(
         title=draft.title,
         description=draft.description,
         performance=[Indicator.model_validate(i.model_dump()) for i in draft.performance],
+        clause=resolve_clause(draft.clause, draft.performance),
         price=resolve_price(draft.price),
         eligible_requester_kinds=draft.eligible_requester_kinds,
         max_distance_km=draft.max_distance_km,
@@ -144,6 +170,7 @@ def change_offer(
         title=draft.title,
         description=draft.description,
         performance=[Indicator.model_validate(i.model_dump()) for i in draft.performance],
+        clause=resolve_clause(draft.clause, draft.performance),
         price=resolve_price(draft.price),
         eligible_requester_kinds=draft.eligible_requester_kinds,
         max_distance_km=draft.max_distance_km,
@@ -214,6 +241,7 @@ def offer_state(offer: Offer, asset: Asset) -> dict[str, Any]:
         "description": offer.description,
         "asset": asset_state(asset),
         "performance": list(offer.performance),
+        "clause": offer.clause,
         "price": offer.price,
         "eligible_requester_kinds": list(offer.eligible_requester_kinds),
         "max_distance_km": offer.max_distance_km,

@@ -1,6 +1,6 @@
-"""The three services side by side, for what every service must do at its edge.
+"""The services side by side, for what every service must do at its edge.
 
-One stack per package: starting three services costs seconds, so tests share them and keep
+One stack per package: starting the services costs seconds, so tests share them and keep
 apart by working in territories and actors of their own.
 """
 
@@ -15,13 +15,15 @@ import pytest
 from tests.harness import Databases, Stack, start_stack
 from tests.scenario import Member, Territory, new_member, new_territory
 
-SERVICES = ("actors", "offers", "matching")
+SERVICES = ("actors", "offers", "matching", "agreements", "governance")
 
 
 @pytest.fixture(scope="package")
 async def stack(databases: Databases, kafka: str) -> AsyncIterator[Stack]:
     settings: dict[str, dict[str, Any]] = {
         "matching": {"consumer_group": f"matching.read-model.{uuid.uuid4().hex[:8]}"},
+        "agreements": {"consumer_group_prefix": f"agreements.{uuid.uuid4().hex[:8]}"},
+        "governance": {"members_consumer_group": f"governance.members.{uuid.uuid4().hex[:8]}"},
     }
     async with start_stack(databases, kafka, SERVICES, settings) as stack:
         yield stack

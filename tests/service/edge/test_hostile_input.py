@@ -1,5 +1,5 @@
 """No input crashes a service: every kind of hostile input found by probing answers a 4xx
-problem naming where it is at fault, in each of the three services, and publishes nothing."""
+problem naming where it is at fault, in each service, and publishes nothing."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -35,6 +36,15 @@ class Target:
     number: str | None  # to a number field
     moment: str | None  # to a date-time field
     authenticated: bool = True
+
+
+def _policy_proposal(stack: Stack, territory: Territory, member: Member) -> dict[str, Any]:
+    return {
+        "kind": "change_matching_policy",
+        "title": "Seuil plus bas",
+        "parameters": {"threshold": 0.3},
+        "closes_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+    }
 
 
 def _matching_decline(stack: Stack, territory: Territory, member: Member) -> dict[str, Any]:
@@ -78,6 +88,38 @@ TARGETS = [
         text="reason",
         number=None,
         moment=None,
+    ),
+    Target(
+        "agreements",
+        "POST",
+        f"/v1/agreements/{uuid.uuid4()}/terminate",
+        lambda stack, territory, member: {"reason": "Le local ferme"},
+        text="reason",
+        number=None,
+        moment=None,
+    ),
+    Target(
+        "agreements",
+        "POST",
+        f"/v1/agreements/{uuid.uuid4()}/usage",
+        lambda stack, territory, member: {
+            "period_start": "2030-01-05T08:00:00+01:00",
+            "period_end": "2030-01-05T12:00:00+01:00",
+            "quantity": 4,
+            "corrects": str(uuid.uuid4()),
+        },
+        text="corrects",
+        number="quantity",
+        moment="period_start",
+    ),
+    Target(
+        "governance",
+        "POST",
+        "/v1/proposals",
+        _policy_proposal,
+        text="title",
+        number="parameters.threshold",
+        moment="closes_at",
     ),
 ]
 
@@ -201,7 +243,7 @@ async def test_twenty_megabyte_commune_publishes_nothing(stack: Stack, territory
     assert await stack.pool("actors").fetchval("SELECT count(*) FROM outbox") == before
 
 
-@pytest.mark.parametrize("service", ["actors", "offers", "matching"])
+@pytest.mark.parametrize("service", ["actors", "offers", "matching", "agreements", "governance"])
 @pytest.mark.parametrize(
     "given",
     ["<script>alert(1)</script>", "x" * 8000, "a b", ""],
@@ -222,7 +264,7 @@ async def test_a_correlation_id_token_is_kept(stack: Stack, territory: Territory
     assert response.headers["X-Correlation-Id"] == given
 
 
-@pytest.mark.parametrize("service", ["actors", "offers", "matching"])
+@pytest.mark.parametrize("service", ["actors", "offers", "matching", "agreements", "governance"])
 async def test_oversized_headers_get_431(stack: Stack, service) -> None:
     response = await stack[service].client.get("/healthz", headers={"X-Padding": "p" * 40_000})
     assert response.status_code == 431
@@ -341,6 +383,9 @@ async def test_a_hostile_key_id_in_the_path_is_422(stack: Stack, member: Member,
         ("offers", "/v1/offers?cursor=%00"),
         ("offers", "/v1/needs?category=%00"),
         ("matching", "/v1/matches?cursor=%ED%A0%80"),
+        ("agreements", "/v1/agreements?cursor=%00"),
+        ("agreements", "/v1/agreements?status=%00"),
+        ("governance", "/v1/proposals?cursor=%00"),
     ],
 )
 async def test_a_hostile_query_is_422(stack: Stack, member: Member, service, path) -> None:

@@ -1,4 +1,4 @@
-"""The three services on real sockets, in a thread with an event loop of its own.
+"""The services on real sockets, in a thread with an event loop of its own.
 
 Schemathesis drives its cases synchronously (Hypothesis examples, blocking HTTP calls); serving
 the stack from another thread keeps the test session's event loop out of the way, so a blocking
@@ -21,7 +21,7 @@ from tests.harness import Databases, start_stack
 from tests.scenario import new_member, new_territory
 from tests.support import http_server
 
-SERVICES = ("actors", "offers", "matching")
+SERVICES = ("actors", "offers", "matching", "agreements", "governance")
 
 
 @dataclass
@@ -45,7 +45,15 @@ class Served:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         databases = Databases(self.pg_server)
-        settings = {"matching": {"consumer_group": f"matching.fuzz.{uuid.uuid4().hex[:8]}"}}
+        tag = uuid.uuid4().hex[:8]
+        settings: dict[str, dict[str, Any]] = {
+            "matching": {"consumer_group": f"matching.fuzz.{tag}"},
+            "agreements": {"consumer_group_prefix": f"agreements.fuzz.{tag}"},
+            "governance": {
+                "members_consumer_group": f"governance.fuzz.{tag}",
+                "agreements_consumer_group": f"governance.fuzz-agreements.{tag}",
+            },
+        }
         try:
             async with (
                 start_stack(databases, self.kafka, SERVICES, settings) as stack,

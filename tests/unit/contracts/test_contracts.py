@@ -9,6 +9,7 @@ import pytest
 
 from contracts.actors import ActorRegisteredV1, ActorState
 from contracts.envelope import CloudEvent
+from contracts.governance import DecisionMadeV1
 from contracts.registry import EVENT_TYPES, parse_event
 from services.tools.compat import breaking_changes
 from services.tools.export import SCHEMAS, event_schemas, rendered
@@ -99,3 +100,17 @@ def test_parse_event_round_trips_every_registered_type() -> None:
     ).model_dump_json()
     event = parse_event(raw)
     assert isinstance(event.data, ActorRegisteredV1) and event.data.name == "Ferme"
+
+
+def test_removed_enum_value_is_breaking() -> None:
+    decision = committed_schemas()[DecisionMadeV1.event_type]
+    schema = CloudEvent[DecisionMadeV1].model_json_schema()
+    schema["$defs"]["ProposalKind"]["enum"].remove("free_motion")
+    assert breaking_changes(decision, schema) == ["data.kind: enum value 'free_motion' removed"]
+
+
+def test_added_enum_value_is_compatible() -> None:
+    decision = committed_schemas()[DecisionMadeV1.event_type]
+    schema = CloudEvent[DecisionMadeV1].model_json_schema()
+    schema["$defs"]["ProposalKind"]["enum"].append("a_new_kind")
+    assert breaking_changes(decision, schema) == []

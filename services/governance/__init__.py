@@ -1,0 +1,1 @@
+"""The governance service: colleges, weighted votes, decisions, a verifiable audit chain."""

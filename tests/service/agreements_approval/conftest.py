@@ -1,0 +1,24 @@
+"""A stack whose rule asks governance to approve agreements on public assets."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.harness import Databases, Stack
+from tests.scenario import Territory, new_territory
+from tests.service.agreements.steps import agreements_stack, clock
+
+__all__ = ["clock"]
+
+
+@pytest.fixture(scope="package")
+async def stack(databases: Databases, kafka: str) -> AsyncIterator[Stack]:
+    async with agreements_stack(databases, kafka, public_asset_approval=True) as stack:
+        yield stack
+
+
+@pytest.fixture
+async def territory(stack: Stack) -> Territory:
+    return await new_territory(stack)
