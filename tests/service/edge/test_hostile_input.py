@@ -19,9 +19,10 @@ from tests.harness import Stack
 from tests.scenario import DIE, Member, Territory, declare, need_for, offer_on, registration
 
 HOSTILE = "__hostile__"  # where a case's raw JSON goes in a valid body
-# A match that does not exist; fixed, since it is part of test ids that every xdist worker
-# must collect alike.
+# A match and an agreement that do not exist; fixed, since they are part of test ids that every
+# xdist worker must collect alike.
 NO_MATCH = "5f1c2d3e-0000-4000-8000-000000000001"
+NO_AGREEMENT = "5f1c2d3e-0000-4000-8000-000000000002"
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ TARGETS = [
     Target(
         "agreements",
         "POST",
-        f"/v1/agreements/{uuid.uuid4()}/terminate",
+        f"/v1/agreements/{NO_AGREEMENT}/terminate",
         lambda stack, territory, member: {"reason": "Le local ferme"},
         text="reason",
         number=None,
@@ -101,7 +102,7 @@ TARGETS = [
     Target(
         "agreements",
         "POST",
-        f"/v1/agreements/{uuid.uuid4()}/usage",
+        f"/v1/agreements/{NO_AGREEMENT}/usage",
         lambda stack, territory, member: {
             "period_start": "2030-01-05T08:00:00+01:00",
             "period_end": "2030-01-05T12:00:00+01:00",
