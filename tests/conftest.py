@@ -18,7 +18,7 @@ tokens); `flow/` several services working together over the broker.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +28,10 @@ from aiokafka import AIOKafkaProducer
 
 from contracts.topics import Topic
 from services.devstack.postgres import server_url
-from services.devstack.tansu import TansuBroker, start_tansu
 from services.runtime.db import create_pool, migrate
 from services.runtime.kafka import ensure_topics, make_producer
 from services.runtime.settings import ServiceSettings
+from tests.brokers import kafka, tansu  # noqa: F401  (the session's broker, see tests/brokers.py)
 from tests.harness import Databases
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,26 +63,6 @@ def pg_server(worker_id: str) -> str:
     # An embedded server (when none answers on 5432) is one per xdist worker: one data folder each.
     folder = "test-postgres" if worker_id == "master" else f"test-postgres-{worker_id}"
     return server_url(os.environ.get("DATABASE_URL"), ROOT / ".run" / folder)
-
-
-@pytest.fixture(scope="session")
-def tansu(worker_id: str) -> Iterator[TansuBroker | None]:
-    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-        if worker_id != "master":
-            # The services' consumer groups have fixed names: two sessions on one broker would
-            # share their records between them.
-            pytest.fail("KAFKA_BOOTSTRAP_SERVERS needs one test process: make test TEST_WORKERS=0")
-        yield None
-        return
-    broker = start_tansu()
-    yield broker
-    broker.stop()
-
-
-@pytest.fixture(scope="session")
-def kafka(tansu: TansuBroker | None) -> str:
-    """Bootstrap servers of the broker every test uses."""
-    return tansu.bootstrap_servers if tansu else os.environ["KAFKA_BOOTSTRAP_SERVERS"]
 
 
 @pytest.fixture(scope="session")

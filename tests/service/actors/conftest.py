@@ -16,6 +16,7 @@ import pytest
 from services.actors.domain import ActorRegistration
 from services.actors.handlers import bootstrap_territory
 from services.runtime.context import Context
+from tests.brokers import kafka, tansu  # noqa: F401  (a broker of the package's own)
 from tests.harness import Databases, Running, start_stack
 from tests.mailbox import Mailbox, smtp_server
 from tests.scenario import token_for
