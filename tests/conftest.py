@@ -2,11 +2,12 @@
 
 DATABASE_URL (a server's maintenance database) and KAFKA_BOOTSTRAP_SERVERS point the tests at
 other servers; without them the tests use PostgreSQL on 127.0.0.1:5432, or the embedded one, and
-start Tansu on a free loopback port. Every test gets databases of its own, and every service
-database is a clone of a template migrated once per session (`tests/harness.py`).
+start Tansu on a free loopback port: one for the session, and one for each package whose conftest
+imports the fixtures of `tests/brokers.py`. Every test gets databases of its own, and every
+service database is a clone of a template migrated once per session (`tests/harness.py`).
 
 `make test` runs the tests on two pytest-xdist workers. Each worker is a session of its own, with
-its own broker (its fault tests pause it) and uniquely named databases on the shared server. The
+its own brokers (fault tests pause them) and uniquely named databases on the shared server. The
 tests of one folder under `service/`, `flow/` or `portal/` share one stack, so they go to one
 worker together (`pytest_xdist_make_scheduler` below).
 
