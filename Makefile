@@ -12,7 +12,7 @@ RUN = $(UV) run --no-sync
 # Arguments passed through to the command of a target: make run ARGS="--keep-data --quiet".
 ARGS ?=
 
-.PHONY: help install run bootstrap test test-browser bench contracts lint migrate mutate clean
+.PHONY: help install run bootstrap test test-long test-browser bench contracts lint migrate mutate clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,8 +36,14 @@ bootstrap: install ## create a territory and its first facilitator in the stack 
 	@test -f .run/stack.env || { echo "no .run/stack.env: start the stack with 'make run' first"; exit 1; }
 	. ./.run/stack.env && DATABASE_URL="$$ACTORS_DATABASE_URL" $(RUN) python -m services.actors bootstrap $(ARGS)
 
-test: install ## the whole test suite against real PostgreSQL and a real Kafka-protocol broker
-	$(RUN) pytest -q
+# Two workers (pytest-xdist), each with its own broker; TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
+
+test: install ## the test suite against real PostgreSQL and a real Kafka-protocol broker, less the long tier
+	$(RUN) pytest -q -n $(TEST_WORKERS) -m "not long and not browser"
+
+test-long: install ## the long tier (tests marked `long`: the fuzzing campaign); CI runs it after `make test`
+	$(RUN) pytest -q -m long
 
 test-browser: install ## the portal in headless Chromium (/usr/bin/chromium) against the stack of `make run`; screenshots in .run/artifacts/
 	$(RUN) pytest -q -m browser tests/portal/browser

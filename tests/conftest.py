@@ -2,8 +2,14 @@
 
 DATABASE_URL (a server's maintenance database) and KAFKA_BOOTSTRAP_SERVERS point the tests at
 other servers; without them the tests use PostgreSQL on 127.0.0.1:5432, or the embedded one, and
-start Tansu on a free loopback port. Every test gets databases of its own, and every service
-database is a clone of a template migrated once per session (`tests/harness.py`).
+start Tansu on a free loopback port: one for the session, and one for each package whose conftest
+imports the fixtures of `tests/brokers.py`. Every test gets databases of its own, and every
+service database is a clone of a template migrated once per session (`tests/harness.py`).
+
+`make test` runs the tests on two pytest-xdist workers. Each worker is a session of its own, with
+its own brokers (fault tests pause them) and uniquely named databases on the shared server. The
+tests of one folder under `service/`, `flow/` or `portal/` share one stack, so they go to one
+worker together (`pytest_xdist_make_scheduler` below).
 
 The folders say what the tests are: `unit/` pure logic, no I/O; `runtime/` the shared runtime on
 real PostgreSQL and the real broker; `service/` one service over HTTP (with actors beside it for
@@ -13,8 +19,9 @@ tokens); `flow/` several services working together over the broker.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -22,34 +29,41 @@ from aiokafka import AIOKafkaProducer
 
 from contracts.topics import Topic
 from services.devstack.postgres import server_url
-from services.devstack.tansu import TansuBroker, start_tansu
 from services.runtime.db import create_pool, migrate
 from services.runtime.kafka import ensure_topics, make_producer
 from services.runtime.settings import ServiceSettings
+from tests.brokers import kafka, tansu  # noqa: F401  (the session's broker, see tests/brokers.py)
 from tests.harness import Databases
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> str:
-    return server_url(os.environ.get("DATABASE_URL"), ROOT / ".run" / "test-postgres")
+# Folders whose tests start no shared stack: xdist spreads their tests one by one.
+SPREAD = ("tests/unit/", "tests/runtime/")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Spread the tests of `SPREAD` over the workers one by one, and send every other folder to
+    one worker whole: its tests share a stack (a package-scoped fixture) that then starts once.
+
+    (xdist's own `--dist loadgroup` cannot do this under pytest 9, whose node ids it no longer
+    rewrites.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class StackFolders(LoadScopeScheduling):  # type: ignore[misc]  # xdist is untyped
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return nodeid if path.startswith(SPREAD) else path.rsplit("/", 1)[0]
+
+    return StackFolders(config, log)
 
 
 @pytest.fixture(scope="session")
-def tansu() -> Iterator[TansuBroker | None]:
-    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-        yield None
-        return
-    broker = start_tansu()
-    yield broker
-    broker.stop()
-
-
-@pytest.fixture(scope="session")
-def kafka(tansu: TansuBroker | None) -> str:
-    """Bootstrap servers of the broker every test uses."""
-    return tansu.bootstrap_servers if tansu else os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+def pg_server(worker_id: str) -> str:
+    # An embedded server (when none answers on 5432) is one per xdist worker: one data folder each.
+    folder = "test-postgres" if worker_id == "master" else f"test-postgres-{worker_id}"
+    return server_url(os.environ.get("DATABASE_URL"), ROOT / ".run" / folder)
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,7 @@ from services.portal.app import build_app
 from services.portal.session import COOKIE, SessionCodec
 from services.portal.settings import PortalSettings
 from services.runtime.context import Context
+from tests.brokers import kafka, tansu  # noqa: F401  (a broker of the package's own)
 from tests.harness import Databases, Stack, start_stack
 from tests.mailbox import Mailbox, smtp_server
 from tests.scenario import DIE, Member, Territory, known_to_offers, new_member, token_for

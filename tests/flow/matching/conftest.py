@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.brokers import kafka, tansu  # noqa: F401  (a broker of the package's own)
 from tests.flow.matching.steps import Flow
 from tests.harness import Databases, start_stack
 from tests.scenario import STALE_NOTICE_DAYS, Territory, new_territory

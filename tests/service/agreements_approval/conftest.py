@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.brokers import kafka, tansu  # noqa: F401  (a broker of the package's own)
 from tests.harness import Databases, Stack
 from tests.scenario import Territory, new_territory
 from tests.service.agreements.steps import agreements_stack, clock

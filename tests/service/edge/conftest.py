@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.brokers import kafka, tansu  # noqa: F401  (a broker of the package's own)
 from tests.harness import Databases, Stack, start_stack
 from tests.scenario import Member, Territory, new_member, new_territory
 

@@ -19,6 +19,10 @@ from tests.harness import Stack
 from tests.scenario import DIE, Member, Territory, declare, need_for, offer_on, registration
 
 HOSTILE = "__hostile__"  # where a case's raw JSON goes in a valid body
+# A match and an agreement that do not exist; fixed, since they are part of test ids that every
+# xdist worker must collect alike.
+NO_MATCH = "5f1c2d3e-0000-4000-8000-000000000001"
+NO_AGREEMENT = "5f1c2d3e-0000-4000-8000-000000000002"
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,7 @@ TARGETS = [
     Target(
         "matching",
         "POST",
-        f"/v1/matches/{uuid.uuid4()}/decline",
+        f"/v1/matches/{NO_MATCH}/decline",
         _matching_decline,
         text="reason",
         number=None,
@@ -89,7 +93,7 @@ TARGETS = [
     Target(
         "agreements",
         "POST",
-        f"/v1/agreements/{uuid.uuid4()}/terminate",
+        f"/v1/agreements/{NO_AGREEMENT}/terminate",
         lambda stack, territory, member: {"reason": "Le local ferme"},
         text="reason",
         number=None,
@@ -98,7 +102,7 @@ TARGETS = [
     Target(
         "agreements",
         "POST",
-        f"/v1/agreements/{uuid.uuid4()}/usage",
+        f"/v1/agreements/{NO_AGREEMENT}/usage",
         lambda stack, territory, member: {
             "period_start": "2030-01-05T08:00:00+01:00",
             "period_end": "2030-01-05T12:00:00+01:00",

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests.brokers import kafka, tansu  # noqa: F401  (a broker of the package's own)
 from tests.harness import Databases, start_stack
 from tests.scenario import new_member, new_territory
 from tests.support import http_server

@@ -25,8 +25,12 @@ from tests.harness import app_module
 from tests.service.fuzz.conftest import SERVICES, Served
 
 PROBLEM_JSON = "application/problem+json"
-# Schemathesis draws some values with the `random` module; derandomize still fixes the seed.
-pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
+pytestmark = [
+    # A fuzzing campaign of about half a minute: `make test-long`, not `make test`.
+    pytest.mark.long,
+    # Schemathesis draws some values with the `random` module; derandomize still fixes the seed.
+    pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning"),
+]
 
 
 @schemathesis.check

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.brokers import kafka, tansu  # noqa: F401  (a broker of the package's own)
 from tests.harness import Databases, Stack, start_stack
 
 
