@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.brokers import kafka, tansu  # noqa: F401  (a broker of the package's own)
 from tests.harness import Databases, Stack, start_stack
 from tests.mailbox import Mailbox, serving
 from tests.scenario import Territory, new_territory
