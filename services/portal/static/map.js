@@ -1,6 +1,6 @@
 // The map of the offers and needs listed beside it: one marker per list item that has a place,
-// so the map and the list always show the same things. The outline layer (département and
-// communes, served by the portal) shows even when no tile loads.
+// so the map and the list always show the same things. The outline layer (France's départements,
+// and the Jura's communes from zoom 10, served by the portal) shows even when no tile loads.
 (function () {
   "use strict";
   let map = null;
@@ -50,10 +50,8 @@
     // What the map shows, for tests and assistive checks: one marker per listed item.
     window.__mcvtMap = { markers: points.length };
     const here = map;
-    outline(box.dataset.outline, { color: "#164536", weight: 2, fill: false }).then((layer) => {
-      layer.addTo(here);
-      if (!points.length) here.fitBounds(layer.getBounds());
-    }).catch(() => {});
+    outline(box.dataset.outline, { color: "#164536", weight: 2, fill: false })
+      .then((layer) => layer.addTo(here)).catch(() => {});
     if (points.length) {
       map.fitBounds(window.L.latLngBounds(points).pad(0.3), { maxZoom: 12 });
     } else {
