@@ -10,6 +10,8 @@
   cut (it reconnects with its last id and loses nothing), never allowed to grow memory. A send
   that does not complete within the ping interval also ends the connection.
 - At most `stream_connections_per_actor` connections per actor and replica (429 beyond).
+- Access is checked again at every read, as for a request: a stream ends when its actor is
+  suspended or its session or API key ends, not when the client hangs up.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import contextlib
 import logging
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 import asyncpg
@@ -30,7 +32,9 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from services.notifications import store
 from services.notifications.settings import NotificationsSettings
 from services.runtime.access import ADMITTED_ONLY
-from services.runtime.auth import CurrentActor
+from services.runtime.auth import AccessCheck, CurrentActor
+from services.runtime.errors import Forbidden, Unauthorized
+from services.runtime.principal import Principal
 from services.runtime.problems import problem
 
 log = logging.getLogger(__name__)
@@ -88,19 +92,26 @@ class Overflow(Exception):
     """The reader fell `stream_buffer` notifications behind."""
 
 
+# Why a stream's reader stops: it fell behind, or its caller may no longer read.
+_CUT = (Overflow, Unauthorized, Forbidden)
+
+
 async def feed(
     pool: asyncpg.Pool,
     hub: Hub,
     settings: NotificationsSettings,
+    still_allowed: Callable[[], Awaitable[object]],
     actor_id: uuid.UUID,
     territory_id: uuid.UUID,
     after: int,
     queue: asyncio.Queue[asyncpg.Record],
 ) -> None:
     """Read the actor's notifications after `after` into the bounded queue, until cancelled;
-    raise Overflow when the queue is full."""
+    raise Overflow when the queue is full, and the access check's refusal when the caller may no
+    longer read."""
     while True:
         written = hub.current()
+        await still_allowed()
         async with pool.acquire() as conn:
             rows = await store.stream_after(
                 conn,
@@ -114,7 +125,7 @@ async def feed(
             try:
                 queue.put_nowait(row)
             except asyncio.QueueFull:
-                raise Overflow from None
+                raise Overflow("the reader fell behind") from None
             after = row["seq"]
         if len(rows) < settings.stream_buffer:
             with contextlib.suppress(TimeoutError):
@@ -122,22 +133,25 @@ async def feed(
 
 
 async def events(
-    request: Request,
-    actor_id: uuid.UUID,
-    territory_id: uuid.UUID,
-    after: int,
+    request: Request, principal: Principal, after: int
 ) -> AsyncIterator[ServerSentEvent]:
     settings: NotificationsSettings = request.app.state.settings
     hub: Hub = request.app.state.stream_hub
     pool: asyncpg.Pool = request.app.state.runtime.pool
+    check: AccessCheck = request.app.state.check_access
+    actor_id = uuid.UUID(principal.actor_id)
+    territory_id = uuid.UUID(principal.territory_id)
     queue: asyncio.Queue[asyncpg.Record] = asyncio.Queue(maxsize=settings.stream_buffer)
-    reader = asyncio.create_task(feed(pool, hub, settings, actor_id, territory_id, after, queue))
+    reader = asyncio.create_task(
+        feed(pool, hub, settings, lambda: check(principal), actor_id, territory_id, after, queue)
+    )
     try:
         while True:
             if queue.empty() and reader.done():
-                with contextlib.suppress(Overflow):
+                try:
                     reader.result()
-                log.info("stream of %s cut: the reader fell behind", actor_id)
+                except _CUT as cut:
+                    log.info("stream of %s cut: %s", actor_id, cut)
                 return
             getting = asyncio.create_task(queue.get())
             await asyncio.wait({getting, reader}, return_when=asyncio.FIRST_COMPLETED)
@@ -148,7 +162,7 @@ async def events(
             yield ServerSentEvent(data=row["body"], event=row["type"], id=str(row["seq"]))
     finally:
         reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Overflow):
+        with contextlib.suppress(asyncio.CancelledError, *_CUT):
             await reader
 
 
@@ -186,9 +200,7 @@ async def stream(
 
     async def content() -> AsyncIterator[ServerSentEvent]:
         try:
-            async for event in events(
-                request, uuid.UUID(actor.actor_id), uuid.UUID(actor.territory_id), after
-            ):
+            async for event in events(request, actor, after):
                 yield event
         finally:
             hub.leave(actor.actor_id)

@@ -1,6 +1,6 @@
 """GET /v1/stream against a real uvicorn on loopback: the caller's notifications live, in order,
 resumed after a reconnect from Last-Event-ID without a gap, pings while idle, a cap per actor,
-and a reader that stops reading is cut."""
+a reader that stops reading is cut, and a stream ends when its actor is suspended."""
 
 from __future__ import annotations
 
@@ -135,3 +135,18 @@ async def test_a_reader_that_stops_reading_is_cut(stack: Stack, territory: Terri
         await eventually(lambda: member.id not in hub.open, timeout=30)
     finally:
         sock.close()
+
+
+async def test_a_stream_ends_when_its_actor_is_suspended(
+    stack: Stack, territory: Territory
+) -> None:
+    member = await new_member(stack, territory)
+    async with listening(stack.urls["notifications"], member.headers) as stream:
+        await eventually(lambda: stream.pings >= 1, timeout=10)
+        suspended = await stack.actors.post(
+            f"/v1/actors/{member.id}/suspend",
+            json={"reason": "fraude"},
+            headers=territory.facilitator.headers,
+        )
+        assert suspended.status_code == 200
+        await eventually(lambda: stream.ended, timeout=10)
