@@ -203,7 +203,13 @@ async def test_from_a_van_to_a_new_policy_everyone_concerned_hears_of_each_step(
         "mcvt.governance.decision_made.v1",
         "mcvt.match.proposed.v1",
     ]
-    positions = [types.index(step, 0) for step in steps[:1]]
-    for step in steps[1:]:
-        positions.append(types.index(step, positions[-1] + 1))
-    assert positions == sorted(positions), types
+    # Each topic's events come in their order (one aggregate's events share a partition); events
+    # of different topics are consumed apart, so a match's confirmation and the agreement it
+    # became may be logged either way round.
+    for family in ("mcvt.match.", "mcvt.agreement.", "mcvt.governance."):
+        expected = [step for step in steps if step.startswith(family)]
+        seen = [t for t in types if t in expected]
+        positions = [seen.index(expected[0])]
+        for step in expected[1:]:
+            positions.append(seen.index(step, positions[-1] + 1))
+        assert positions == sorted(positions), types
