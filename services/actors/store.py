@@ -15,6 +15,7 @@ from services.actors.domain import Actor
 from services.actors.tokens import SigningKey
 from services.runtime.access import Standing
 from services.runtime.db import Connection
+from services.runtime.pages import keyset
 from services.runtime.personal import plain
 from services.runtime.principal import Principal
 from services.runtime.rows import Table
@@ -161,8 +162,7 @@ async def list_actors(
         territory_id,
         statuses,
         kind,
-        after[0] if after else None,
-        after[1] if after else None,
+        *keyset(after),
         limit,
     )
     return [_actor(row) for row in rows]

@@ -17,6 +17,7 @@ from services.agreements.domain.terms import NeedVersion, OfferVersion
 from services.agreements.domain.usage import Report
 from services.agreements.domain.value import Factor, Row
 from services.runtime.db import Connection
+from services.runtime.pages import keyset
 from services.runtime.personal import plain
 from services.runtime.rows import Table
 
@@ -193,8 +194,7 @@ async def list_agreements(
             ORDER BY created_at DESC, id DESC LIMIT $5""",
         actor_id,
         statuses,
-        after[0] if after else None,
-        after[1] if after else None,
+        *keyset(after),
         limit,
     )
     return [_agreement(row) for row in rows]
@@ -353,8 +353,7 @@ async def list_reports(
               AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
             ORDER BY created_at DESC, id DESC LIMIT $4""",
         agreement_id,
-        after[0] if after else None,
-        after[1] if after else None,
+        *keyset(after),
         limit,
     )
     return [_report(row) for row in rows]
@@ -460,8 +459,7 @@ async def statements_of(
               AND ($2::timestamptz IS NULL OR (issued_at, id) < ($2, $3))
             ORDER BY issued_at DESC, id DESC LIMIT $4""",
         agreement_id,
-        after[0] if after else None,
-        after[1] if after else None,
+        *keyset(after),
         limit,
     )
     return rows

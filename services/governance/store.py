@@ -13,6 +13,7 @@ import asyncpg
 from services.governance.domain.audit import GENESIS, Entry
 from services.governance.domain.ballots import DEFAULT_RULES, DEFAULT_WEIGHTS
 from services.runtime.db import Connection
+from services.runtime.pages import keyset
 from services.runtime.personal import plain
 from services.runtime.rows import Table
 
@@ -184,8 +185,7 @@ async def list_proposals(
            ORDER BY created_at DESC, id DESC LIMIT $5""",
         territory_id,
         status,
-        after[0] if after else None,
-        after[1] if after else None,
+        *keyset(after),
         limit + 1,
     )
 

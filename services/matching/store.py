@@ -24,6 +24,7 @@ from services.matching.capacity import Booking, Windows
 from services.matching.lifecycle import OPEN, SETTLED, Match
 from services.matching.policies import TerritoryPolicy
 from services.runtime.db import Connection
+from services.runtime.pages import keyset
 from services.runtime.personal import plain
 from services.runtime.rows import Table
 
@@ -471,8 +472,7 @@ async def list_matches(
             ORDER BY proposed_at DESC, id DESC LIMIT $5""",
         actor_id,
         status,
-        after[0] if after else None,
-        after[1] if after else None,
+        *keyset(after),
         limit,
     )
     return [_match(row) for row in rows]

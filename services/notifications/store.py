@@ -18,7 +18,7 @@ from services.notifications.domain.subscriptions import (
     reaches,
 )
 from services.runtime.db import Connection
-from services.runtime.pages import Cursor
+from services.runtime.pages import Cursor, keyset
 from services.runtime.rows import Table
 
 DELIVERIES_CHANNEL = "deliveries"
@@ -61,8 +61,7 @@ async def subscriptions_of(
         AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
         ORDER BY created_at DESC, id DESC LIMIT $4""",
         owner,
-        after[0] if after else None,
-        after[1] if after else None,
+        *keyset(after),
         limit + 1,
     )
 
@@ -424,8 +423,7 @@ async def deliveries_of(
         AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
         ORDER BY created_at DESC, id DESC LIMIT $4""",
         sub_id,
-        after[0] if after else None,
-        after[1] if after else None,
+        *keyset(after),
         limit + 1,
     )
 

@@ -14,6 +14,7 @@ from services.offers import geo
 from services.offers.domain import ActorRecord, Asset, Need, Offer
 from services.offers.domain.bookings import Booking
 from services.runtime.db import Connection
+from services.runtime.pages import keyset
 from services.runtime.personal import plain
 from services.runtime.rows import Table
 
@@ -145,8 +146,7 @@ async def list_assets(
             WHERE owner_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
             ORDER BY created_at DESC, id DESC LIMIT $4""",
         owner_id,
-        after[0] if after else None,
-        after[1] if after else None,
+        *keyset(after),
         limit,
     )
     return [_asset(row) for row in rows]

@@ -41,6 +41,12 @@ class Page(BaseModel, Generic[T]):
     )
 
 
+def keyset(after: Cursor | None) -> tuple[datetime | None, UUID | None]:
+    """The two query arguments of a keyset page, `(created_at, id) < ($n, $n+1)`; both null for
+    the first page (the SQL reads `$n::timestamptz IS NULL OR ...`)."""
+    return after if after is not None else (None, None)
+
+
 def encode_cursor(position: Cursor) -> str:
     created_at, item_id = position
     return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{item_id}".encode()).decode()
