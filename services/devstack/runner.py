@@ -407,7 +407,7 @@ def portal_env(port_of: dict[str, int]) -> dict[str, str]:
     env = {
         f"{name.upper()}_URL": f"http://127.0.0.1:{port}"
         for name, port in port_of.items()
-        if name in ("actors", "offers", "matching")
+        if name != "portal"
     }
     env["PUBLIC_URL"] = f"http://127.0.0.1:{port_of['portal']}"
     env["SESSION_KEY"] = base64.urlsafe_b64encode(os.urandom(32)).decode()

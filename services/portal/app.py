@@ -1,7 +1,7 @@
 """The portal assembled: pages, static files, security headers and French error pages.
 
 Unlike the other services it owns no database and consumes no topic: it serves pages and calls
-the public APIs of actors, offers and matching (services/portal/upstream.py).
+the public APIs of the other services (services/portal/upstream.py).
 """
 
 from __future__ import annotations
@@ -162,6 +162,9 @@ def build_app(settings: PortalSettings | None = None) -> FastAPI:
             "actors": settings.actors_url.rstrip("/"),
             "offers": settings.offers_url.rstrip("/"),
             "matching": settings.matching_url.rstrip("/"),
+            "agreements": settings.agreements_url.rstrip("/"),
+            "governance": settings.governance_url.rstrip("/"),
+            "notifications": settings.notifications_url.rstrip("/"),
         },
         settings.upstream_timeout_s,
     )

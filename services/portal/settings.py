@@ -18,6 +18,9 @@ class PortalSettings(ServiceSettings):
     actors_url: str = "http://127.0.0.1:8001"
     offers_url: str = "http://127.0.0.1:8002"
     matching_url: str = "http://127.0.0.1:8003"
+    agreements_url: str = "http://127.0.0.1:8004"
+    governance_url: str = "http://127.0.0.1:8005"
+    notifications_url: str = "http://127.0.0.1:8006"
     # The portal's own address, as people reach it (return address of sign-in links).
     public_url: str = "http://127.0.0.1:8000"
     # Encrypts the session cookie (a Fernet key: 32 url-safe base64 bytes). Empty: a key made

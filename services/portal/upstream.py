@@ -1,4 +1,4 @@
-"""Calls to the public HTTP APIs of actors, offers and matching, with the person's token.
+"""Calls to the public HTTP APIs of the services, with the person's token.
 
 Every answer that is not a success becomes an `ApiError` carrying the problem+json `errors`
 by field, so that a form can show each next to its field; a service out of reach becomes an
@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import httpx
 
-Service = Literal["actors", "offers", "matching"]
+Service = Literal["actors", "offers", "matching", "agreements", "governance", "notifications"]
 
 
 @dataclass

@@ -1,7 +1,7 @@
-"""The portal in front of the real actors, offers and matching services.
+"""The portal in front of the real services.
 
-offers and matching run in-process (tests.harness) and are also served on loopback sockets,
-because the portal reaches them over HTTP as it does in production. actors mails to an SMTP
+They run in-process (tests.harness) and are served on loopback sockets, because the portal
+reaches them over HTTP as it does in production. actors mails to an SMTP
 server on loopback (tests.mailbox); a test signs in as a person does: it asks the portal for a
 link, takes the link from the mail, and opens it. The API keys of `tests.scenario` serve only
 the tests' own checks against the APIs.
@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -30,7 +31,6 @@ from tests.brokers import kafka, tansu  # noqa: F401  (a broker of the package's
 from tests.harness import Databases, Stack, start_stack
 from tests.mailbox import Mailbox, smtp_server
 from tests.scenario import DIE, Member, Territory, known_to_offers, new_member, token_for
-from tests.support import http_server
 
 SESSION_KEY = SessionCodec.new_key()
 PORTAL_URL = "http://portal"
@@ -57,36 +57,52 @@ def mailbox() -> Iterator[Mailbox]:
 
 @pytest.fixture(scope="package")
 async def stack(databases: Databases, kafka: str, mailbox: Mailbox) -> AsyncIterator[Stack]:
-    settings = {
+    tag = uuid.uuid4().hex[:8]
+    settings: dict[str, Any] = {
         "actors": {**mailbox.settings, "portal_url": PORTAL_URL},
-        "matching": {"consumer_group": f"matching.read-model.{uuid.uuid4().hex[:8]}"},
+        "matching": {"consumer_group": f"matching.read-model.{tag}"},
+        "agreements": lambda stack: {
+            "consumer_group_prefix": f"agreements.{tag}",
+            "scheduler_poll_interval_s": 0.2,
+            "matching_url": stack.urls["matching"],
+        },
+        "governance": {
+            "members_consumer_group": f"governance.members.{tag}",
+            "agreements_consumer_group": f"governance.agreements.{tag}",
+        },
+        "notifications": {
+            "consumer_group_prefix": f"notifications.{tag}",
+            "stream_ping_s": 1.0,
+            "stream_poll_interval_s": 0.2,
+        },
     }
-    async with start_stack(databases, kafka, ["actors", "offers", "matching"], settings) as stack:
+    async with start_stack(
+        databases, kafka, PORTAL_UPSTREAMS, settings, on_socket=PORTAL_UPSTREAMS[1:]
+    ) as stack:
         yield stack
 
 
-def portal_settings(actors: str, offers: str, matching: str) -> PortalSettings:
-    return PortalSettings(
-        actors_url=actors,
-        offers_url=offers,
-        matching_url=matching,
-        public_url=PORTAL_URL,
-        session_key=SESSION_KEY,
-        tile_url="",
-        assets_dir=Path("/nonexistent"),  # pages only: the browser libraries are not needed
+# actors first: the others verify tokens with its key set.
+PORTAL_UPSTREAMS = ["actors", "offers", "matching", "agreements", "governance", "notifications"]
+
+
+def portal_settings(urls: dict[str, str]) -> PortalSettings:
+    return PortalSettings.model_validate(
+        {
+            **{f"{name}_url": url for name, url in urls.items()},
+            "public_url": PORTAL_URL,
+            "session_key": SESSION_KEY,
+            "tile_url": "",
+            "assets_dir": Path("/nonexistent"),  # pages only: no browser libraries needed
+        }
     )
 
 
 @pytest.fixture(scope="package")
 async def portal(stack: Stack, mailbox: Mailbox) -> AsyncIterator[Portal]:
-    async with contextlib.AsyncExitStack() as served:
-        offers = await served.enter_async_context(http_server(stack["offers"].app, lifespan=False))
-        matching = await served.enter_async_context(
-            http_server(stack["matching"].app, lifespan=False)
-        )
-        actors = str(stack.actors.base_url).rstrip("/")
-        settings = portal_settings(actors, offers, matching)
-        yield Portal(build_app(settings), settings, stack, mailbox)
+    urls = {name: stack.urls[name].rstrip("/") for name in PORTAL_UPSTREAMS}
+    settings = portal_settings(urls)
+    yield Portal(build_app(settings), settings, stack, mailbox)
 
 
 def csrf_in(page: str) -> str:

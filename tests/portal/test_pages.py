@@ -243,9 +243,10 @@ async def test_a_service_out_of_reach_gives_a_french_page_not_a_500(portal: Port
     member = await new_person(
         stack, (await new_place(stack)).territory, kind="association", name="Ici"
     )
-    actors = str(stack.actors.base_url).rstrip("/")
+    dead = "http://127.0.0.1:9"
+    urls = {name: dead for name in portal.stack.urls} | {"actors": portal.settings.actors_url}
     broken = Portal(
-        build_app(portal_settings(actors, "http://127.0.0.1:9", "http://127.0.0.1:9")),
+        build_app(portal_settings(urls)),
         portal.settings,
         stack,
         portal.mailbox,
