@@ -96,11 +96,18 @@ class Databases:
 
 @dataclass
 class Running:
-    """One service of a stack: its app, an HTTP client on it, its settings."""
+    """One service of a stack: an HTTP client on it, its settings, and either its app (run in
+    this process) or a pool on its database (run as a process of its own)."""
 
-    app: FastAPI
     client: httpx.AsyncClient
     settings: ServiceSettings
+    served: FastAPI | None = None
+    database_pool: asyncpg.Pool | None = None
+
+    @property
+    def app(self) -> FastAPI:
+        assert self.served is not None, "this service runs as a process: it has no app here"
+        return self.served
 
     @property
     def database(self) -> str:
@@ -109,6 +116,8 @@ class Running:
 
     @property
     def pool(self) -> asyncpg.Pool:
+        if self.database_pool is not None:
+            return self.database_pool
         pool: asyncpg.Pool = self.app.state.runtime.pool
         return pool
 
@@ -216,5 +225,5 @@ async def _start(
             client = await started.enter_async_context(httpx.AsyncClient(base_url=base, timeout=30))
         else:
             client = await started.enter_async_context(asgi_client(app))
-        stack.running[service] = Running(app, client, service_settings)
+        stack.running[service] = Running(client, service_settings, served=app)
     return stack

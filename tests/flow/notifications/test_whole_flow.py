@@ -1,71 +1,95 @@
-"""The whole flow, every service over the real broker and database, as a partner and an
-association live it: a van offered per use, a need, the match proposed and pushed to the
-territory's partner by a webhook it verifies with `standardwebhooks`, both accept, the
-agreement created, signed, its usage confirmed, a statement issued and the territory's impact
-changed; a governance decision changes the matching weights and the next match is scored with
-the new policy version. The association's stream saw each step in order, and resumed after a
-reconnect without a gap.
+"""The whole flow, every service a process of its own as `make run` starts it (its own broker,
+its own databases), as a partner and an association live it: a van offered per use, a need, the
+match proposed and pushed to the territory's partner by a webhook it verifies with
+`standardwebhooks`, both accept, the agreement created, signed, its usage confirmed, a statement
+issued and the territory's impact changed; a governance decision changes the matching weights
+and the next match is scored with the new policy version. The association's stream saw each
+step in order, and resumed after a reconnect without a gap.
 
-The services run in this process on the harness (agreements' periods close by moving its clock,
-which a process of its own would not allow); the stream is read over a real socket."""
+Nothing moves the services' clocks: the need is for a use under way that ends two minutes on,
+so the agreement starts when both have signed and its period closes, with its statement, when
+the use ends. Long (about three minutes): run by `make test-long` and CI."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
-from datetime import datetime
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from standardwebhooks import Webhook
 
-from tests.flow.matching.steps import Flow, accept, indexed, policy_of, proposals_for, status_of
+from tests.flow.matching.steps import Flow, accept, policy_of, proposals_for, status_of
 from tests.governance_steps import all_vote, assembly, close_early, members_known, propose
-from tests.harness import Databases, Stack, start_stack
-from tests.scenario import declare, need, new_member, offer
+from tests.harness import Stack
+from tests.processes import Devstack, devstack, process_stack
+from tests.scenario import Member, declare, need, new_member, offer
 from tests.service.agreements.steps import (
-    Clock,
     Deal,
-    activate,
     agreement_of,
     agreements,
-    close_period,
     decide,
+    read,
     report,
+    signed_by_both,
+    statements_of,
+    status_is,
 )
-from tests.service.agreements.steps import clock as clock  # the fixture
-from tests.service.notifications.conftest import NOTIFICATIONS_TEST_SETTINGS
 from tests.service.notifications.receiver import receiver
 from tests.service.notifications.sse import listening
 from tests.support import eventually
 
+pytestmark = pytest.mark.long
+
+# How long the use the association asks for still runs when it publishes its need: long enough
+# for the match, both acceptances and both signatures on a loaded machine.
+USE_LEFT = timedelta(seconds=120)
+
 
 @pytest.fixture(scope="module")
-async def everything(databases: Databases, kafka: str) -> AsyncIterator[Flow]:
-    tag = uuid.uuid4().hex[:8]
-    settings: dict[str, Any] = {
-        "matching": {"consumer_group": f"matching.read-model.{tag}", "expiry_interval_s": 0.5},
-        "agreements": lambda stack: {
-            "consumer_group_prefix": f"agreements.{tag}",
-            "scheduler_poll_interval_s": 0.2,
-            "matching_url": stack.urls["matching"],
-        },
-        "governance": {
-            "members_consumer_group": f"governance.members.{tag}",
-            "agreements_consumer_group": f"governance.agreements.{tag}",
-        },
-        "notifications": {
-            **NOTIFICATIONS_TEST_SETTINGS,
-            "stream_buffer": 256,
-            "consumer_group_prefix": f"notifications.{tag}",
-        },
-    }
-    services = ["actors", "offers", "matching", "agreements", "governance", "notifications"]
-    async with start_stack(
-        databases, kafka, services, settings, on_socket=["matching", "notifications"]
-    ) as stack:
+def made_run(tmp_path_factory: pytest.TempPathFactory, pg_server: str) -> Iterator[Devstack]:
+    with devstack(tmp_path_factory.mktemp("run"), pg_server, "--no-demo") as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+async def everything(made_run: Devstack) -> AsyncIterator[Flow]:
+    async with process_stack(made_run) as stack:
         yield Flow(stack)
+
+
+def any_day() -> dict[str, Any]:
+    """An asset open at every hour of the week."""
+    return {"weekly": [{"weekday": d, "start_minute": 0, "end_minute": 1440} for d in range(7)]}
+
+
+def use_under_way(until: datetime) -> dict[str, Any]:
+    """A need for a use that began ten minutes ago and ends at `until`, when the need expires."""
+    return {
+        "weekly_windows": [],
+        "dated_windows": [
+            {
+                "start": (until - USE_LEFT - timedelta(minutes=10)).isoformat(),
+                "end": until.isoformat(),
+            }
+        ],
+        "min_duration_minutes": 1,
+        "expires_at": until.isoformat(),
+    }
+
+
+async def held_by_matching(stack: Stack, offer_id: str) -> None:
+    """Wait until matching's read model holds the offer."""
+
+    async def held() -> bool:
+        found = await stack.pool("matching").fetchval(
+            "SELECT count(*) FROM offers WHERE offer_id = $1", offer_id
+        )
+        return bool(found)
+
+    await eventually(held, timeout=30)
 
 
 async def impact_of(stack: Stack, deal: Deal) -> list[dict[str, Any]]:
@@ -76,8 +100,15 @@ async def impact_of(stack: Stack, deal: Deal) -> list[dict[str, Any]]:
     return list(response.json()["totals"])
 
 
+async def van_offered(stack: Stack, business: Member) -> dict[str, Any]:
+    asset = await declare(stack, business, availability=any_day())
+    offered = await offer(stack, business, asset["id"])  # per use, 35 €
+    await held_by_matching(stack, offered["id"])
+    return offered
+
+
 async def test_from_a_van_to_a_new_policy_everyone_concerned_hears_of_each_step(
-    everything: Flow, clock: Clock
+    everything: Flow,
 ) -> None:
     flow, stack = everything, everything.stack
     town = await assembly(stack)
@@ -101,10 +132,9 @@ async def test_from_a_van_to_a_new_policy_everyone_concerned_hears_of_each_step(
         secret = created.json()["secret"]
 
         async with listening(base, association.headers) as first_part:
-            asset = await declare(stack, business)
-            offered = await offer(stack, business, asset["id"])  # per use, 35 €
-            await indexed(flow, offer_id=offered["id"])
-            wanted = await need(stack, association)
+            offered = await van_offered(stack, business)
+            use_ends = datetime.now(UTC).replace(microsecond=0) + USE_LEFT
+            wanted = await need(stack, association, **use_under_way(use_ends))
             [proposal] = await proposals_for(flow, wanted["id"])
             match_id = proposal["data"]["match_id"]
 
@@ -126,21 +156,20 @@ async def test_from_a_van_to_a_new_policy_everyone_concerned_hears_of_each_step(
             found = await agreement_of(stack, business, match_id)
             deal = Deal(town.territory, business, association, offered, wanted, match_id, found)
             before = await impact_of(stack, deal)
-            active = await activate(stack, clock, deal)  # signed by both, then started
+            # Signed by both while the use is under way: it starts at once, ends with the use.
+            signed = await signed_by_both(stack, deal)
+            assert datetime.fromisoformat(signed["ends_at"]) == use_ends, signed
+            active = await status_is(stack, deal, "active")
             await eventually(lambda: len(first_part.events) >= 7)
             cut_after = first_part.events[-1].id
             seen_first = list(first_part.events)
 
-        # Disconnected: the usage, the statement and the vote happen meanwhile.
+        # Disconnected: the usage, the vote and the statement happen meanwhile.
         start = datetime.fromisoformat(active["starts_at"])
-        sent = await report(stack, business, deal, start, 1, quantity=1)
+        sent = await report(stack, business, deal, start, 1 / 3600, quantity=1)
         assert sent.status_code == 201, sent.text
         confirmed = await decide(stack, association, deal, sent.json()["id"], "confirm")
         assert confirmed.status_code == 200, confirmed.text
-        statements = await close_period(stack, clock, deal)
-        assert statements and statements[0]["total_amount"] > 0
-        after = await impact_of(stack, deal)
-        assert after != before  # the territory's impact changed
 
         policy = await policy_of(flow, business)
         weights = dict(policy["weights"])
@@ -162,18 +191,29 @@ async def test_from_a_van_to_a_new_policy_everyone_concerned_hears_of_each_step(
             return found if found["version"] == policy["version"] + 1 else None
 
         adopted = await eventually(new_policy)
-        # Another van (the first is booked at those hours), and another need.
-        other_van = await offer(stack, business, (await declare(stack, business))["id"])
-        await indexed(flow, offer_id=other_van["id"])
-        second = await need(stack, association)
-        [next_proposal] = await proposals_for(flow, second["id"])
-        assert next_proposal["data"]["score"]["policy_version"] == adopted["version"]
+
+        # The use ends: its period closes with a statement, and the agreement is complete.
+        async def stated() -> list[dict[str, Any]] | None:
+            found = await statements_of(stack, deal)
+            return found or None
+
+        timeout = (use_ends - datetime.now(UTC)).total_seconds() + 60
+        statements = await eventually(stated, timeout=timeout)
+        assert statements[0]["total_amount"] > 0, statements
+        assert (await read(stack, business, deal))["status"] == "completed"
+        after = await impact_of(stack, deal)
+        assert after != before  # the territory's impact changed
+
+        # Another van (the first may still be held for the use that ended), and another need.
+        await van_offered(stack, business)
+        second = await need(stack, association, **use_under_way(datetime.now(UTC) + USE_LEFT))
+        proposed = await proposals_for(flow, second["id"])
+        assert {p["data"]["score"]["policy_version"] for p in proposed} == {adopted["version"]}
+        proposed_ids = {p["id"] for p in proposed}
 
         async with listening(base, association.headers, last_event_id=cut_after) as resumed:
             await eventually(
-                lambda: any(
-                    json.loads(e.data)["id"] == next_proposal["id"] for e in resumed.events
-                ),
+                lambda: any(json.loads(e.data)["id"] in proposed_ids for e in resumed.events),
                 timeout=30,
             )
             seen_after = list(resumed.events)
@@ -199,6 +239,7 @@ async def test_from_a_van_to_a_new_policy_everyone_concerned_hears_of_each_step(
         "mcvt.agreement.usage_recorded.v1",
         "mcvt.agreement.usage_confirmed.v1",
         "mcvt.agreement.statement_issued.v1",
+        "mcvt.agreement.completed.v1",
         "mcvt.governance.proposal_opened.v1",
         "mcvt.governance.decision_made.v1",
         "mcvt.match.proposed.v1",
