@@ -6,7 +6,16 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from contracts import actors, agreements, governance, matches, needs, notifications, offers
+from contracts import (
+    actors,
+    agreements,
+    contacts,
+    governance,
+    matches,
+    needs,
+    notifications,
+    offers,
+)
 from contracts.envelope import CloudEvent, EventPayload
 
 EVENT_TYPES: dict[str, type[EventPayload]] = {}
@@ -25,6 +34,7 @@ register(*offers.EVENTS, *needs.EVENTS)
 register(*matches.EVENTS)
 register(*agreements.EVENTS)
 register(*notifications.EVENTS)
+register(*contacts.EVENTS)
 
 
 class _Head(BaseModel):

@@ -13,6 +13,8 @@ class Topic(StrEnum):
     AGREEMENTS = "mcvt.agreements"
     GOVERNANCE = "mcvt.governance"
     NOTIFICATIONS = "mcvt.notifications"
+    # Private: e-mail addresses, from actors to notifications only (see contracts/contacts.py).
+    CONTACTS = "mcvt.contacts"
 
 
 DEAD_LETTER_PREFIX = "mcvt.dlq."

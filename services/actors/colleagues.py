@@ -9,7 +9,7 @@ from uuid import UUID
 import asyncpg
 
 from contracts.actors import SessionEndReason
-from services.actors import people_store, sign_in, store
+from services.actors import contacts, people_store, sign_in, store
 from services.actors.domain import Actor
 from services.actors.people import (
     Invitation,
@@ -60,13 +60,14 @@ class Invited:
 
 @transactional
 async def invite(
-    conn: Connection, actor_id: UUID, invitation: Invitation, principal: Principal
+    conn: Connection, actor_id: UUID, invitation: Invitation, principal: Principal, ctx: Context
 ) -> Invited:
     """Make the person (new, or known from another actor) a member, with a sign-in link."""
     actor = await ensure_admin_of(conn, actor_id, principal)
     person = await people_store.ensure_person(conn, uuid.uuid4(), invitation.email, invitation.name)
     if not await people_store.add_membership(conn, actor_id, person.id, invitation.role):
         raise Conflict("this person is already a member of this actor", field="email")
+    await contacts.set_contact(conn, actor, str(person.id), person.email, ctx)
     link = await sign_in.new_link(conn, person)
     return Invited(person, invitation.role, actor, link)
 
@@ -76,12 +77,13 @@ async def remove(
     conn: Connection, actor_id: UUID, person_id: UUID, principal: Principal, ctx: Context
 ) -> None:
     """Remove a person from the actor (never its last admin) and end their sessions for it."""
-    await ensure_admin_of(conn, actor_id, principal)
+    actor = await ensure_admin_of(conn, actor_id, principal)
     role = await people_store.role(conn, actor_id, person_id)
     if role is None:
         raise NotFound("no such person in this actor")
     ensure_not_last_admin(role, await people_store.admins(conn, actor_id))
     await people_store.remove_membership(conn, actor_id, person_id)
+    await contacts.remove_contact(conn, actor_id, actor.territory_id, person_id, ctx)
     await sign_in.end(
         conn, SessionEndReason.PERSON_REMOVED, ctx, actor_id=actor_id, person_id=person_id
     )

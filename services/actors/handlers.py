@@ -24,7 +24,7 @@ from contracts.actors import (
     TerritorySettingsChangedV1,
 )
 from contracts.envelope import EventPayload
-from services.actors import domain, people_store, sign_in, store
+from services.actors import contacts, domain, people_store, sign_in, store
 from services.actors.domain import Actor, ActorChanges, ActorRegistration
 from services.actors.people import Person, Role
 from services.runtime import clock
@@ -69,12 +69,15 @@ async def _new_key(conn: Connection, actor_id: UUID, label: str) -> NewKey:
     return NewKey(key_id, api_key, label, row["created_at"])
 
 
-async def _first_admin(conn: Connection, actor: Actor) -> Person:
+async def _first_admin(conn: Connection, actor: Actor, ctx: Context) -> Person:
     """The registrant, by the actor's e-mail, becomes its first admin (a citizen is named as its
-    actor is; an organisation's registrant gives a name later)."""
+    actor is; an organisation's registrant gives a name later). The actor's address and theirs
+    go to notifications, which mails them what concerns the actor."""
     name = actor.name if actor.kind == ActorKind.CITIZEN else ""
     person = await people_store.ensure_person(conn, uuid.uuid4(), actor.email, name)
     await people_store.add_membership(conn, actor.id, person.id, Role.ADMIN)
+    await contacts.set_contact(conn, actor, "", actor.email, ctx)
+    await contacts.set_contact(conn, actor, str(person.id), person.email, ctx)
     return person
 
 
@@ -87,7 +90,7 @@ async def register_actor(
     actor = domain.register(draft, actor_id=uuid.uuid4(), now=clock.now())
     await _insert_new_actor(conn, actor)
     key = await _new_key(conn, actor.id, "first key")
-    link = await sign_in.new_link(conn, await _first_admin(conn, actor))
+    link = await sign_in.new_link(conn, await _first_admin(conn, actor, ctx))
     await _emit(conn, ActorRegisteredV1(**domain.state(actor)), actor, ctx)
     return actor, key, link
 
@@ -107,7 +110,7 @@ async def bootstrap_territory(
     actor = domain.make_facilitator(draft, actor_id=uuid.uuid4(), now=clock.now())
     await _insert_new_actor(conn, actor)
     key = await _new_key(conn, actor.id, "facilitator key")
-    await _first_admin(conn, actor)
+    await _first_admin(conn, actor, ctx)
     await _emit(conn, ActorRegisteredV1(**domain.state(actor)), actor, ctx)
     return territory_id, actor, key
 
@@ -141,6 +144,8 @@ async def change_actor(
     except asyncpg.UniqueViolationError as duplicate:
         raise _already_registered(duplicate) from None
     await _emit(conn, ActorUpdatedV1(**domain.state(updated), changed=changed), updated, ctx)
+    if "email" in changed:
+        await contacts.set_contact(conn, updated, "", updated.email, ctx)
     return updated
 
 
@@ -308,6 +313,8 @@ async def erase_actor(
     await sign_in.end(conn, SessionEndReason.ACTOR_SUSPENDED, ctx, actor_id=actor.id)
     former = await people_store.remove_memberships_of_actor(conn, actor.id)
     await people_store.forget_people_without_actor(conn, former)
+    for person_id in ["", *map(str, former)]:  # after the addresses set, on their topic
+        await contacts.remove_contact(conn, actor.id, actor.territory_id, person_id, ctx)
     await forget_published(conn, str(actor.id))
     payload = ActorErasedV1(**domain.state(erased), erased_by=principal.actor_id)
     await _emit(conn, payload, erased, ctx)

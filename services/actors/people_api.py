@@ -225,9 +225,9 @@ async def list_people(actor_id: UUID, pool: Pool, me: CurrentActor) -> list[Memb
     summary="Invite a person into my actor (admin): they get a sign-in link by mail",
 )
 async def invite(
-    actor_id: UUID, body: Invitation, pool: Pool, me: CurrentActor, mails: Mails
+    actor_id: UUID, body: Invitation, pool: Pool, me: CurrentActor, mails: Mails, ctx: Ctx
 ) -> MemberOut:
-    invited = await colleagues.invite(pool, actor_id, body, me)
+    invited = await colleagues.invite(pool, actor_id, body, me, ctx)
     person = invited.person
     mails.send(
         letters.invitation(

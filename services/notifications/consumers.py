@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from contracts.actors import ActorErasedV1
+from contracts.contacts import ContactRemovedV1, ContactSetV1
 from contracts.envelope import CloudEvent, EventPayload
 from contracts.registry import EVENT_TYPES
 from contracts.topics import Topic
@@ -64,4 +65,20 @@ def event_consumers(settings: NotificationsSettings) -> tuple[EventConsumer, ...
     async def on_erased(conn: Connection, event: CloudEvent[ActorErasedV1], ctx: Context) -> None:
         await mailing.forget_actor(conn, event.data.actor_id)
 
-    return (events,)
+    contacts = EventConsumer(
+        f"{settings.consumer_group_prefix}.contacts",
+        description="The addresses of actors and their people (private topic mcvt.contacts), "
+        "mailed what concerns their actor.",
+    )
+
+    @contacts.on(ContactSetV1)
+    async def on_set(conn: Connection, event: CloudEvent[ContactSetV1], ctx: Context) -> None:
+        await mailing.contact_set(conn, event.data)
+
+    @contacts.on(ContactRemovedV1)
+    async def on_removed(
+        conn: Connection, event: CloudEvent[ContactRemovedV1], ctx: Context
+    ) -> None:
+        await mailing.contact_removed(conn, event.data)
+
+    return (events, contacts)

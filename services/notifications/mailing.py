@@ -1,15 +1,20 @@
 """E-mail to people: the same notifications, at once or in a daily digest, through the shared
 mail sender (SMTP named in settings, or `.run/mail/` with `make run`).
 
-- A person gives an address and what to receive (`PUT /v1/me/mail`); nothing is sent to it until
-  the person opens the confirmation link mailed to it.
+- actors tells (private topic `mcvt.contacts`) the actor's contact address and each of its
+  people's, from when they join it until they leave: those are mailed by default
+  (`CONTACT_KINDS`, at once). A person may choose other kinds, a digest or another address
+  (`PUT /v1/me/mail`); nothing is sent to an address of their own until they open the
+  confirmation link mailed to it. One notification goes once to an address, whoever else of the
+  actor shares it (a person's own choice first).
 - Each notification that concerns the person's actor (as for an `actor` webhook scope) and one
   of its kinds becomes a job of the durable scheduler: `mail` (at once) or an item of the
   `mail-digest` job due at the next 07:00 (France). A mail the server refuses or cannot take
   fails the job, which the scheduler retries with backoff (parked after its attempts).
 - Every mail carries an unsubscribe link that works without signing in (its token is the
   recipient's random secret); the page asks for one click (a POST), so that a link checker that
-  opens links does not unsubscribe anyone.
+  opens links does not unsubscribe anyone. Unsubscribing keeps the address with no kinds, so
+  that a later address from actors does not subscribe it again.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any
 import asyncpg
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from contracts.contacts import ContactRemovedV1, ContactSetV1
 from services.notifications.domain.mails import PARIS, Frequency, next_digest, title_of
 from services.notifications.domain.subscriptions import Notification, concerns, type_matches
 from services.notifications.settings import NotificationsSettings
@@ -46,6 +52,8 @@ _RECIPIENT = """
 SELECT id, actor_id, territory_id, person, email, kinds, frequency, token, confirmed_at
 FROM mail_recipients
 """
+# What the addresses actors tells of receive until their people choose otherwise.
+CONTACT_KINDS = ["mcvt.match.*", "mcvt.agreement.*", "mcvt.governance.*"]
 
 
 @dataclass(frozen=True)
@@ -67,16 +75,21 @@ def links(settings: NotificationsSettings) -> Links:
 async def route(conn: Connection, seq: int, notification: Notification) -> int:
     """Queue the notification for every confirmed recipient it concerns; return how many."""
     rows = await conn.fetch(
-        _RECIPIENT + " WHERE territory_id = $1 AND confirmed_at IS NOT NULL",
+        _RECIPIENT + " WHERE territory_id = $1 AND confirmed_at IS NOT NULL"
+        " ORDER BY person = '', id",  # a person's own choice before the actor's default
         uuid.UUID(notification.territory_id),
     )
     queued = 0
     now = clock.now()
+    addressed: set[str] = set()
     for row in rows:
         if not concerns(str(row["actor_id"]), notification, whole_territory=False):
             continue
         if not any(type_matches(kind, notification.type) for kind in row["kinds"]):
             continue
+        if row["email"].lower() in addressed:
+            continue
+        addressed.add(row["email"].lower())
         queued += 1
         if row["frequency"] == Frequency.IMMEDIATE:
             payload = {"recipient": str(row["id"]), "seq": seq}
@@ -114,7 +127,9 @@ async def send_notification(
     row = await conn.fetchrow(
         "SELECT type, body, created_at FROM notifications WHERE seq = $1", job.payload["seq"]
     )
-    if recipient is None or recipient["confirmed_at"] is None or row is None:
+    if recipient is None or recipient["confirmed_at"] is None or not recipient["kinds"]:
+        return
+    if row is None:
         return
     item = _item(row)
     await _send(sender, settings, recipient, f"MCVT · {item['title']}", "notification", item)
@@ -220,7 +235,7 @@ async def set_recipient(
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
             ON CONFLICT (actor_id, person) DO UPDATE SET email = EXCLUDED.email,
                 kinds = EXCLUDED.kinds, frequency = EXCLUDED.frequency, token = EXCLUDED.token,
-                confirmed_at = NULL, updated_at = now()""",
+                confirmed_at = NULL, origin = 'person', updated_at = now()""",
             recipient_id,
             uuid.UUID(actor_id),
             uuid.UUID(territory_id),
@@ -263,8 +278,41 @@ async def confirm(conn: Connection, token: str) -> bool:
 
 
 async def unsubscribe(conn: Connection, token: str) -> bool:
-    done = await conn.execute("DELETE FROM mail_recipients WHERE token = $1", token)
-    return done != "DELETE 0"
+    """No more mail about the actor to the token's address (whichever of the actor's rows holds
+    it); False when it receives none already, or the token is unknown."""
+    done = await conn.execute(
+        """WITH target AS (
+            SELECT actor_id, lower(email) AS email FROM mail_recipients
+            WHERE token = $1 AND kinds <> '{}'
+        )
+        UPDATE mail_recipients r SET kinds = '{}', updated_at = now() FROM target t
+        WHERE r.actor_id = t.actor_id AND lower(r.email) = t.email""",
+        token,
+    )
+    return done != "UPDATE 0"
+
+
+async def contact_set(conn: Connection, contact: ContactSetV1) -> None:
+    """An address from actors: mailed at once what concerns the actor, unless the person chose
+    an address of their own (kept) or unsubscribed (stays so)."""
+    await conn.execute(
+        """INSERT INTO mail_recipients
+        (id, actor_id, territory_id, person, email, kinds, frequency, token, confirmed_at, origin)
+        VALUES ($1, $2, $3, $4, $5, $6, 'immediate', $7, now(), 'actors')
+        ON CONFLICT (actor_id, person) DO UPDATE SET email = EXCLUDED.email, updated_at = now()
+        WHERE mail_recipients.origin = 'actors'""",
+        uuid.uuid4(),
+        uuid.UUID(contact.actor_id),
+        uuid.UUID(contact.territory_id),
+        contact.person_id,
+        str(contact.email),
+        CONTACT_KINDS,
+        secrets.token_urlsafe(32),
+    )
+
+
+async def contact_removed(conn: Connection, contact: ContactRemovedV1) -> None:
+    await forget_recipient(conn, contact.actor_id, contact.person_id)
 
 
 async def forget_actor(conn: Connection, actor_id: str) -> None:
