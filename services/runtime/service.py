@@ -44,7 +44,7 @@ from services.runtime.db import create_pool, migrate
 from services.runtime.docs import install_docs
 from services.runtime.edge import ErrorBoundary, ProblemH11Protocol, RequestGuard
 from services.runtime.health import health_router
-from services.runtime.kafka import ensure_topics, make_producer
+from services.runtime.kafka import client_options, ensure_topics, make_producer, security
 from services.runtime.logs import configure_logging, correlation_middleware, current_correlation_id
 from services.runtime.metrics import ServiceMetrics, metrics_router
 from services.runtime.outbox import OutboxRelay
@@ -119,6 +119,7 @@ def build_broker(
     broker = KafkaBroker(
         settings.kafka_bootstrap_servers,
         enable_idempotence=settings.kafka_enable_idempotence,
+        security=security(settings),
         client_id=f"mcvt-{settings.service_name}",
         description=spec.title,
         logger=logging.getLogger(f"mcvt.{spec.name}.broker"),
@@ -217,6 +218,7 @@ def create_app(
                 topics_of(spec, settings),
                 settings.kafka_topic_partitions,
                 settings.kafka_topic_replication,
+                client_options(settings),
             )
             await producer.start()
             app.state.verifier = TokenVerifier(

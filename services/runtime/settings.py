@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,6 +21,12 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
+    # SASL/SCRAM-SHA-512 credentials on a cluster whose listener authenticates clients (the
+    # Strimzi KafkaUser of the service, whose ACLs say what it may read and write); no user
+    # name: an unauthenticated listener (development). TLS for a listener that encrypts.
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: SecretStr = SecretStr("")
+    kafka_tls: bool = False
     # Apache Kafka supports the idempotent producer; Tansu (development) does not.
     kafka_enable_idempotence: bool = False
     kafka_topic_partitions: int = Field(default=4, ge=1)
