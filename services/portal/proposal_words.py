@@ -344,3 +344,8 @@ class ProposalWords:
 
     def rule_value(self, rule: str, value: Any) -> str:
         return rule_value(self.words, rule, value)
+
+    @staticmethod
+    def chunks(digest: str, size: int = 16) -> list[str]:
+        """A hash in pieces, so that a phone's narrow screen may break it between them."""
+        return [digest[i : i + size] for i in range(0, len(digest), size)]
