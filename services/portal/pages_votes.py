@@ -75,8 +75,6 @@ async def new_proposal(visit: VisitDep) -> Response:
 async def _form_context(visit: Visit, kind: str) -> dict[str, Any]:
     """What the form of this kind shows beside its fields: today's values and the lists to
     choose from."""
-    me = await visit.api("actors", "GET", "/v1/actors/me")
-    territory = me["territory_id"]
     if kind == "admit_actor":
         pending = await visit.api("actors", "GET", "/v1/actors", params={"status": "pending"})
         return {"pending": pending["items"]}
@@ -86,12 +84,12 @@ async def _form_context(visit: Visit, kind: str) -> dict[str, Any]:
             visit.api("offers", "GET", "/v1/needs", params={"limit": 100}),
         )
         return {"offers": offers["items"], "needs": needs["items"]}
-    if kind == "change_colleges":
-        colleges = await visit.api("governance", "GET", f"/v1/territories/{territory}/colleges")
-        return {"colleges_now": colleges}
-    if kind == "change_territory_rules":
-        rules = await visit.api("governance", "GET", f"/v1/territories/{territory}/rules")
-        return {"rules": rules}
+    if kind in ("change_colleges", "change_territory_rules"):
+        me = await visit.api("actors", "GET", "/v1/actors/me")
+        territory = f"/v1/territories/{me['territory_id']}"
+        if kind == "change_colleges":
+            return {"colleges_now": await visit.api("governance", "GET", f"{territory}/colleges")}
+        return {"rules": await visit.api("governance", "GET", f"{territory}/rules")}
     if kind == "change_matching_policy":
         return {"policy": await visit.api("matching", "GET", "/v1/policy")}
     return {}
