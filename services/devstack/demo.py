@@ -1,7 +1,7 @@
 """The demo territory that `make run` loads, from its readable data file `demo_territory.toml`:
 the Petite Montagne (Jura), its facilitators, associations, businesses, town hall and citizens,
-their offers and needs (when the offers service runs) and matches proposed and confirmed (when
-matching runs too).
+their offers and needs (when the offers service runs), matches proposed and confirmed (when
+matching runs too) and a vote under way (when governance runs).
 
 The territory and its first facilitator are created the way an operator does it
 (`python -m services.actors bootstrap`); everything else goes through the public HTTP API.
@@ -19,6 +19,7 @@ import os
 import time
 import tomllib
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -306,6 +307,54 @@ async def _agreements(
     return tuple(found.values())
 
 
+def vote_body(vote: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The data file's vote as a proposal's draft, closing `days` after `now`."""
+    return {
+        "kind": vote["kind"],
+        "title": vote["title"],
+        "description": vote.get("description", ""),
+        "method": vote.get("method", "majority"),
+        "parameters": vote.get("parameters", {}),
+        "closes_at": (now + timedelta(days=vote["days"])).isoformat(),
+    }
+
+
+async def _members_known_to_governance(
+    governance: httpx.AsyncClient, territory_id: str, count: int, headers: dict[str, str]
+) -> None:
+    """Wait until governance (which learns of members by event) counts `count` members: a
+    proposal's electorate is frozen when it opens."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        response = await governance.get(f"/v1/territories/{territory_id}/colleges", headers=headers)
+        if response.is_success and sum(response.json()["members"].values()) >= count:
+            return
+        await asyncio.sleep(0.3)
+    raise RuntimeError(f"governance does not know the {count} members of the demo territory")
+
+
+async def _vote_under_way(
+    url: str,
+    data: dict[str, Any],
+    territory_id: str,
+    members: int,
+    facilitator: dict[str, str],
+    headers: dict[str, dict[str, str]],
+) -> tuple[Listing, ...]:
+    """The vote of the data file, opened by the facilitator, with some members' ballots."""
+    vote = data.get("vote")
+    if not vote:
+        return ()
+    async with httpx.AsyncClient(base_url=url, timeout=10) as governance:
+        await _members_known_to_governance(governance, territory_id, members, facilitator)
+        body = vote_body(vote, datetime.now(UTC))
+        opened = await _post_when_known(governance, "/v1/proposals", body, facilitator)
+        for voter, choice in vote.get("ballots", {}).items():
+            path = f"/v1/proposals/{opened['id']}/votes"
+            await _post_when_known(governance, path, {"choice": choice}, headers[voter])
+    return (Listing("vote", opened["id"], opened["title"], "facilitator"),)
+
+
 DEMO_JSON = "demo.json"
 DEMO_KEYS = "demo-keys.txt"
 
@@ -397,4 +446,8 @@ async def load_demo(
         listings = await _marketplace(urls, data, headers)
     if "offers" in urls and "matching" in urls and "agreements" in urls:
         listings += await _agreements(urls, data, headers)
+    if "governance" in urls:
+        listings += await _vote_under_way(
+            urls["governance"], data, str(territory_id), len(members), facilitator, headers
+        )
     return Demo(data["territory"], str(territory_id), tuple(members), listings)

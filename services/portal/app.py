@@ -25,6 +25,7 @@ from services.portal import (
     pages_market,
     pages_matches,
     pages_people,
+    pages_votes,
 )
 from services.portal.i18n import Words
 from services.portal.session import SessionCodec
@@ -215,6 +216,7 @@ def build_app(settings: PortalSettings | None = None) -> FastAPI:
         pages_matches.router,
         pages_facilitation.router,
         pages_people.router,
+        pages_votes.router,
     ):
         app.include_router(router)
     app.mount("/static/portal", StaticFiles(directory=HERE / "static"), name="static")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from uuid import uuid4
 
 from services.devstack import demo, runner
+from services.governance.domain.ballots import ALLOWED, Draft, parse_payload
 from services.offers.drafts import AssetDraft, NeedDraft, OfferDraft
 from services.portal.places import commune_location
 
@@ -59,3 +61,11 @@ def test_the_portal_starts_first_on_8000_and_is_told_where_the_apis_are() -> Non
     assert env["MATCHING_URL"] == "http://127.0.0.1:8003"
     assert env["PUBLIC_URL"] == "http://127.0.0.1:8000"
     assert len(env["SESSION_KEY"]) == 44  # a Fernet key
+
+
+def test_the_vote_under_way_is_a_proposal_governance_accepts() -> None:
+    draft = Draft.model_validate(demo.vote_body(DATA["vote"], datetime.now(UTC)))
+    parse_payload(draft.kind, draft.parameters)
+    actors = {actor["key"] for actor in DATA["actor"]}
+    for voter, choice in DATA["vote"]["ballots"].items():
+        assert voter in actors and choice in ALLOWED[draft.method]
