@@ -81,6 +81,11 @@ class _Route(Generic[P]):
 class EventConsumer:
     """A consumer group (`<service>.<purpose>`) and its handlers, one per event type."""
 
+    # The batch a read model's group takes: big enough that a replay from offset 0 pays for a
+    # transaction and an offset commit once per few hundred events, small enough that a batch
+    # applied again one record at a time, after a poison record, stays short.
+    READ_MODEL_BATCH = 500
+
     def __init__(self, group: str, *, description: str = "", batch: int | None = None) -> None:
         """`batch`: at most this many records per fetch, applied per partition in one
         transaction (see the module docstring); None applies them one at a time."""
