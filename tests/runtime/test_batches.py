@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer
 
 import services.runtime.consumer as consumer_module
 from services.runtime.consumer import ConsumerRuntime, EventConsumer, Record, process_batch
-from tests.runtime.throwaway import Throwaway, throwaway
+from tests.runtime.throwaway import throwaway
 from tests.support import eventually
 
 BATCH = 100
@@ -45,7 +45,8 @@ class Batches:
 
 
 async def effect_order(pool: asyncpg.Pool) -> list[str]:
-    return [row["event_id"] for row in await pool.fetch("SELECT event_id FROM effects ORDER BY seq")]
+    rows = await pool.fetch("SELECT event_id FROM effects ORDER BY seq")
+    return [row["event_id"] for row in rows]
 
 
 async def test_a_batch_keeps_each_keys_order(
