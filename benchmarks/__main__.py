@@ -19,6 +19,7 @@ BENCHMARKS = {
     "notifications_flow": "need published -> partner webhook; delivery rate; a hanging endpoint",
     "agreements": "period close of 10,000 agreements and impact p99, against raw SQL (issue 10)",
     "governance": "votes with audit appends, tally and chain verification, against raw references",
+    "rebuild": "matching's read model from offset 0: batched, one at a time, raw (issue 15)",
 }
 
 

@@ -30,6 +30,7 @@ def event_consumers(settings: AgreementsSettings) -> tuple[EventConsumer, ...]:
     prefix = settings.consumer_group_prefix
     views = EventConsumer(
         f"{prefix}.views",
+        batch=EventConsumer.READ_MODEL_BATCH,
         description="Keeps every version of offers and needs, and actors' kinds, that "
         "agreements are made from.",
     )

@@ -18,7 +18,9 @@ from services.runtime.db import Connection
 def member_events(group: str) -> EventConsumer:
     """The consumer group that keeps the colleges' members from actor events."""
     consumer = EventConsumer(
-        group, description="Keeps the colleges' members: admitted, suspended, their kind."
+        group,
+        description="Keeps the colleges' members: admitted, suspended, their kind.",
+        batch=EventConsumer.READ_MODEL_BATCH,
     )
 
     @consumer.on(*actors.EVENTS)

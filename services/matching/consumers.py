@@ -28,6 +28,7 @@ def event_consumer(group: str, model: ReadModel) -> EventConsumer:
     """The consumer group that keeps `model` and proposes from it."""
     consumer = EventConsumer(
         group,
+        batch=EventConsumer.READ_MODEL_BATCH,
         description="Keeps the read model of offers, needs and actors and the territories' "
         "matching policies; proposes matches as they change; ends the bookings of agreements "
         "that ended.",

@@ -53,6 +53,7 @@ async def take(conn: Connection, event: CloudEvent[Any]) -> None:
 def event_consumers(settings: NotificationsSettings) -> tuple[EventConsumer, ...]:
     events = EventConsumer(
         f"{settings.consumer_group_prefix}.events",
+        batch=EventConsumer.READ_MODEL_BATCH,
         description="Every event partners may hear of: logged for the streams, queued for the "
         "webhooks it concerns.",
     )

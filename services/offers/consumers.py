@@ -16,6 +16,7 @@ from services.runtime.db import Connection
 
 actor_events = EventConsumer(
     "offers.actors",
+    batch=EventConsumer.READ_MODEL_BATCH,
     description="Keeps the actors read model; a suspension pauses offers and withdraws needs.",
 )
 

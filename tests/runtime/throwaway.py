@@ -70,6 +70,7 @@ class Throwaway:
     producer: AIOKafkaProducer
     topic: str = field(default_factory=lambda: f"mcvt.test.{uuid.uuid4().hex[:12]}")
     group: str = field(default_factory=lambda: f"test.throwaway-{uuid.uuid4().hex[:8]}")
+    batch: int | None = None  # the group takes records in batches of up to this many
     attempts: Counter[str] = field(default_factory=Counter)  # handler runs per event id
     gate: asyncio.Event = field(default_factory=asyncio.Event)  # releases `hold` events
     holding: asyncio.Event = field(default_factory=asyncio.Event)  # a `hold` event is held
@@ -82,7 +83,7 @@ class Throwaway:
         extra: dict[str, Any] = {"topic": self.topic, "__module__": __name__}
         self.model = type("TestTick", (Tick,), dict(extra))
         self.other = type("TestOther", (Other,), dict(extra))
-        self.consumer = EventConsumer(self.group, description="runtime tests")
+        self.consumer = EventConsumer(self.group, description="runtime tests", batch=self.batch)
         self.consumer.on(self.model)(self._handle)
 
     @property
@@ -199,13 +200,16 @@ async def evict(broker: KafkaBroker) -> None:
 
 
 @contextlib.asynccontextmanager
-async def throwaway(kafka: str, pool: asyncpg.Pool) -> AsyncIterator[Throwaway]:
-    """A throwaway group over a database from the `outbox_pool` fixture (runtime tables only)."""
+async def throwaway(
+    kafka: str, pool: asyncpg.Pool, *, batch: int | None = None
+) -> AsyncIterator[Throwaway]:
+    """A throwaway group over a database from the `outbox_pool` fixture (runtime tables only),
+    batched when `batch` is given."""
     await pool.execute(SCHEMA)
     producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all", linger_ms=2)
     await producer.start()
     try:
-        setup = Throwaway(kafka, pool, producer)
+        setup = Throwaway(kafka, pool, producer, batch=batch)
         await ensure_topics(kafka, [setup.topic, setup.dead_letter_topic], PARTITIONS)
         yield setup
     finally:

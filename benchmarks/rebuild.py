@@ -1,0 +1,308 @@
+"""Benchmark of a read model rebuilt from offset 0: matching's, batched against one at a time.
+
+One run starts its own Tansu broker, publishes 100,000 offers and 10,000 needs (spread over 200
+territories) to mcvt.offers and mcvt.needs with four partitions each, then reads them back from
+offset 0 three ways, in this order:
+
+(1) raw: a plain aiokafka consumer assigned every partition, counting records, nothing else;
+(2) batched: matching's read-model consumer group as the service subscribes it (batches of
+    `EventConsumer.READ_MODEL_BATCH`), in a shadow read model (proposing nothing), on a fresh
+    database with matching's migrations: inbox, offer and need rows, indexes in memory;
+(3) one at a time: the same group with batches off, on another fresh database. At about a
+    few hundred records per second it is measured over its first `--single-records` records,
+    not the whole backlog.
+
+Each rate counts from the first record consumed to the last, so the group's join is not in it.
+The broker, PostgreSQL and Python share this machine's cores: the load average is printed.
+Targets (issue 15): (2) >= 10 x (3) and (2) >= 0.3 x (1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import math
+import random
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from faststream.kafka import KafkaBroker
+
+from benchmarks.backbone import PARTITIONS, Report, load_average, progress, run_on_local_stack
+from contracts.envelope import new_event
+from contracts.needs import NeedPublishedV1
+from contracts.offers import OfferPublishedV1
+from contracts.topics import Topic
+from services.devstack.postgres import create_database, drop_database
+from services.matching.app import MIGRATIONS
+from services.matching.consumers import event_consumer
+from services.matching.readmodel import ReadModel
+from services.runtime.consumer import ConsumerRuntime, EventConsumer, subscribe
+from services.runtime.db import create_pool, migrate
+from services.runtime.kafka import ensure_topics, make_producer
+from services.runtime.settings import ServiceSettings
+
+TERRITORIES = 200
+SATURDAY = 5
+START = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+# --- the published market -----------------------------------------------------------------------
+
+
+def _place(rng: random.Random, territory: int) -> dict[str, Any]:
+    """A point within about 10 km of the territory's centre, territories spread over France."""
+    lat = 43.0 + (territory % 20) * 0.3 + rng.uniform(-0.09, 0.09)
+    lon = -1.0 + (territory // 20) * 0.6 + rng.uniform(-0.12, 0.12)
+    return {"lat": lat, "lon": lon, "commune": f"Commune {territory}"}
+
+
+def _offer(rng: random.Random, territory_id: str, place: dict[str, Any]) -> OfferPublishedV1:
+    offer_id, provider_id = str(uuid.uuid4()), str(uuid.uuid4())
+    start = 420 + 60 * rng.randrange(4)
+    return OfferPublishedV1.model_validate(
+        {
+            "offer_id": offer_id,
+            "provider_id": provider_id,
+            "territory_id": territory_id,
+            "status": "published",
+            "title": "Transport frigorifique à l'usage",
+            "description": "Fourgon frigorifique avec chauffeur, payé à l'usage.",
+            "asset": {
+                "asset_id": str(uuid.uuid4()),
+                "owner_id": provider_id,
+                "territory_id": territory_id,
+                "category": "refrigerated_van",
+                "title": "Fourgon frigorifique 12 m³",
+                "description": "Fourgon frigorifique, groupe froid récent.",
+                "capacity": rng.choice((8, 12, 20)),
+                "unit": "m3",
+                "features": ["refrigerated", "tail_lift"],
+                "location": place,
+                "availability": {
+                    "weekly": [
+                        {"weekday": SATURDAY, "start_minute": start, "end_minute": start + 360}
+                    ],
+                    "closures": [],
+                },
+                "idle_share": 0.8,
+                "version": 1,
+            },
+            "performance": [],
+            "price": {"model": "per_use", "unit_price": rng.randrange(20, 60), "currency": "EUR"},
+            "eligible_requester_kinds": ["association"],
+            "max_distance_km": 25,
+            "valid_from": START.isoformat(),
+            "valid_to": (START + timedelta(days=365)).isoformat(),
+            "version": 1,
+        }
+    )
+
+
+def _need(rng: random.Random, territory_id: str, place: dict[str, Any]) -> NeedPublishedV1:
+    return NeedPublishedV1.model_validate(
+        {
+            "need_id": str(uuid.uuid4()),
+            "requester_id": str(uuid.uuid4()),
+            "requester_kind": "association",
+            "territory_id": territory_id,
+            "status": "open",
+            "title": "Un fourgon frigorifique le samedi matin",
+            "description": "Distribution de paniers frais aux familles, le samedi matin.",
+            "category": "refrigerated_van",
+            "quantity": rng.choice((4, 8)),
+            "unit": "m3",
+            "required_features": ["refrigerated"],
+            "weekly_windows": [{"weekday": SATURDAY, "start_minute": 480, "end_minute": 720}],
+            "dated_windows": [],
+            "min_duration_minutes": 120,
+            "location": place,
+            "max_distance_km": 15,
+            "budget": {"max_unit_price": 50, "accepted_price_models": ["per_use"]},
+            "urgency": "normal",
+            "expires_at": (START + timedelta(days=300)).isoformat(),
+            "version": 1,
+        }
+    )
+
+
+async def publish_market(bootstrap: str, offers: int, needs: int) -> None:
+    """Produce the offers then the needs, keyed by aggregate as the relays send them."""
+    rng = random.Random(15)
+    territories = [str(uuid.uuid4()) for _ in range(TERRITORIES)]
+    producer = make_producer(ServiceSettings(kafka_bootstrap_servers=bootstrap))
+    await producer.start()
+    try:
+        for n in range(offers + needs):
+            territory = n % TERRITORIES
+            place = _place(rng, territory)
+            payload: OfferPublishedV1 | NeedPublishedV1
+            if n < offers:
+                payload = _offer(rng, territories[territory], place)
+                subject = payload.offer_id
+            else:
+                payload = _need(rng, territories[territory], place)
+                subject = payload.need_id
+            event = new_event(
+                payload, subject=subject, territory=payload.territory_id, source="/bench"
+            )
+            await producer.send(
+                str(payload.topic), event.model_dump_json().encode(), key=subject.encode()
+            )
+            if n % 5000 == 4999:
+                await producer.flush()
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+# --- the three reads ----------------------------------------------------------------------------
+
+
+class Clock:
+    """When a reader consumed its first record and when it reached its goal."""
+
+    def __init__(self) -> None:
+        self.first: float | None = None
+        self.count_at_first = 0
+
+    async def rate(self, count: Callable[[], int], goal: int, limit_s: float) -> float:
+        """Records per second from the first consumed to `goal` (or to what `limit_s` allows)."""
+        deadline = time.perf_counter() + limit_s
+        while count() < goal and time.perf_counter() < deadline:
+            if self.first is None and count() > 0:
+                self.first, self.count_at_first = time.perf_counter(), count()
+            await asyncio.sleep(0.01)
+        done, end = count(), time.perf_counter()
+        if self.first is None or done <= self.count_at_first:
+            raise RuntimeError(f"only {done} of {goal} records consumed within {limit_s:g} s")
+        return (done - self.count_at_first) / (end - self.first)
+
+
+async def raw_rate(bootstrap: str, total: int, limit_s: float) -> float:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    consumed = 0
+
+    async def read() -> None:
+        nonlocal consumed
+        while True:
+            batches = await consumer.getmany(timeout_ms=500)
+            consumed += sum(len(records) for records in batches.values())
+
+    try:
+        topics = (Topic.OFFERS, Topic.NEEDS)
+        consumer.assign([TopicPartition(t, p) for t in topics for p in range(PARTITIONS)])
+        await consumer.seek_to_beginning()
+        reader = asyncio.create_task(read())
+        try:
+            return await Clock().rate(lambda: consumed, total, limit_s)
+        finally:
+            reader.cancel()
+    finally:
+        await consumer.stop()
+
+
+async def rebuild_rate(
+    server: str,
+    bootstrap: str,
+    producer: AIOKafkaProducer,
+    *,
+    batched: bool,
+    goal: int,
+    limit_s: float,
+) -> tuple[float, int]:
+    """Matching's read-model group rebuilding into a fresh database; (rate, offers indexed)."""
+    name = f"mcvt_bench_rebuild_{uuid.uuid4().hex[:10]}"
+    url = await create_database(server, name)
+    try:
+        await migrate(url, "matching", MIGRATIONS)
+        pool = await create_pool(url)
+        model = ReadModel(proposing=False)
+        consumer: EventConsumer = event_consumer(f"matching.rebuild.{name}", model)
+        if not batched:
+            consumer.batch = None
+        await ensure_topics(bootstrap, [*consumer.topics, consumer.dead_letter_topic], PARTITIONS)
+        runtime = ConsumerRuntime(pool=pool, producer=producer, source="/mcvt/bench-rebuild")
+        broker = KafkaBroker(bootstrap, logger=logging.getLogger("bench.broker"))
+        subscribe(broker, consumer, runtime)
+        await broker.start()
+        try:
+            rate = await Clock().rate(lambda: runtime.processed, goal, limit_s)
+        finally:
+            await broker.stop()
+            await pool.close()
+        if runtime.dead_lettered:
+            raise RuntimeError(f"{runtime.dead_lettered} records dead-lettered in the rebuild")
+        return rate, len(model.offers)
+    finally:
+        await drop_database(server, name)
+
+
+async def bench(server: str, bootstrap: str, args: argparse.Namespace) -> Report:
+    report = Report()
+    report.setting.append(load_average())
+    total = args.offers + args.needs
+    await ensure_topics(bootstrap, [str(t) for t in Topic], PARTITIONS)
+    progress(f"publishing {args.offers} offers and {args.needs} needs")
+    started = time.perf_counter()
+    await publish_market(bootstrap, args.offers, args.needs)
+    report.setting.append(
+        f"{args.offers} offers and {args.needs} needs in {TERRITORIES} territories, "
+        f"{PARTITIONS} partitions per topic, published in {time.perf_counter() - started:.0f} s"
+    )
+    producer = make_producer(ServiceSettings(kafka_bootstrap_servers=bootstrap))
+    await producer.start()
+    try:
+        progress("(1) raw consume")
+        raw = await raw_rate(bootstrap, total, args.limit_s)
+        report.add("(1) raw aiokafka consume", f"{raw:,.0f} records/s", f"{total} records")
+        progress("(2) batched rebuild")
+        batched, indexed = await rebuild_rate(
+            server, bootstrap, producer, batched=True, goal=total, limit_s=args.limit_s
+        )
+        note = f"{total} records, {indexed} offers indexed"
+        report.add("(2) rebuild, batched", f"{batched:,.0f} records/s", note)
+        goal = min(total, args.single_records)
+        progress(f"(3) rebuild one record at a time: first {goal} records")
+        single, _ = await rebuild_rate(
+            server, bootstrap, producer, batched=False, goal=goal, limit_s=args.limit_s
+        )
+        report.add("(3) rebuild, one at a time", f"{single:,.0f} records/s", f"first {goal}")
+    finally:
+        await producer.stop()
+    report.add("(4) batched / one at a time", f"{batched / single:.1f} x")
+    report.add("(5) batched / raw", f"{batched / raw:.2f} x")
+    report.target("(4) batched / one at a time", batched / single, 10, at_least=True)
+    report.target("(5) batched / raw", batched / raw, 0.3, at_least=True)
+    return report
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--offers", type=int, default=100_000, help="offers published")
+    parser.add_argument("--needs", type=int, default=10_000, help="needs published")
+    parser.add_argument(
+        "--single-records",
+        type=int,
+        default=5_000,
+        help="records the one-at-a-time rebuild is measured over",
+    )
+    parser.add_argument(
+        "--limit-s", type=float, default=math.inf, help="give up a read after this long"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the benchmark and print its figures."""
+    run_on_local_stack("rebuild", bench, parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()
