@@ -20,6 +20,8 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
@@ -59,6 +61,15 @@ class Devstack:
     @property
     def portal(self) -> str:
         return self.url("portal")
+
+    def mails_to(self, address: str) -> list[EmailMessage]:
+        """The mails the services wrote to `address` in the mail folder, oldest first."""
+        found = []
+        for path in sorted((self.data_dir / "mail").glob("*.eml"), key=lambda p: p.stat().st_mtime):
+            message = message_from_bytes(path.read_bytes(), policy=policy.default)
+            if address.lower() in str(message["To"]).lower():
+                found.append(message)
+        return found
 
 
 @contextlib.contextmanager

@@ -108,12 +108,15 @@ async def van_offered(stack: Stack, business: Member) -> dict[str, Any]:
 
 
 async def test_from_a_van_to_a_new_policy_everyone_concerned_hears_of_each_step(
-    everything: Flow,
+    everything: Flow, made_run: Devstack
 ) -> None:
     flow, stack = everything, everything.stack
     town = await assembly(stack)
     business, facilitator = town.business, town.facilitator
-    association = await new_member(stack, town.territory, kind="association", name="Paniers")
+    contact = f"paniers-{uuid.uuid4().hex[:8]}@exemple.org"
+    association = await new_member(
+        stack, town.territory, kind="association", name="Paniers", email=contact
+    )
     await members_known(stack, association)
     base = stack.urls["notifications"]
 
@@ -254,3 +257,7 @@ async def test_from_a_van_to_a_new_policy_everyone_concerned_hears_of_each_step(
         for step in expected[1:]:
             positions.append(seen.index(step, positions[-1] + 1))
         assert positions == sorted(positions), types
+    # And the association's people read it by mail, at the address it registered with.
+    mailed = await eventually(lambda: made_run.mails_to(contact) or None)
+    subjects = [str(m["Subject"]) for m in mailed]
+    assert "MCVT · Une mise en relation vous est proposée" in subjects, subjects
