@@ -1,4 +1,5 @@
-"""Where people agreed to be reached, version 1 (topic `mcvt.contacts`, key: actor id).
+"""Where people agreed to be reached, version 1 (topic `mcvt.contacts`, compacted; key:
+`<actor id>/<person id>`, or `<actor id>/actor` for the actor's own address).
 
 A private topic: actors publishes it for notifications alone, which mails people what concerns
 their actor (its contact address, and each person of the actor once they have an account).

@@ -10,6 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from contracts.topics import Topic
 from tests.deploy.manifests import (
     COMPOSE,
     DEPLOY,
@@ -79,8 +80,10 @@ def test_the_topics_job_creates_the_clusters_topics() -> None:
     job = rendered()["topics"]
     env = job["environment"]
     assert int(env["PARTITIONS"]) >= MIN_PARTITIONS
-    created = set(env["KEPT_TOPICS"].split()) | set(env["TOPICS"].split())
+    kinds = ("KEPT_TOPICS", "COMPACTED_TOPICS", "TOPICS")
+    created = set().union(*(env[kind].split() for kind in kinds))
     assert created == set(of_kind(overlay(), "KafkaTopic"))
+    assert env["COMPACTED_TOPICS"].split() == [Topic.CONTACTS]
     assert job["restart"] == "no"
 
 
