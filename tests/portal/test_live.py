@@ -283,6 +283,7 @@ async def test_preferences_show_each_field_error_in_french(portal: Portal) -> No
         response = await browser.post("/notifications", data=no_kind)
         assert response.status_code == 422
         assert 'id="kinds-error">Cochez au moins un type de notification.<' in response.text
+        assert 'href="#kinds"' in response.text and 'id="kinds"' in response.text
 
         empty = {**form(), "email": "", "csrf": csrf_in(page.text)}
         response = await browser.post("/notifications", data=empty)
