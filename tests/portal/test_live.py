@@ -133,6 +133,32 @@ async def test_nobody_hears_another_actors_events(portal: Portal, portal_url: st
         assert ids_of(stream) == [mine]
 
 
+async def test_the_pages_of_an_admitted_actor_carry_the_live_region(portal: Portal) -> None:
+    place = await new_place(portal.stack)
+    association = await new_person(portal.stack, place.territory, kind="association")
+    async with signed_in(portal, association) as browser:
+        page = await browser.get("/equipe")
+    found = re.search(
+        r'<script type="application/json" id="mots-du-direct">(.*?)</script>', page.text
+    )
+    assert found, page.text
+    said = json.loads(found.group(1))
+    assert said["mcvt.match.proposed.v1"] == {
+        "text": "Nouvelle mise en relation proposée.",
+        "link": "/mises-en-relation",
+        "label": "Voir mes mises en relation",
+    }
+    assert re.search(
+        r'<div id="direct" class="live" aria-live="polite" '
+        r'data-depuis="\d{4}-\d\d-\d\dT[\d:.]+\+00:00"',
+        page.text,
+    )
+    assert '<script defer src="/static/portal/live.js"></script>' in page.text
+    async with portal.client() as visitor:
+        welcome = await visitor.get("/")
+    assert "live.js" not in welcome.text and 'id="direct"' not in welcome.text
+
+
 async def test_the_relay_refuses_a_visitor_without_a_session(portal_url: str) -> None:
     async with httpx.AsyncClient(base_url=portal_url) as client:
         anonymous = await client.get("/flux")

@@ -44,7 +44,10 @@
       source.addEventListener(type, (event) => {
         sessionStorage.setItem(KEY, event.lastEventId);
         let time = NaN;
-        try { time = Date.parse(JSON.parse(event.data).time); } catch (_) { /* shown anyway */ }
+        try {
+          // Microseconds cut to milliseconds, the precision Date.parse is sure to read.
+          time = Date.parse(JSON.parse(event.data).time.replace(/(\.\d{3})\d+/, "$1"));
+        } catch (_) { /* shown anyway */ }
         // On a tab's first page, what happened before the page was made is already on it.
         if (!position && time < since) return;
         show(message);
