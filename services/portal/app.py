@@ -22,8 +22,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from services.portal import (
     pages_account,
     pages_facilitation,
+    pages_live,
     pages_market,
     pages_matches,
+    pages_notifications,
     pages_people,
     pages_votes,
 )
@@ -186,6 +188,7 @@ def build_app(settings: PortalSettings | None = None) -> FastAPI:
         words=words,
         templates=make_templates(words),
     )
+    pages_live.install(app.state.portal.templates, words)
     policy = content_security_policy(settings)
 
     @app.middleware("http")
@@ -217,6 +220,8 @@ def build_app(settings: PortalSettings | None = None) -> FastAPI:
         pages_facilitation.router,
         pages_people.router,
         pages_votes.router,
+        pages_live.router,
+        pages_notifications.router,
     ):
         app.include_router(router)
     app.mount("/static/portal", StaticFiles(directory=HERE / "static"), name="static")
