@@ -11,36 +11,28 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import signal
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, Route, async_playwright
 
-from services.devstack import postgres
-from services.devstack.ports import free_port
+from tests.processes import Devstack, devstack
 
 ROOT = Path(__file__).resolve().parents[3]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 TILE = Path(__file__).with_name("tile.png")
 ARTIFACTS = Path(os.environ.get("ARTIFACTS_DIR", ROOT / ".run" / "artifacts"))
 _LINK = re.compile(r"https?://\S+/connexion/[A-Za-z0-9_-]+")
-STACK_TIMEOUT_S = 240
 
 
 @dataclass
 class RunningStack:
     """`python -m services.devstack` in a folder of its own: where the portal is, the mails."""
 
-    portal: str
-    data_dir: Path
+    run: Devstack
     blocked: list[str] = field(default_factory=list)  # requests that tried to leave the machine
     problems: list[str] = field(default_factory=list)  # script errors, refused by the CSP
 
@@ -50,16 +42,23 @@ class RunningStack:
         assert not self.problems, self.problems
 
     @property
+    def portal(self) -> str:
+        return self.run.portal
+
+    @property
+    def data_dir(self) -> Path:
+        return self.run.data_dir
+
+    @property
     def mail_dir(self) -> Path:
         return self.data_dir / "mail"
 
     def mails_to(self, address: str) -> list[str]:
+        """The plain text of each mail to `address`, oldest first."""
         found = []
-        for path in sorted(self.mail_dir.glob("*.eml"), key=lambda p: p.stat().st_mtime):
-            message = message_from_bytes(path.read_bytes(), policy=policy.default)
-            if address.lower() in str(message["To"]).lower():
-                body = message.get_body(preferencelist=("plain",))
-                found.append(body.get_content() if body is not None else "")
+        for message in self.run.mails_to(address):
+            body = message.get_body(preferencelist=("plain",))
+            found.append(body.get_content() if body is not None else "")
         return found
 
     async def sign_in_link(self, address: str, after: int = 0, timeout_s: float = 30) -> str:
@@ -79,46 +78,8 @@ class RunningStack:
 def running_stack(
     tmp_path_factory: pytest.TempPathFactory, pg_server: str
 ) -> Iterator[RunningStack]:
-    data_dir = tmp_path_factory.mktemp("stack")
-    prefix = f"mcvt_browser_{uuid.uuid4().hex[:6]}_"
-    log = (data_dir / "runner.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "services.devstack", "--data-dir", str(data_dir),
-         "--base-port", str(free_port()), "--database-prefix", prefix, "--quiet",
-         "--database-url", pg_server],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        portal = _wait_for_portal(process, data_dir / "runner.log")
-        yield RunningStack(portal, data_dir)
-    finally:
-        process.send_signal(signal.SIGTERM)  # the runner stops every service in order
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-        server = postgres.server_url(
-            os.environ.get("DATABASE_URL"), ROOT / ".run" / "test-postgres"
-        )
-        for name in ("actors", "offers", "matching"):
-            asyncio.run(postgres.drop_database(server, f"{prefix}{name}"))
-
-
-def _wait_for_portal(process: subprocess.Popen[bytes], log: Path) -> str:
-    deadline = time.monotonic() + STACK_TIMEOUT_S
-    while time.monotonic() < deadline:
-        text = log.read_text(encoding="utf-8", errors="replace")
-        if "Ctrl-C to stop" in text:
-            if "demo territory NOT loaded" in text:
-                raise AssertionError(f"the demo did not load:\n{text}")
-            found = re.search(r"portal\s+(http://127\.0\.0\.1:\d+)", text)
-            assert found, text
-            return found.group(1)
-        if process.poll() is not None:
-            raise AssertionError(f"the stack stopped:\n{text}")
-        time.sleep(0.5)
-    raise AssertionError(f"the stack was not up in {STACK_TIMEOUT_S}s:\n{log.read_text()}")
+    with devstack(tmp_path_factory.mktemp("stack"), pg_server) as started:
+        yield RunningStack(started)
 
 
 @pytest.fixture(scope="session")
