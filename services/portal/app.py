@@ -21,7 +21,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.portal import (
     pages_account,
+    pages_agreements,
     pages_facilitation,
+    pages_impact,
     pages_market,
     pages_matches,
     pages_people,
@@ -215,6 +217,8 @@ def build_app(settings: PortalSettings | None = None) -> FastAPI:
         pages_matches.router,
         pages_facilitation.router,
         pages_people.router,
+        pages_agreements.router,
+        pages_impact.router,
     ):
         app.include_router(router)
     app.mount("/static/portal", StaticFiles(directory=HERE / "static"), name="static")
