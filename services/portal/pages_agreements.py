@@ -13,11 +13,12 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
-from services.portal.forms import Form, field_errors, number, text
+from services.portal.forms import Form, field_errors, form_field, number, text
 from services.portal.passthrough import document
 from services.portal.terms_wording import sayings, terms_words
 from services.portal.upstream import ApiError
 from services.portal.web import SignInNeeded, Visit, VisitDep
+from services.runtime import clock
 
 router = APIRouter()
 PARIS = ZoneInfo("Europe/Paris")
@@ -96,6 +97,33 @@ class AgreementPage:
     @property
     def indicators(self) -> list[dict[str, Any]]:
         return list(self.in_force["terms"].get("indicators", []))
+
+    @property
+    def usage_unit(self) -> str:
+        """What a usage report counts (as the agreements service reads it): uses for a per-use
+        price, the offer's unit for a price per performance unit, hours otherwise."""
+        terms = self.in_force["terms"]
+        model = terms["price"]["model"]
+        if model == "per_use":
+            return "use"
+        return str(terms["unit"]) if model == "per_performance_unit" else "hour"
+
+    @property
+    def performance(self) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+        """Each evaluated period with its results as promises (name, unit, target...) that
+        were met or not."""
+        units = {i["name"]: i.get("unit", "") for i in self.indicators}
+        return [
+            (
+                e,
+                [
+                    {**r, "name": r["indicator"], "unit": units.get(r["indicator"], "")}
+                    for r in e["results"]
+                ],
+            )
+            for e in self.evaluations
+            if e["results"]
+        ]
 
 
 async def _quietly(visit: Visit, service: Any, path: str) -> Any:
@@ -201,19 +229,26 @@ async def printable(visit: VisitDep, agreement_id: str, version: int | None = No
 def _french(
     visit: Visit, error: ApiError, fields: dict[str, str], plain: dict[str, str]
 ) -> dict[str, str]:
-    """The API's errors on the form's fields: pydantic's in French by type; the service's own
-    rules (a moment outside the agreement, say) by a French sentence per field."""
-    shown: dict[str, str] = {}
+    """The API's errors on the form's fields, in French: by the type of a malformed value, or,
+    for the service's own rules (a moment outside the agreement, say), by a sentence per field."""
+    _ = visit.words.gettext
+    typed = {
+        "decimal_parsing": _("Saisissez un nombre."),
+        "decimal_type": _("Saisissez un nombre."),
+        "datetime_parsing": _("Saisissez une date et une heure."),
+        "datetime_from_date_parsing": _("Saisissez une date et une heure."),
+        "timezone_aware": _("Saisissez une date et une heure."),
+    }
     by_type = field_errors(visit.words, error)
+    shown: dict[str, str] = {}
     for api_field in error.errors:
-        head = api_field.split(".")[0]
-        name = fields.get(head) or (
-            "usage_m_" + api_field.split(".", 1)[1] if head == "measurements" else head
-        )
-        if error.codes.get(api_field) in (None, "", "value_error"):
-            shown.setdefault(name, plain.get(name, visit.words.gettext("Valeur refusée.")))
-        else:
-            shown.setdefault(name, by_type.get(head) or by_type.get(api_field) or "")
+        head, _dot, rest = api_field.partition(".")
+        name = fields.get(head) or ("usage_m_" + rest if head == "measurements" else head)
+        code = error.codes.get(api_field, "")
+        french = typed.get(code) or (by_type.get(form_field(api_field)) if code else None)
+        if not french or code == "value_error":
+            french = plain.get(name, _("Valeur refusée."))
+        shown.setdefault(name, french)
     return shown
 
 
@@ -356,7 +391,7 @@ async def declare_value(visit: VisitDep, agreement_id: str) -> Response:
         visit,
         agreement_id,
         "/value-declarations",
-        value_body(form, datetime.now(PARIS)),
+        value_body(form, clock.now()),
         _("Valeur déclarée : l'autre partie doit la confirmer."),
         fields=VALUE_FIELDS,
         plain={

@@ -20,7 +20,7 @@ async def document(
     try:
         response = await upstream.client.get(
             upstream.urls[service] + path,
-            params=params,
+            params={k: v for k, v in (params or {}).items() if v is not None},
             headers={"Authorization": f"Bearer {token}"},
         )
     except httpx.HTTPError as error:

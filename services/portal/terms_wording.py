@@ -166,6 +166,21 @@ def value_kind_words(words: Words, kind: str) -> str:
     }.get(kind, kind)
 
 
+def used_words(words: Words, quantity: float, unit: str) -> str:
+    """A usage report's quantity: "2 utilisations", "3 heures"."""
+    if unit == "use":
+        n = 1 if quantity < 2 else 2
+        return (
+            f"{words.number(quantity, 2)}\u00a0{words.ngettext('utilisation', 'utilisations', n)}"
+        )
+    return quantity_words(words, quantity, unit)
+
+
+def indicator_name(words: Words, name: str) -> str:
+    """ "disponibilité": an indicator's name as the promise says it."""
+    return indicator_words(words, {"name": name, "target": 0}).split(" : ")[0]
+
+
 def sayings(words: Words) -> dict[str, Any]:
     """The wording functions the agreement templates call."""
     return {
@@ -175,4 +190,6 @@ def sayings(words: Words) -> dict[str, Any]:
         "amount_of": lambda amount, unit: amount_words(words, amount, unit),
         "kind_of": lambda kind: value_kind_words(words, kind),
         "promise_of": lambda indicator: promise_words(words, indicator),
+        "indicator_of": lambda name: indicator_name(words, name),
+        "used_of": lambda quantity, unit: used_words(words, float(quantity), unit),
     }
