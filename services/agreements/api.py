@@ -366,9 +366,7 @@ class EvaluationOut(BaseModel):
     "/{agreement_id}/evaluations",
     summary="The performance of each closed period (its latest evaluation), newest first",
 )
-async def list_evaluations(
-    agreement_id: UUID, pool: Pool, me: CurrentActor
-) -> list[EvaluationOut]:
+async def list_evaluations(agreement_id: UUID, pool: Pool, me: CurrentActor) -> list[EvaluationOut]:
     return [EvaluationOut.of(r) for r in await handlers.list_evaluations(pool, agreement_id, me)]
 
 

@@ -319,13 +319,12 @@ def running_need_body(running: dict[str, Any], now: datetime) -> dict[str, Any]:
     opens = (now + timedelta(seconds=running["opens_after_s"])).astimezone(PARIS)
     opens = opens.replace(microsecond=0)
     closes = opens + timedelta(minutes=running["window_minutes"])
-    wall = "%Y-%m-%dT%H:%M:%S"
     return {
         **running["need"],
         "required_features": running["need"].get("features", []),
         "features": None,
         "weekly_windows": [],
-        "dated_windows": [{"start": opens.strftime(wall), "end": closes.strftime(wall)}],
+        "dated_windows": [{"start": opens.isoformat(), "end": closes.isoformat()}],
         "expires_at": closes.isoformat(),
     }
 
