@@ -28,8 +28,6 @@ USAGE_FIELDS = {"period_start": "usage_start", "period_end": "usage_end",
                 "quantity": "usage_quantity"}  # fmt: skip
 VALUE_FIELDS = {"period_start": "value_day", "kind": "value_kind", "amount": "value_amount",
                 "status": "value_day"}  # fmt: skip
-# Declared kinds; purchases avoided are typed in euros and sent in cents.
-DECLARED = ("purchase_cost_avoided", "people_served", "jobs_created_or_consolidated")
 
 
 @dataclass
@@ -200,7 +198,6 @@ def _show(
         signing=terms_words(visit.words, page.to_sign["terms"], page.what) if page.to_sign else [],
         errors=errors or {},
         values=values or {},
-        declared=DECLARED,
         **sayings(visit.words),
     )
 
@@ -285,7 +282,9 @@ def usage_body(form: Form, indicators: list[dict[str, Any]]) -> dict[str, Any]:
 def value_body(form: Form, now: datetime) -> dict[str, Any]:
     kind = text(form, "value_kind")
     amount = number(form, "value_amount")
-    if kind == "purchase_cost_avoided" and isinstance(amount, float):
+    if kind == "purchase_cost_avoided" and isinstance(
+        amount, float
+    ):  # typed in euros, sent in cents
         amount = round(amount * 100)
     return {"period_start": day_moment(text(form, "value_day"), now), "kind": kind,
             "amount": amount}  # fmt: skip
