@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from contracts import taxonomy
-from contracts.agreements import AgreementStatus, Signature, Terms
+from contracts.agreements import AgreementStatus, IndicatorResult, Signature, Terms
 from contracts.taxonomy import CategoryCode
 from services.agreements import convention, handlers, impact, store
 from services.agreements.domain.lifecycle import Agreement
@@ -347,6 +347,27 @@ async def list_statements(
         pool, agreement_id, me, after=decode_cursor(cursor), limit=limit + 1
     )
     return page_of(rows, limit, position=lambda r: (r["issued_at"], r["id"]), view=StatementOut.of)
+
+
+class EvaluationOut(BaseModel):
+    period_start: datetime
+    period_end: datetime
+    sequence: int = Field(description="1, or more once a late confirmation corrected it.")
+    results: list[IndicatorResult]
+    ratio: Decimal = Field(description="Share of indicators met, in [0, 1]; 1 if none.")
+    evaluated_at: datetime
+
+    @classmethod
+    def of(cls, row: asyncpg.Record) -> EvaluationOut:
+        return cls.model_validate(dict(row))
+
+
+@agreements_router.get(
+    "/{agreement_id}/evaluations",
+    summary="The performance of each closed period (its latest evaluation), newest first",
+)
+async def list_evaluations(agreement_id: UUID, pool: Pool, me: CurrentActor) -> list[EvaluationOut]:
+    return [EvaluationOut.of(r) for r in await handlers.list_evaluations(pool, agreement_id, me)]
 
 
 CSV = "text/csv; charset=utf-8"

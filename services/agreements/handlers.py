@@ -860,3 +860,11 @@ async def list_statements(
     async with pool.acquire() as conn:
         await readable(conn, agreement_id, principal)
         return await store.statements_of(conn, agreement_id, after=after, limit=limit)
+
+
+async def list_evaluations(
+    pool: asyncpg.Pool, agreement_id: UUID, principal: Principal
+) -> list[asyncpg.Record]:
+    async with pool.acquire() as conn:
+        await readable(conn, agreement_id, principal)
+        return await store.evaluations_of(conn, agreement_id)

@@ -465,6 +465,18 @@ async def statements_of(
     return rows
 
 
+async def evaluations_of(conn: Connection, agreement_id: UUID) -> list[asyncpg.Record]:
+    """The latest evaluation of each period (a correction replaces the first), newest first."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """SELECT DISTINCT ON (period_start) period_start, period_end, sequence, results, ratio,
+                  evaluated_at
+           FROM evaluations WHERE agreement_id = $1
+           ORDER BY period_start DESC, sequence DESC""",
+        agreement_id,
+    )
+    return rows
+
+
 async def statements_for_export(conn: Connection, agreement_id: UUID) -> list[asyncpg.Record]:
     rows: list[asyncpg.Record] = await conn.fetch(
         f"""SELECT {STATEMENT_COLUMNS} FROM statements WHERE agreement_id = $1

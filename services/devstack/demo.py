@@ -18,10 +18,12 @@ import logging
 import os
 import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
@@ -104,6 +106,7 @@ class Demo:
 
 
 DATA_FILE = Path(__file__).with_name("demo_territory.toml")
+PARIS = ZoneInfo("Europe/Paris")
 
 
 def demo_data(path: Path = DATA_FILE) -> dict[str, Any]:
@@ -353,6 +356,113 @@ async def _vote_under_way(
             path = f"/v1/proposals/{opened['id']}/votes"
             await _post_when_known(governance, path, {"choice": choice}, headers[voter])
     return (Listing("vote", opened["id"], opened["title"], "facilitator"),)
+# --- an agreement at work ---------------------------------------------------------------------
+
+
+def running_need_body(running: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The need of the agreement at work: one dated window opening shortly after `now` (Paris
+    time), the need expiring when it closes."""
+    opens = (now + timedelta(seconds=running["opens_after_s"])).astimezone(PARIS)
+    opens = opens.replace(microsecond=0)
+    closes = opens + timedelta(minutes=running["window_minutes"])
+    return {
+        **running["need"],
+        "required_features": running["need"].get("features", []),
+        "features": None,
+        "weekly_windows": [],
+        "dated_windows": [{"start": opens.isoformat(), "end": closes.isoformat()}],
+        "expires_at": closes.isoformat(),
+    }
+
+
+async def _until(
+    client: httpx.AsyncClient,
+    path: str,
+    headers: dict[str, str],
+    ready: Callable[[Any], bool],
+    timeout_s: float = 90,
+) -> Any:
+    """GET `path` until its answer is `ready` (the services work from events and timed jobs)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        response = await client.get(path, headers=headers)
+        if response.is_success and ready(found := response.json()):
+            return found
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{path} did not reach the state awaited")
+        await asyncio.sleep(0.3)
+
+
+async def _agreement_at_work(
+    urls: dict[str, str], data: dict[str, Any], headers: dict[str, dict[str, str]]
+) -> tuple[Listing, ...]:
+    """The `[running]` pair: matched, signed by both, started, its first use reported and
+    confirmed, and the value it created declared and confirmed, all through the public APIs."""
+    running = data["running"]
+    provider, beneficiary = headers[running["provider"]], headers[running["beneficiary"]]
+    async with httpx.AsyncClient(base_url=urls["offers"], timeout=10) as offers:
+        asset = await _post_when_known(offers, "/v1/assets", asset_body(running), provider)
+        made = await _post_when_known(
+            offers, "/v1/offers", offer_body(running, asset["id"]), provider
+        )
+        body = {
+            k: v for k, v in running_need_body(running, datetime.now(UTC)).items() if v is not None
+        }
+        wanted = await _post_when_known(offers, "/v1/needs", body, beneficiary)
+    async with httpx.AsyncClient(base_url=urls["matching"], timeout=10) as matching:
+        match_id = await _proposal(matching, wanted["id"], made["id"], beneficiary)
+        for who in (beneficiary, provider):
+            await _post_when_known(matching, f"/v1/matches/{match_id}/accept", None, who)
+    async with httpx.AsyncClient(base_url=urls["agreements"], timeout=10) as agreements:
+        listed = await _until(
+            agreements,
+            "/v1/agreements",
+            provider,
+            lambda page: any(a["need_id"] == wanted["id"] for a in page["items"]),
+        )
+        agreement_id = next(a["id"] for a in listed["items"] if a["need_id"] == wanted["id"])
+        base = f"/v1/agreements/{agreement_id}"
+        for who in (provider, beneficiary):
+            draft = (await agreements.get(base, headers=who)).json()
+            version = next(
+                v for v in draft["versions"] if v["terms"]["version"] == draft["terms_version"]
+            )
+            signed = await agreements.post(
+                f"{base}/sign",
+                json={"terms_version": draft["terms_version"], "terms_hash": version["terms_hash"]},
+                headers=who,
+            )
+            signed.raise_for_status()
+        active = await _until(agreements, base, provider, lambda a: a["status"] == "active")
+        started = datetime.fromisoformat(active["starts_at"])
+        usage = running["usage"]
+        report = await agreements.post(
+            f"{base}/usage",
+            json={
+                "period_start": started.isoformat(),
+                "period_end": max(datetime.now(UTC), started + timedelta(minutes=1)).isoformat(),
+                "quantity": str(usage["quantity"]),
+                "measurements": {k: str(v) for k, v in usage.get("measurements", {}).items()},
+            },
+            headers=provider,
+        )
+        report.raise_for_status()
+        confirmed = await agreements.post(
+            f"{base}/usage/{report.json()['id']}/confirm", headers=beneficiary
+        )
+        confirmed.raise_for_status()
+        for value in running.get("value", []):
+            declared = await agreements.post(
+                f"{base}/value-declarations",
+                json={"period_start": started.isoformat(), **value},
+                headers=beneficiary,
+            )
+            declared.raise_for_status()
+            accepted = await agreements.post(
+                f"{base}/value-declarations/{declared.json()['id']}/confirm", headers=provider
+            )
+            accepted.raise_for_status()
+    return (Listing("agreement", agreement_id, "en cours", running["beneficiary"]),)
 
 
 DEMO_JSON = "demo.json"
@@ -446,6 +556,8 @@ async def load_demo(
         listings = await _marketplace(urls, data, headers)
     if "offers" in urls and "matching" in urls and "agreements" in urls:
         listings += await _agreements(urls, data, headers)
+        if "running" in data:
+            listings += await _agreement_at_work(urls, data, headers)
     if "governance" in urls:
         listings += await _vote_under_way(
             urls["governance"], data, str(territory_id), len(members), facilitator, headers

@@ -21,8 +21,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.portal import (
     pages_account,
+    pages_agreements,
     pages_facilitation,
     pages_live,
+    pages_impact,
     pages_market,
     pages_matches,
     pages_notifications,
@@ -222,6 +224,8 @@ def build_app(settings: PortalSettings | None = None) -> FastAPI:
         pages_votes.router,
         pages_live.router,
         pages_notifications.router,
+        pages_agreements.router,
+        pages_impact.router,
     ):
         app.include_router(router)
     app.mount("/static/portal", StaticFiles(directory=HERE / "static"), name="static")

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tests.harness import Stack
-from tests.scenario import Territory
+from tests.scenario import Territory, new_member
 from tests.service.agreements.steps import (
     Clock,
     activate,
@@ -54,6 +54,21 @@ async def test_confirmed_usage_is_evaluated_and_stated_disputed_usage_is_not(
     assert (statement["fixed_amount"], statement["variable_amount"]) == (2400, 1600)
     assert statement["total_amount"] == 4000 and statement["amount_unit"] == "eur_cents"
     assert statement["payer_id"] == deal.beneficiary.id
+    # The period's performance, indicator by indicator, for the parties only.
+    path = f"/v1/agreements/{deal.id}/evaluations"
+    response = await agreements(stack).get(path, headers=deal.beneficiary.headers)
+    assert response.status_code == 200, response.text
+    [evaluation] = response.json()
+    assert evaluation["period_start"] == statement["period_start"]
+    met = {r["indicator"]: (r["measured"], r["met"]) for r in evaluation["results"]}
+    assert met == {
+        "availability": ("96", True),
+        "temperature": ("4.4", True),
+        "ready_within": ("3", False),
+    }
+    stranger = await new_member(stack, territory, kind="association", name="Voisins")
+    hidden = await agreements(stack).get(path, headers=stranger.headers)
+    assert hidden.status_code == 404
 
 
 async def test_a_party_confirms_only_the_other_partys_report(
