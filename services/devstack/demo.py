@@ -356,6 +356,8 @@ async def _vote_under_way(
             path = f"/v1/proposals/{opened['id']}/votes"
             await _post_when_known(governance, path, {"choice": choice}, headers[voter])
     return (Listing("vote", opened["id"], opened["title"], "facilitator"),)
+
+
 # --- an agreement at work ---------------------------------------------------------------------
 
 
