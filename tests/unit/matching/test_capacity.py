@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from services.matching.capacity import (
     ALWAYS,
     Booking,
+    Limit,
     Opening,
     Windows,
     contention,
@@ -125,6 +126,22 @@ def test_a_dated_window_is_narrowed_to_the_slots_of_its_dates_and_the_closures()
     booked = [Booking(5, Windows(dated=(closed,)))]
     assert fits(5, booked, 5, SATURDAY_MORNING, opening)
     assert not fits(5, booked, 5, SATURDAY_MORNING)
+
+
+def test_contention_groups_the_needs_using_the_offer_at_once() -> None:
+    # Saturday mornings every week, one Saturday 10-14, Mondays: the first two meet on that
+    # Saturday from 10 to 12; the Monday need meets nobody.
+    one_saturday = Windows(dated=(dated(datetime(2026, 6, 6, 10), datetime(2026, 6, 6, 14)),))
+    wanted = {
+        "weekly": Booking(6, SATURDAY_MORNING),
+        "dated": Booking(6, one_saturday),
+        "monday": Booking(10, Windows(week=(weekly(MONDAY, 8, 12),))),
+    }
+    assert contention(10, [], wanted) == [Limit(frozenset({"weekly", "dated"}), 10)]
+    # A booking of 3 on Saturday mornings leaves 7 where they meet; each alone fits anywhere.
+    limits = contention(10, [Booking(3, SATURDAY_MORNING)], wanted)
+    assert Limit(frozenset({"weekly", "dated"}), 7) in limits
+    assert {limit.needs for limit in limits} == {frozenset({"weekly", "dated"})}
 
 
 # --- against a minute-by-minute count ---------------------------------------------------------
