@@ -2,8 +2,10 @@
 
 The model: each candidate pair is either chosen or not; a need gets at most one offer; the
 needs chosen for an offer consume their quantities from the capacity the caller says is left
-for the contested slot; one requester gets at most `fairness_cap` needs served in one round.
-The goal is the largest total score.
+for the contested slot, or, when the caller gives the offer's limits (`capacity.contention`),
+from the capacity left at each moment among the needs that would use the offer then; one
+requester gets at most `fairness_cap` needs served in one round. The goal is the largest total
+score.
 
 Solver: `scipy.optimize.milp` (HiGHS). An assignment solver (`linear_sum_assignment` on offers
 replicated per unit of capacity, or `min_weight_full_bipartite_matching`) can express the
@@ -24,6 +26,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_array
 
+from services.matching.capacity import Limit
 from services.matching.model import Candidate
 
 
@@ -48,13 +51,15 @@ def allocate(
     fairness_cap: int,
     *,
     time_limit_s: float = 2.0,
+    limits: Mapping[str, Sequence[Limit]] | None = None,
 ) -> list[Assignment]:
     """Choose pairs among `candidates` maximising the total score.
 
     `capacities` maps an offer id to the capacity left for the contested slot (an offer it
-    does not list keeps its full capacity). No offer's capacity is exceeded, no need is served
-    twice, and no requester gets more than `fairness_cap` needs. Pairs with a score of zero add
-    nothing and are never chosen.
+    does not list keeps its full capacity); `limits`, for the offers it lists, replaces that
+    one capacity by the capacity left at each moment for the needs that would use it then. No
+    offer's capacity is exceeded, no need is served twice, and no requester gets more than
+    `fairness_cap` needs. Pairs with a score of zero add nothing and are never chosen.
 
     Needs of different sizes make the problem a knapsack, so a very large contention may not
     be solved to proven optimality within `time_limit_s`; the best allocation found by then is
@@ -75,9 +80,16 @@ def allocate(
     columns: list[int] = []
     values: list[float] = []
     upper: list[float] = []
-    groups: dict[tuple[str, str], int] = {}
+    groups: dict[tuple[str, object], int] = {}
+    # Per offer with limits: need id -> the limits it takes part in.
+    shared: dict[str, dict[str, list[tuple[int, Limit]]]] = {}
+    for offer_id, offer_limits in (limits or {}).items():
+        by_need = shared[offer_id] = {}
+        for number, limit in enumerate(offer_limits):
+            for need_id in limit.needs:
+                by_need.setdefault(need_id, []).append((number, limit))
 
-    def constrain(kind: str, name: str, bound: float, column: int, coefficient: float) -> None:
+    def constrain(kind: str, name: object, bound: float, column: int, coefficient: float) -> None:
         row = groups.get((kind, name))
         if row is None:
             row = groups[(kind, name)] = len(upper)
@@ -90,7 +102,12 @@ def allocate(
         offer, need = pair.offer, pair.need
         capacity = max(0.0, capacities.get(offer.offer_id, offer.capacity))
         constrain("need", need.need_id, 1, column, 1.0)
-        constrain("offer", offer.offer_id, capacity, column, need.quantity)
+        if offer.offer_id in shared:
+            for number, limit in shared[offer.offer_id].get(need.need_id, []):
+                bound = max(0.0, limit.capacity)
+                constrain("limit", (offer.offer_id, number), bound, column, need.quantity)
+        else:
+            constrain("offer", offer.offer_id, capacity, column, need.quantity)
         constrain("requester", need.requester_id, fairness_cap, column, 1.0)
 
     matrix = coo_array((values, (rows, columns)), shape=(len(upper), len(pairs))).tocsr()

@@ -1,18 +1,24 @@
 """In-memory indexes that find the offers a need could match, and the needs an offer could.
 
-An item is filed under keys (territory, category, unit, price model, weekday) and, under each
-key, in the cell of a square grid that holds its location. A query visits only the keys the
-other side can match (the categories the taxonomy makes compatible, the same unit, the price
-models the need pays with, the weekdays both sides share) and only the cells that the querying
-side's radius reaches, and keeps the items inside the circle's bounding box whose amount fits
-(an offer's capacity covers a need's quantity). It never scans the read model.
+An item is filed under keys (territory, category, unit, price model, and for offers the
+weekday) and, under each key, in the cell of a square grid that holds its location. A query
+visits only the keys the other side can match (the categories the taxonomy makes compatible,
+the same unit, the price models the need pays with, the weekdays both sides share) and only
+the cells that the querying side's radius reaches. Inside them it keeps the items that pass
+the cheap hard filters on values stored beside each item: inside both sides' radius bounds,
+the amount fits (an offer's capacity covers a need's quantity), a weekday shared, the price
+within the budget, the requester eligible. It never scans the read model.
 
 The answer is a superset of the pairs that pass the hard filters, which the caller applies;
 no passing pair is left out, because each of those narrowing steps is implied by a hard
 filter. An offer has one price model and a need one unit and territory, so apart from the
-weekday, under which an item is filed once per day it is available, an item is reachable
+weekday, under which an offer is filed once per day it is available, an item is reachable
 from a query through one key only; the weekday repeat is skipped by looking at the item's
 weekday mask. Nothing is returned twice.
+
+Needs are fewer than offers and each offer query reaches few of them, so the need index files
+a need once (its weekdays are checked from its mask) in coarser cells: a query then reads a
+handful of short lists instead of many near-empty ones.
 
 Updates are idempotent by version: an item replaces the stored one only if its version is
 newer, and a removal leaves a tombstone so that an older version redelivered afterwards does
@@ -21,15 +27,17 @@ not bring the item back.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Iterable, Iterator
 from typing import Generic, Protocol, TypeVar
 
 from contracts.taxonomy import descendants, lineage
-from services.matching.geo import Cell, Grid
+from services.matching.geo import Cell, CellBox, Grid
 from services.matching.model import Location, NeedView, OfferView, PriceModel
 
 DEFAULT_GRID = Grid(cell_km=10.0)
+NEED_GRID = Grid(cell_km=40.0)
 
 Key = tuple[Hashable, ...]
 
@@ -38,6 +46,8 @@ class _Indexable(Protocol):
     @property
     def location(self) -> Location: ...
     @property
+    def max_distance_km(self) -> float: ...
+    @property
     def weekdays(self) -> int: ...
     @property
     def version(self) -> int: ...
@@ -45,11 +55,18 @@ class _Indexable(Protocol):
 
 T = TypeVar("T", bound=_Indexable)
 # What a cell holds per item, flat so that a query reads no attribute of the view:
-# (lat, lon, weekday mask, amount, item); the amount is an offer's capacity, a need's quantity.
-_Entry = tuple[float, float, int, float, T]
+# (lat, lon, lat_lo, lat_hi, lon_lo, lon_hi, weekday mask, amount, price, kinds, item). The
+# bounds are those of the item's own radius; the amount is an offer's capacity or a need's
+# quantity; the price an offer's unit price in euros (0 when free or in time credits) or a
+# need's ceiling (infinite when none); the kinds the requester kinds an offer admits (empty:
+# all) or a need's requester kind.
+_Entry = tuple[float, float, float, float, float, float, int, float, float, frozenset[str] | str, T]
 
 
 class _BucketIndex(ABC, Generic[T]):
+    by_weekday = True
+    """Whether an item is filed once per weekday of its mask (else once, the mask checked)."""
+
     def __init__(self, grid: Grid = DEFAULT_GRID) -> None:
         self._grid = grid
         self._items: dict[str, T] = {}
@@ -62,6 +79,12 @@ class _BucketIndex(ABC, Generic[T]):
 
     @abstractmethod
     def _amount(self, item: T) -> float: ...
+
+    @abstractmethod
+    def _price(self, item: T) -> float: ...
+
+    @abstractmethod
+    def _kinds(self, item: T) -> frozenset[str] | str: ...
 
     @abstractmethod
     def _keys(self, item: T) -> Iterable[Key]:
@@ -91,8 +114,21 @@ class _BucketIndex(ABC, Generic[T]):
         self._items[item_id] = item
         point = item.location
         cell = self._grid.cell_of(point.lat, point.lon)
-        entry = (point.lat, point.lon, item.weekdays, self._amount(item), item)
-        for key in self._dated_keys(item):
+        reach = self._grid.box(point.lat, point.lon, item.max_distance_km)
+        entry = (
+            point.lat,
+            point.lon,
+            reach.lat_lo,
+            reach.lat_hi,
+            reach.lon_lo,
+            reach.lon_hi,
+            item.weekdays,
+            self._amount(item),
+            self._price(item),
+            self._kinds(item),
+            item,
+        )
+        for key in self._filed_keys(item):
             self._buckets.setdefault(key, {}).setdefault(cell, {})[item_id] = entry
         return True
 
@@ -108,7 +144,9 @@ class _BucketIndex(ABC, Generic[T]):
         self._versions[item_id] = version
         return self._unlink(item_id)
 
-    def _dated_keys(self, item: T) -> list[Key]:
+    def _filed_keys(self, item: T) -> list[Key]:
+        if not self.by_weekday:
+            return list(self._keys(item))
         return [(*key, day) for key in self._keys(item) for day in _days(item.weekdays)]
 
     def _unlink(self, item_id: str) -> bool:
@@ -116,7 +154,7 @@ class _BucketIndex(ABC, Generic[T]):
         if item is None:
             return False
         cell = self._grid.cell_of(item.location.lat, item.location.lon)
-        for key in self._dated_keys(item):
+        for key in self._filed_keys(item):
             cells = self._buckets[key]
             entries = cells[cell]
             del entries[item_id]
@@ -126,38 +164,25 @@ class _BucketIndex(ABC, Generic[T]):
                     del self._buckets[key]
         return True
 
-    def _query(
-        self,
-        keys: Iterable[Key],
-        weekdays: int,
-        location: Location,
-        radius_km: float,
-        amount: float,
-        at_least: bool,
-    ) -> Iterator[T]:
-        box = self._grid.box(location.lat, location.lon, radius_km)
-        # Cells are coarse; the circle's own bounds drop most items of the cells it only grazes.
-        lat_lo, lat_hi, lon_lo, lon_hi = box.lat_lo, box.lat_hi, box.lon_lo, box.lon_hi
+    def _reached(
+        self, keys: Iterable[Key], weekdays: int, box: CellBox
+    ) -> Iterator[tuple[int, dict[str, _Entry[T]]]]:
+        """The cells of each key (and weekday, when filed by weekday) that the circle reaches,
+        each with the query's weekdays under which an earlier cell held the same items: an
+        item sharing one of those was yielded there (none when items are filed once)."""
+        days = _days(weekdays) if self.by_weekday else (None,)
         for key in keys:
-            for day in _days(weekdays):
-                cells = self._buckets.get((*key, day))
+            for day in days:
+                cells = self._buckets.get(key if day is None else (*key, day))
                 if not cells:
                     continue
+                earlier = 0 if day is None else weekdays & ((1 << day) - 1)
                 if box.cells is None:
-                    visited: Iterable[dict[str, _Entry[T]]] = cells.values()
+                    for entries in cells.values():
+                        yield earlier, entries
                 else:
-                    visited = [cells[cell] for cell in cells.keys() & box.cells]
-                # An item sharing an earlier weekday was already yielded under that day.
-                earlier = weekdays & ((1 << day) - 1)
-                for entries in visited:
-                    for lat, lon, days, held, item in entries.values():
-                        if (
-                            (held >= amount if at_least else held <= amount)
-                            and lat_lo <= lat <= lat_hi
-                            and lon_lo <= lon <= lon_hi
-                            and not days & earlier
-                        ):
-                            yield item
+                    for cell in cells.keys() & box.cells:
+                        yield earlier, cells[cell]
 
 
 def _days(mask: int) -> tuple[int, ...]:
@@ -172,6 +197,13 @@ def _payable(need: NeedView) -> frozenset[PriceModel]:
     return need.accepted_price_models | {PriceModel.FREE}
 
 
+def _euros(offer: OfferView) -> float:
+    """The unit price a budget ceiling applies to (none for free and time-credit offers)."""
+    if offer.price_model in (PriceModel.FREE, PriceModel.TIME_CREDITS):
+        return 0.0
+    return offer.unit_price
+
+
 class OfferIndex(_BucketIndex[OfferView]):
     """Published offers, found from a need."""
 
@@ -181,25 +213,65 @@ class OfferIndex(_BucketIndex[OfferView]):
     def _amount(self, item: OfferView) -> float:
         return item.capacity
 
+    def _price(self, item: OfferView) -> float:
+        return _euros(item)
+
+    def _kinds(self, item: OfferView) -> frozenset[str]:
+        return item.eligible_requester_kinds
+
     def _keys(self, item: OfferView) -> list[Key]:
         return [(item.territory_id, item.category, item.unit, item.price_model)]
 
     def candidates_for_need(self, need: NeedView) -> Iterator[OfferView]:
         """Offers of the need's territory, of its category or one below it, in its unit, with
-        the capacity for its quantity, under a price model it pays with, available on a
-        weekday of its windows, inside the bounds of its radius."""
+        the capacity for its quantity, under a price model it pays with and within its budget,
+        admitting its requester, available on a weekday of its windows, inside the bounds of
+        both radii."""
         keys = [
             (need.territory_id, category, need.unit, model)
             for category in descendants(need.category)
             for model in _payable(need)
         ]
-        return self._query(
-            keys, need.weekdays, need.location, need.max_distance_km, need.quantity, True
-        )
+        reach = self._grid.box(need.location.lat, need.location.lon, need.max_distance_km)
+        lat_lo, lat_hi, lon_lo, lon_hi = reach.lat_lo, reach.lat_hi, reach.lon_lo, reach.lon_hi
+        lat, lon = need.location.lat, need.location.lon
+        quantity, kind, weekdays = need.quantity, need.requester_kind, need.weekdays
+        ceiling = math.inf if need.max_unit_price is None else need.max_unit_price
+        for earlier, entries in self._reached(keys, weekdays, reach):
+            for (
+                o_lat,
+                o_lon,
+                lo1,
+                hi1,
+                lo2,
+                hi2,
+                days,
+                capacity,
+                price,
+                kinds,
+                offer,
+            ) in entries.values():
+                if (
+                    capacity >= quantity
+                    and days & weekdays
+                    and not days & earlier
+                    and lat_lo <= o_lat <= lat_hi
+                    and lon_lo <= o_lon <= lon_hi
+                    and lo1 <= lat <= hi1
+                    and lo2 <= lon <= hi2
+                    and price <= ceiling
+                    and (not kinds or kind in kinds)
+                ):
+                    yield offer
 
 
 class NeedIndex(_BucketIndex[NeedView]):
     """Open needs, found from an offer."""
+
+    by_weekday = False
+
+    def __init__(self, grid: Grid = NEED_GRID) -> None:
+        super().__init__(grid)
 
     def _identity(self, item: NeedView) -> str:
         return item.need_id
@@ -207,17 +279,51 @@ class NeedIndex(_BucketIndex[NeedView]):
     def _amount(self, item: NeedView) -> float:
         return item.quantity
 
+    def _price(self, item: NeedView) -> float:
+        return math.inf if item.max_unit_price is None else item.max_unit_price
+
+    def _kinds(self, item: NeedView) -> str:
+        return item.requester_kind
+
     def _keys(self, item: NeedView) -> list[Key]:
         return [(item.territory_id, item.category, item.unit, model) for model in _payable(item)]
 
     def candidates_for_offer(self, offer: OfferView) -> Iterator[NeedView]:
         """Needs of the offer's territory for its category or a broader one, in its unit, for
-        at most its capacity, paying with its price model, sharing a weekday, inside the bounds
-        of the offer's radius."""
+        at most its capacity, paying with its price model with a budget for its price, of a
+        requester it admits, sharing a weekday, inside the bounds of both radii."""
         keys = [
             (offer.territory_id, category, offer.unit, offer.price_model)
             for category in lineage(offer.category)
         ]
-        return self._query(
-            keys, offer.weekdays, offer.location, offer.max_distance_km, offer.capacity, False
-        )
+        reach = self._grid.box(offer.location.lat, offer.location.lon, offer.max_distance_km)
+        lat_lo, lat_hi, lon_lo, lon_hi = reach.lat_lo, reach.lat_hi, reach.lon_lo, reach.lon_hi
+        lat, lon = offer.location.lat, offer.location.lon
+        capacity, price, kinds = offer.capacity, _euros(offer), offer.eligible_requester_kinds
+        weekdays = offer.weekdays
+        for earlier, entries in self._reached(keys, weekdays, reach):
+            for (
+                n_lat,
+                n_lon,
+                lo1,
+                hi1,
+                lo2,
+                hi2,
+                days,
+                quantity,
+                ceiling,
+                kind,
+                need,
+            ) in entries.values():
+                if (
+                    quantity <= capacity
+                    and days & weekdays
+                    and not days & earlier
+                    and lat_lo <= n_lat <= lat_hi
+                    and lon_lo <= n_lon <= lon_hi
+                    and lo1 <= lat <= hi1
+                    and lo2 <= lon <= hi2
+                    and price <= ceiling
+                    and (not kinds or kind in kinds)
+                ):
+                    yield need

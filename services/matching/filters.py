@@ -76,10 +76,23 @@ def within_budget(offer: OfferView, need: NeedView) -> bool:
     return need.max_unit_price is None or offer.unit_price <= need.max_unit_price
 
 
+_last_distance: tuple[object, object, float] = (None, None, 0.0)
+
+
 def distance_km(offer: OfferView, need: NeedView) -> float:
-    """Great-circle distance between the offer's asset and the need's location."""
+    """Great-circle distance between the offer's asset and the need's location.
+
+    The last pair's answer is kept, as in `shared_time`: the radius filter and the distance
+    part of the score ask for it in a row.
+    """
+    global _last_distance
+    last_offer, last_need, distance = _last_distance
+    if last_offer is offer and last_need is need:
+        return distance
     a, b = offer.location, need.location
-    return haversine_radians_km(a.phi, a.lam, a.cos_phi, b.phi, b.lam, b.cos_phi)
+    distance = haversine_radians_km(a.phi, a.lam, a.cos_phi, b.phi, b.lam, b.cos_phi)
+    _last_distance = (offer, need, distance)
+    return distance
 
 
 def within_both_radii(offer: OfferView, need: NeedView) -> bool:
@@ -140,6 +153,11 @@ HARD_FILTERS: tuple[tuple[Reason, Predicate], ...] = (
     (Reason.VALIDITY, within_validity),
     (Reason.TIME, time_overlaps),
 )
+
+
+BEYOND_INDEX: tuple[Predicate, ...] = (within_both_radii, within_validity, time_overlaps)
+"""The hard filters that the indexes (`candidates`) do not apply exactly: a pair they return
+passes every other one, so ranking checks only these."""
 
 
 def first_failure(offer: OfferView, need: NeedView) -> Reason | None:

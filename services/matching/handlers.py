@@ -35,7 +35,7 @@ from contracts.matches import (
 from contracts.needs import NeedState
 from contracts.offers import OfferState, OfferStatus
 from services.matching import lifecycle, policies, projection, store
-from services.matching.capacity import Booking, Windows, fits
+from services.matching.capacity import ALWAYS_OPEN, Booking, Opening, Windows, fits
 from services.matching.filters import HARD_FILTERS, Reason, first_failure
 from services.matching.lifecycle import Match
 from services.matching.model import Candidate, NeedView, OfferView
@@ -243,7 +243,7 @@ async def allocate_by_decision(
     await emit_match(conn, MatchConfirmedV1, confirmed, ctx, confirmed_at=now)
     held = (await store.bookings(conn, [chosen.offer_id])).get(chosen.offer_id, [])
     capacity = float(offer_row.state["asset"]["capacity"])
-    rematch = await _settle(conn, confirmed, capacity, held, ctx, now)
+    rematch = await _settle(conn, confirmed, capacity, held, Opening.of(candidate.offer), ctx, now)
     if model.proposing:
         for need_id in sorted(rematch):
             await propose_for_need(conn, model, need_id, ctx, now=now)
@@ -330,7 +330,8 @@ async def accept_match(
             return _Acceptance(accepted)
         capacity = float(offer.state["asset"]["capacity"])
         held = (await store.bookings(conn, [match.offer_id])).get(match.offer_id, [])
-        if not fits(capacity, held, match.quantity, match.windows):
+        opening = _opening(offer)
+        if not fits(capacity, held, match.quantity, match.windows, opening):
             needs = await cancel_matches(conn, [match], CancelReason.CAPACITY_TAKEN, ctx, now)
             refused = lifecycle.cancel(match, CancelReason.CAPACITY_TAKEN, now=now)
             return _Acceptance(refused, refused=True, rematch=needs)
@@ -338,7 +339,7 @@ async def accept_match(
         await store.update_match(conn, confirmed)
         await emit_match(conn, MatchAcceptedV1, accepted, ctx, by=party)
         await emit_match(conn, MatchConfirmedV1, confirmed, ctx, confirmed_at=now)
-        rematch = await _settle(conn, confirmed, capacity, held, ctx, now)
+        rematch = await _settle(conn, confirmed, capacity, held, opening, ctx, now)
         return _Acceptance(confirmed, rematch=rematch)
 
     outcome = await in_transaction(pool, accept)
@@ -355,11 +356,20 @@ async def accept_match(
     return outcome.match
 
 
+def _opening(offer_row: store.Row) -> Opening:
+    """The offer's opening hours as its row states them (every moment, if it cannot be read)."""
+    try:
+        return Opening.of(projection.offer_view(projection.offer_state(offer_row.state)))
+    except ValueError:
+        return ALWAYS_OPEN
+
+
 async def _settle(
     conn: Connection,
     confirmed: Match,
     capacity: float,
     held: list[Booking],
+    opening: Opening,
     ctx: Context,
     now: datetime,
 ) -> set[str]:
@@ -371,7 +381,7 @@ async def _settle(
     crowded = [
         m
         for m in await store.open_matches(conn, offer_id=confirmed.offer_id)
-        if not fits(capacity, held, m.quantity, m.windows)
+        if not fits(capacity, held, m.quantity, m.windows, opening)
     ]
     return await cancel_matches(conn, crowded, CancelReason.CAPACITY_TAKEN, ctx, now)
 
@@ -655,6 +665,8 @@ async def _workable_pair(
     if (await store.need_matches(conn, [need_id]))[need_id].served:
         raise Conflict("the need already has a confirmed match", field="need_id")
     held = (await store.bookings(conn, [offer_id])).get(offer_id, [])
-    if not fits(offer.capacity, held, need.quantity, Windows(need.week, need.dated)):
+    if not fits(
+        offer.capacity, held, need.quantity, Windows(need.week, need.dated), Opening.of(offer)
+    ):
         raise Conflict("the offer's capacity is booked at these times", field="offer_id")
     return Candidate(offer, need, score_pair(offer, need, policy.policy))

@@ -6,7 +6,8 @@ pair is re-scored if either moved on from the version the index held. A pair is 
 if its need is open, has no confirmed match and fewer live proposals than the policy's `top_k`;
 if neither party is suspended; if the need has not settled with that offer before (declined,
 expired, under way); and if the offer's confirmed bookings leave room for the need's quantity
-in the need's windows. The unique index on live pairs turns a concurrent duplicate into nothing.
+in the need's windows while the offer is open. The unique index on live pairs turns a concurrent
+duplicate into nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from datetime import datetime
 from contracts.matches import CancelReason, MatchCancelledV1, MatchProposedV1, MatchState
 from services.matching import lifecycle, projection, store
 from services.matching.batch import allocation_rounds
-from services.matching.capacity import Windows, fits, left_over
+from services.matching.capacity import Opening, Windows, fits
 from services.matching.filters import first_failure
 from services.matching.lifecycle import Match
 from services.matching.model import Candidate, NeedView, OfferView, Policy
@@ -125,6 +126,7 @@ async def _admissible(
             held.get(c.offer.offer_id, []),
             c.need.quantity,
             Windows(c.need.week, c.need.dated),
+            Opening.of(c.offer),
         )
     ]
 
@@ -213,10 +215,8 @@ async def rematch_territory(
     cancel_stale: bool,
 ) -> Rematch:
     """Re-match every open need of the territory at once, sharing contested capacity out by
-    allocation (`batch.allocation_rounds`): what an offer has left after its confirmed
-    bookings and its open proposals. Like the confirmed bookings it is counted over the whole
-    week, not per window: a batch may hold back an offer that two needs could use on
-    different days; those needs get it from their next event, or the next batch.
+    allocation (`batch.allocation_rounds`): what an offer has left beside its confirmed
+    bookings and its open proposals, window by window.
 
     With `cancel_stale`, proposals that nobody accepted yet and that an older policy made are
     cancelled first, so that the new policy proposes afresh.
@@ -255,11 +255,8 @@ async def rematch_territory(
         by_need[candidate.need.need_id].append(candidate)
     offers = {c.offer.offer_id: c.offer for found in by_need.values() for c in found}
     held = await store.bookings(conn, offers)
-    asked = await store.proposed_quantities(conn, offers)
-    capacities = {
-        oid: left_over(o.capacity, held.get(oid, [])) - asked.get(oid, 0.0)
-        for oid, o in offers.items()
-    }
-    rounds = allocation_rounds(by_need, slots, capacities, policy.policy.fairness_cap)
+    for offer_id, asked in (await store.proposed_bookings(conn, offers)).items():
+        held[offer_id] += asked
+    rounds = allocation_rounds(by_need, slots, held, policy.policy.fairness_cap)
     written = await _write(conn, (c for picked in rounds for c in picked), policy, ctx, now)
     return Rematch(policy.version, len(needs), len(written), cancelled, len(rounds))

@@ -6,15 +6,22 @@ import heapq
 from collections.abc import Iterable
 
 from services.matching.candidates import NeedIndex, OfferIndex
-from services.matching.filters import first_failure
+from services.matching.filters import BEYOND_INDEX
 from services.matching.model import Candidate, NeedView, OfferView, Policy
-from services.matching.scoring import score_pair
+from services.matching.scoring import score_pair, score_total
+
+_DISTANCE, _VALIDITY, _TIME = BEYOND_INDEX
+
+
+def _passes(offer: OfferView, need: NeedView) -> bool:
+    """The hard filters left after an index query (see `filters.BEYOND_INDEX`)."""
+    return _DISTANCE(offer, need) and _VALIDITY(offer, need) and _TIME(offer, need)
 
 
 def _scored(pairs: Iterable[tuple[OfferView, NeedView]], policy: Policy) -> list[Candidate]:
     kept = []
     for offer, need in pairs:
-        if first_failure(offer, need) is not None:
+        if not _passes(offer, need):
             continue
         breakdown = score_pair(offer, need, policy)
         if breakdown.total >= policy.threshold:
@@ -24,9 +31,19 @@ def _scored(pairs: Iterable[tuple[OfferView, NeedView]], policy: Policy) -> list
 
 def rank_for_need(need: NeedView, offers: OfferIndex, policy: Policy) -> list[Candidate]:
     """The best `policy.top_k` offers for `need` that pass every hard filter and reach the
-    threshold, best first (ties broken by offer id so the order is stable)."""
-    kept = _scored(((offer, need) for offer in offers.candidates_for_need(need)), policy)
-    return heapq.nsmallest(policy.top_k, kept, key=lambda c: (-c.score, c.offer.offer_id))
+    threshold, best first (ties broken by offer id so the order is stable).
+
+    Only the pairs kept get their breakdown: the others are ranked by their total alone.
+    """
+    threshold = policy.threshold
+    kept = []
+    for offer in offers.candidates_for_need(need):
+        if _passes(offer, need):
+            total = score_total(offer, need, policy)
+            if total >= threshold:
+                kept.append((-total, offer.offer_id, offer))
+    best = heapq.nsmallest(policy.top_k, kept, key=lambda c: (c[0], c[1]))
+    return [Candidate(offer, need, score_pair(offer, need, policy)) for _, _, offer in best]
 
 
 def rank_for_offer(offer: OfferView, needs: NeedIndex, policy: Policy) -> list[Candidate]:

@@ -89,6 +89,18 @@ PART_FUNCTIONS = {
 """How each part of `PARTS` is computed."""
 
 
+_PARTS = tuple(PART_FUNCTIONS.items())
+
+
+def score_total(offer: OfferView, need: NeedView, policy: Policy) -> float:
+    """`score_pair(offer, need, policy).total`, to the last bit, without the breakdown: the
+    same parts in the same order, weighted and summed the same way."""
+    weights = policy.weights
+    return _clamp(
+        sum([weights[name] * part(offer, need) for name, part in _PARTS]) / policy.weight_sum
+    )
+
+
 def score_pair(offer: OfferView, need: NeedView, policy: Policy) -> ScoreBreakdown:
     """Score `offer` for `need` under `policy`: the weighted mean of every part, in [0, 1]."""
     parts = {name: part(offer, need) for name, part in PART_FUNCTIONS.items()}

@@ -391,15 +391,18 @@ async def bookings(
     return held
 
 
-async def proposed_quantities(conn: Connection, offer_ids: Iterable[str]) -> dict[str, float]:
-    """What the open proposals of each offer ask of it in total."""
+async def proposed_bookings(conn: Connection, offer_ids: Iterable[str]) -> dict[str, list[Booking]]:
+    """What the open proposals of each offer ask of it, and when."""
     rows = await conn.fetch(
-        """SELECT offer_id, sum(quantity) AS asked FROM matches
-           WHERE offer_id = ANY($1::text[]) AND status = ANY($2::text[]) GROUP BY offer_id""",
+        """SELECT offer_id, quantity, windows FROM matches
+           WHERE offer_id = ANY($1::text[]) AND status = ANY($2::text[])""",
         list(set(offer_ids)),
         _OPEN,
     )
-    return {row["offer_id"]: row["asked"] for row in rows}
+    asked: dict[str, list[Booking]] = defaultdict(list)
+    for row in rows:
+        asked[row["offer_id"]].append(Booking(row["quantity"], _windows(row["windows"])))
+    return asked
 
 
 @dataclass

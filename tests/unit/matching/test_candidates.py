@@ -147,5 +147,10 @@ def test_updates_apply_by_version_whatever_the_order(
         max_unit_price=None,
         requester_kind=min(base.eligible_requester_kinds, default="association"),
     )
+    # The index holds no stale entry, and every present offer the need could use is found.
     found = [o.offer_id for o in index.candidates_for_need(everything)]
-    assert sorted(found) == sorted(o.offer_id for o in present.values() if o.weekdays)
+    assert len(found) == len(set(found))
+    assert set(found) <= {o.offer_id for o in present.values() if o.weekdays}
+    assert set(found) >= {
+        o.offer_id for o in present.values() if first_failure(o, everything) is None
+    }

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import combinations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.matching.capacity import ALWAYS, Booking, Windows, fits, left_over, peak_load
+from services.matching.capacity import (
+    ALWAYS,
+    Booking,
+    Limit,
+    Opening,
+    Windows,
+    contention,
+    fits,
+    left_over,
+    peak_load,
+)
 from services.runtime.minutes import (
     MINUTES_PER_DAY,
     MINUTES_PER_WEEK,
@@ -93,6 +104,46 @@ def test_left_over_is_what_is_free_at_every_moment() -> None:
     assert left_over(5, booked) == 0
 
 
+def test_a_need_books_the_offer_only_while_it_is_open() -> None:
+    # Open Monday 9-12 and Tuesday 14-17, for one user at a time. The first need asks for all
+    # of Monday's working day, the second for Monday and Tuesday afternoons: they would meet
+    # on Monday afternoon, when the offer is closed, so both fit.
+    opening = Opening(week=(weekly(MONDAY, 9, 12), weekly(1, 14, 17)))
+    booked = [Booking(1, Windows(week=(weekly(MONDAY, 8, 18),)))]
+    afternoons = Windows(week=(weekly(MONDAY, 13, 17), weekly(1, 13, 17)))
+    assert fits(1, booked, 1, afternoons, opening)
+    assert not fits(1, booked, 1, Windows(week=(weekly(MONDAY, 11, 17),)), opening)
+    assert opening.narrow(afternoons) == Windows(week=(weekly(1, 14, 17),))
+
+
+def test_a_dated_window_is_narrowed_to_the_slots_of_its_dates_and_the_closures() -> None:
+    closed = dated(datetime(2026, 6, 13), datetime(2026, 6, 14))
+    opening = Opening(week=(weekly(SATURDAY, 8, 12),), closures=(closed,))
+    fortnight = dated(datetime(2026, 6, 1), datetime(2026, 6, 15))
+    narrowed = opening.narrow(Windows(dated=(fortnight,)))
+    assert narrowed == Windows(dated=(dated(datetime(2026, 6, 6, 8), datetime(2026, 6, 6, 12)),))
+    # A booking of the closed Saturday holds nothing of a weekly need's Saturdays.
+    booked = [Booking(5, Windows(dated=(closed,)))]
+    assert fits(5, booked, 5, SATURDAY_MORNING, opening)
+    assert not fits(5, booked, 5, SATURDAY_MORNING)
+
+
+def test_contention_groups_the_needs_using_the_offer_at_once() -> None:
+    # Saturday mornings every week, one Saturday 10-14, Mondays: the first two meet on that
+    # Saturday from 10 to 12; the Monday need meets nobody.
+    one_saturday = Windows(dated=(dated(datetime(2026, 6, 6, 10), datetime(2026, 6, 6, 14)),))
+    wanted = {
+        "weekly": Booking(6, SATURDAY_MORNING),
+        "dated": Booking(6, one_saturday),
+        "monday": Booking(10, Windows(week=(weekly(MONDAY, 8, 12),))),
+    }
+    assert contention(10, [], wanted) == [Limit(frozenset({"weekly", "dated"}), 10)]
+    # A booking of 3 on Saturday mornings leaves 7 where they meet; each alone fits anywhere.
+    limits = contention(10, [Booking(3, SATURDAY_MORNING)], wanted)
+    assert Limit(frozenset({"weekly", "dated"}), 7) in limits
+    assert {limit.needs for limit in limits} == {frozenset({"weekly", "dated"})}
+
+
 # --- against a minute-by-minute count ---------------------------------------------------------
 
 HORIZON_START = absolute_minute(datetime(2026, 6, 1))  # a Monday
@@ -163,3 +214,84 @@ def test_what_fits_never_overbooks(
     if fits(capacity, booked, quantity, within):
         after = [*booked, Booking(quantity, within)]
         assert brute_peak(after, ALWAYS) <= capacity or brute_peak(booked, ALWAYS) > capacity
+
+
+@st.composite
+def openings(draw: st.DrawFn) -> Opening:
+    found = draw(windows())
+    return Opening(week=found.week or ((0, MINUTES_PER_WEEK),), closures=found.dated)
+
+
+def open_moments(booking: Booking, opening: Opening) -> Booking:
+    """The booking cut to the open hours minute by minute (hour by hour), as the oracle sees
+    them: weekly windows where the slots are, dated ones there and outside the closures."""
+
+    def inside(intervals: tuple[tuple[int, int], ...], point: int) -> bool:
+        return any(lo <= point < hi for lo, hi in intervals)
+
+    week = tuple(
+        (m, m + STEP)
+        for m in range(0, MINUTES_PER_WEEK, STEP)
+        if inside(booking.windows.week, m) and inside(opening.week, m)
+    )
+    dated_ = tuple(
+        (t, t + STEP)
+        for t in range(HORIZON_START, HORIZON_START + (WEEKS + 1) * MINUTES_PER_WEEK, STEP)
+        if inside(booking.windows.dated, t)
+        and inside(opening.week, (t - HORIZON_START) % MINUTES_PER_WEEK)
+        and not inside(opening.closures, t)
+    )
+    return Booking(booking.quantity, Windows(week=week, dated=dated_))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    booked=st.lists(
+        st.builds(Booking, quantity=st.integers(1, 10).map(float), windows=windows()), max_size=3
+    ),
+    within=windows(),
+    opening=openings(),
+    quantity=st.integers(1, 10).map(float),
+    capacity=st.integers(1, 30).map(float),
+)
+def test_what_fits_is_what_fits_while_the_offer_is_open(
+    booked: list[Booking], within: Windows, opening: Opening, quantity: float, capacity: float
+) -> None:
+    cut = [open_moments(b, opening) for b in booked]
+    wanted = open_moments(Booking(quantity, within), opening).windows
+    expected = brute_peak(cut, wanted) + quantity <= capacity
+    assert fits(capacity, booked, quantity, within, opening) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    booked=st.lists(
+        st.builds(Booking, quantity=st.integers(1, 10).map(float), windows=windows()), max_size=3
+    ),
+    wanted=st.lists(
+        st.builds(Booking, quantity=st.integers(1, 10).map(float), windows=windows()),
+        min_size=1,
+        max_size=4,
+    ),
+    capacity=st.integers(1, 30).map(float),
+)
+def test_contention_admits_exactly_the_sets_of_needs_that_fit_together(
+    booked: list[Booking], wanted: list[Booking], capacity: float
+) -> None:
+    uses = {f"n{i}": b for i, b in enumerate(wanted)}
+    limits = contention(capacity, booked, uses)
+    for size in range(1, len(uses) + 1):
+        for chosen in combinations(uses, size):
+            admitted = all(
+                sum(uses[n].quantity for n in limit.needs if n in chosen) <= limit.capacity
+                for limit in limits
+            )
+            # Together they fit if at every moment one of them uses the offer, the bookings
+            # and those of them using it then stay within the capacity (and, as for `fits`,
+            # none asks for more than the capacity, even one using the offer at no moment).
+            together = all(
+                uses[n].quantity <= capacity
+                and brute_peak([*booked, *(uses[m] for m in chosen)], uses[n].windows) <= capacity
+                for n in chosen
+            )
+            assert admitted == together

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from services.matching.candidates import NeedIndex, OfferIndex
 from services.matching.filters import HARD_FILTERS, first_failure
-from services.matching.model import DEFAULT_POLICY, NeedView, OfferView, Policy
+from services.matching.model import DEFAULT_POLICY, Candidate, NeedView, OfferView, Policy
 from services.matching.ranking import rank_for_need, rank_for_offer, rematch
 from services.matching.scoring import score_pair
 from tests.unit.matching.oracles import ORACLES, broken, distance_km
@@ -109,3 +109,37 @@ def test_a_full_rematch_ranks_every_need_as_one_by_one(
         index.add(offer)
     expected = {need.need_id: rank_for_need(need, index, policy) for need in need_list}
     assert rematch(need_list, index, policy) == expected
+
+
+def _scan_for_need(need: NeedView, offer_list: list[OfferView], policy: Policy) -> list[Candidate]:
+    found = [Candidate(o, need, score_pair(o, need, policy)) for o in offer_list]
+    kept = [c for c in found if first_failure(c.offer, need) is None]
+    kept = [c for c in kept if c.score >= policy.threshold]
+    return sorted(kept, key=lambda c: (-c.score, c.offer.offer_id))[: policy.top_k]
+
+
+def _scan_for_offer(offer: OfferView, need_list: list[NeedView], policy: Policy) -> list[Candidate]:
+    found = [Candidate(offer, n, score_pair(offer, n, policy)) for n in need_list]
+    kept = [c for c in found if first_failure(offer, c.need) is None]
+    kept = [c for c in kept if c.score >= policy.threshold]
+    return sorted(kept, key=lambda c: (-c.score, c.need.need_id))
+
+
+@slow
+@given(dense_offers, dense_needs, policies())
+def test_the_indexes_rank_exactly_as_a_scan_in_both_directions(
+    offer_list: list[OfferView], need_list: list[NeedView], policy: Policy
+) -> None:
+    # The same candidates, scores and breakdowns, in the same order.
+    offer_index, need_index = OfferIndex(), NeedIndex()
+    for offer in offer_list:
+        offer_index.add(offer)
+    for need in need_list:
+        need_index.add(need)
+    for need in need_list:
+        assert rank_for_need(need, offer_index, policy) == _scan_for_need(need, offer_list, policy)
+    for offer in offer_list:
+        ranked = rank_for_offer(offer, need_index, policy)
+        assert ranked == _scan_for_offer(offer, need_list, policy)
+    expected = {n.need_id: _scan_for_need(n, offer_list, policy) for n in need_list}
+    assert rematch(need_list, offer_index, policy) == expected
