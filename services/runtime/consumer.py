@@ -29,13 +29,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, Union
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from prometheus_client import CollectorRegistry
@@ -71,9 +71,19 @@ class _Route(Generic[P]):
 class EventConsumer:
     """A consumer group (`<service>.<purpose>`) and its handlers, one per event type."""
 
-    def __init__(self, group: str, *, description: str = "") -> None:
+    def __init__(
+        self,
+        group: str,
+        *,
+        description: str = "",
+        topics: Sequence[str] = (),
+        listener: ConsumerRebalanceListener | None = None,
+    ) -> None:
         self.group = group
         self.description = description
+        self._topics = tuple(topics)
+        # Told when the group's partitions move between replicas (state kept per partition).
+        self.listener = listener
         self._routes: dict[str, _Route[Any]] = {}
 
     def on(self, *models: type[P]) -> Callable[[Handler[P]], Handler[P]]:
@@ -95,7 +105,9 @@ class EventConsumer:
 
     @property
     def topics(self) -> tuple[str, ...]:
-        """The topics of the handled events, in registration order."""
+        """The topics given, else those of the handled events in registration order."""
+        if self._topics:
+            return self._topics
         return tuple(dict.fromkeys(str(route.model.topic) for route in self._routes.values()))
 
     @property
@@ -274,6 +286,8 @@ def subscribe(
     options["session_timeout_ms"] = runtime.session_timeout_ms
     options["heartbeat_interval_ms"] = max(100, runtime.session_timeout_ms // 5)
     options["fetch_max_wait_ms"] = runtime.fetch_max_wait_ms
+    if consumer.listener is not None:
+        options["listener"] = consumer.listener
 
     async def on_record(message: KafkaMessage) -> None:
         raw = message.raw_message
