@@ -21,7 +21,6 @@ from services.matching.ownership import Territories, topic_of
 from services.matching.settings import MatchingSettings
 from services.runtime import clock
 from services.runtime.context import Context
-from services.runtime.kafka import ensure_topics
 from services.runtime.scheduler import Periodic
 from services.runtime.service import Runtime, ServiceSpec, create_app
 
@@ -32,14 +31,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def build_spec(settings: MatchingSettings, territories: Territories) -> ServiceSpec:
     async def start(app: FastAPI, runtime: Runtime) -> None:
-        """Create the internal topic with its own partition count before the consumers start."""
         app.state.territories = territories
-        await ensure_topics(
-            settings.kafka_bootstrap_servers,
-            [topic_of(settings.consumer_group)],
-            settings.territory_partitions,
-            settings.kafka_topic_replication,
-        )
 
     async def expire(pool: asyncpg.Pool, ctx: Context, settings: MatchingSettings) -> None:
         """Expire the proposals past their time-to-live (each proposing the next candidate)."""
@@ -63,6 +55,7 @@ def build_spec(settings: MatchingSettings, territories: Territories) -> ServiceS
         publishes=match_events.EVENTS,
         on_start=(start,),
         periodic=(expiry,) if territories.proposing else (),
+        partitions={topic_of(group): settings.territory_partitions},
     )
 
 
