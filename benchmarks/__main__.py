@@ -16,6 +16,7 @@ BENCHMARKS = {
     "backbone": "outbox write rate, relay drain rate, commit-to-consumer latency (issue 2)",
     "matching_domain": "matching's candidates and scoring on synthetic territories (issue 4)",
     "matching_flow": "need published -> match.proposed on the broker, against the raw round trip",
+    "matching_replicas": "proposals for 200 territories on 1, 2 and 4 matching replicas (issue 15)",
     "notifications_flow": "need published -> partner webhook; delivery rate; a hanging endpoint",
     "agreements": "period close of 10,000 agreements and impact p99, against raw SQL (issue 10)",
     "governance": "votes with audit appends, tally and chain verification, against raw references",

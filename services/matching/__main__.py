@@ -10,9 +10,10 @@ from services.runtime import cli
 def main(argv: list[str] | None = None) -> None:
     cli.run(
         "matching",
-        "MCVT matching service. Run one replica: the indexes live in memory.",
+        "MCVT matching service. Run as many replicas as you like: each matches the territories "
+        "the consumer group gives it.",
         "DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS, PORT, JWKS_URL, CONSUMER_GROUP, PROPOSE_MATCHES, "
-        "EXPIRY_INTERVAL_S",
+        "EXPIRY_INTERVAL_S, TERRITORY_PARTITIONS, REPLICA_ID",
         argv,
     )
 

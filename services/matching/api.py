@@ -13,10 +13,10 @@ from contracts.fields import CleanText
 from contracts.matches import MatchStatus, Origin, Party, Score
 from contracts.offers import DatedWindow, WeeklySlot
 from contracts.taxonomy import Unit
-from services.matching import agreements, handlers, policies
+from services.matching import agreements, handlers, policies, store
 from services.matching.lifecycle import Match, score_of
+from services.matching.ownership import Territories
 from services.matching.proposals import Rematch
-from services.matching.readmodel import ReadModel
 from services.runtime.access import ADMITTED_ONLY
 from services.runtime.auth import CurrentActor
 from services.runtime.pages import CursorParam, Limit, Page, decode_cursor, page_of
@@ -29,12 +29,12 @@ needs_router = APIRouter(prefix="/needs", tags=["candidates"], dependencies=[ADM
 policy_router = APIRouter(tags=["policy"], dependencies=[ADMITTED_ONLY])
 
 
-def read_model(request: Request) -> ReadModel:
-    model: ReadModel = request.app.state.read_model
-    return model
+def territories(request: Request) -> Territories:
+    held: Territories = request.app.state.territories
+    return held
 
 
-Model = Annotated[ReadModel, Depends(read_model)]
+Held = Annotated[Territories, Depends(territories)]
 
 
 EXPLANATIONS = {
@@ -190,9 +190,9 @@ async def get_match(match_id: uuid.UUID, pool: Pool, me: CurrentActor) -> MatchO
     responses={409: {"description": "Not open any more, or the offer's capacity was taken"}},
 )
 async def accept_match(
-    match_id: uuid.UUID, pool: Pool, model: Model, me: CurrentActor, ctx: Ctx
+    match_id: uuid.UUID, pool: Pool, held: Held, me: CurrentActor, ctx: Ctx
 ) -> MatchOut:
-    return MatchOut.of(await handlers.accept_match(pool, model, match_id, me, ctx), me)
+    return MatchOut.of(await handlers.accept_match(pool, held, match_id, me, ctx), me)
 
 
 @matches_router.post(
@@ -214,13 +214,13 @@ async def capacity_check(
 async def decline_match(
     match_id: uuid.UUID,
     pool: Pool,
-    model: Model,
+    held: Held,
     me: CurrentActor,
     ctx: Ctx,
     body: Decline | None = None,
 ) -> MatchOut:
     reason = body.reason if body else ""
-    return MatchOut.of(await handlers.decline_match(pool, model, match_id, reason, me, ctx), me)
+    return MatchOut.of(await handlers.decline_match(pool, held, match_id, reason, me, ctx), me)
 
 
 @matches_router.post(
@@ -229,9 +229,9 @@ async def decline_match(
     responses={409: {"description": "The match is not confirmed: decline a proposal instead"}},
 )
 async def cancel_match(
-    match_id: uuid.UUID, pool: Pool, model: Model, me: CurrentActor, ctx: Ctx
+    match_id: uuid.UUID, pool: Pool, held: Held, me: CurrentActor, ctx: Ctx
 ) -> MatchOut:
-    return MatchOut.of(await handlers.cancel_match(pool, model, match_id, me, ctx), me)
+    return MatchOut.of(await handlers.cancel_match(pool, held, match_id, me, ctx), me)
 
 
 @matches_router.post(
@@ -241,9 +241,9 @@ async def cancel_match(
     responses={409: {"description": "The pair cannot work, or the capacity is booked"}},
 )
 async def propose_pair(
-    body: PairIn, pool: Pool, model: Model, me: CurrentActor, ctx: Ctx
+    body: PairIn, pool: Pool, held: Held, me: CurrentActor, ctx: Ctx
 ) -> MatchOut:
-    match = await handlers.propose_by_hand(pool, model, body.need_id, body.offer_id, me, ctx)
+    match = await handlers.propose_by_hand(pool, held, body.need_id, body.offer_id, me, ctx)
     return MatchOut.of(match, me)
 
 
@@ -251,8 +251,8 @@ async def propose_pair(
     "/unmatched",
     summary="Open needs of my territory with no proposal and no candidate left (facilitators)",
 )
-async def unmatched_needs(pool: Pool, model: Model, me: CurrentActor) -> list[UnmatchedOut]:
-    found = await handlers.unmatched_needs(pool, model, me)
+async def unmatched_needs(pool: Pool, held: Held, me: CurrentActor) -> list[UnmatchedOut]:
+    found = await handlers.unmatched_needs(pool, held, me)
     return [UnmatchedOut(**vars(item)) for item in found]
 
 
@@ -260,11 +260,11 @@ async def unmatched_needs(pool: Pool, model: Model, me: CurrentActor) -> list[Un
 async def need_candidates(
     need_id: str,
     pool: Pool,
-    model: Model,
+    held: Held,
     me: CurrentActor,
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> CandidatesOut:
-    found = await handlers.explain_candidates(pool, model, need_id, me, limit=limit)
+    found = await handlers.explain_candidates(pool, held, need_id, me, limit=limit)
     items = []
     for rank, candidate in enumerate(found.candidates, start=1):
         offer = candidate.offer
@@ -287,8 +287,9 @@ async def need_candidates(
 
 
 @policy_router.get("/policy", summary="The matching policy in force in my territory")
-async def get_policy(model: Model, me: CurrentActor) -> PolicyOut:
-    record = model.policy(me.territory_id)
+async def get_policy(pool: Pool, me: CurrentActor) -> PolicyOut:
+    async with pool.acquire() as conn:
+        record = await store.current_policy(conn, me.territory_id)
     return PolicyOut(
         territory_id=record.territory_id,
         version=record.version,
@@ -301,8 +302,8 @@ async def get_policy(model: Model, me: CurrentActor) -> PolicyOut:
 @policy_router.post(
     "/rematch", summary="Re-match every open need of my territory at once (facilitators)"
 )
-async def rematch(pool: Pool, model: Model, me: CurrentActor, ctx: Ctx) -> RematchOut:
-    done: Rematch = await handlers.rematch(pool, model, me, ctx)
+async def rematch(pool: Pool, held: Held, me: CurrentActor, ctx: Ctx) -> RematchOut:
+    done: Rematch = await handlers.rematch(pool, held, me, ctx)
     return RematchOut(
         policy_version=done.policy_version,
         needs=done.needs,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import logging
 import uuid
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
@@ -39,6 +38,7 @@ from services.matching.capacity import ALWAYS_OPEN, Booking, Opening, Windows, f
 from services.matching.filters import HARD_FILTERS, Reason, first_failure
 from services.matching.lifecycle import Match
 from services.matching.model import Candidate, NeedView, OfferView
+from services.matching.ownership import Territories
 from services.matching.policies import TerritoryPolicy
 from services.matching.proposals import (
     Rematch,
@@ -63,49 +63,46 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def _matchable_offer(state: OfferState) -> OfferView | None:
-    if state.status != projection.LIVE_OFFER:
-        return None
-    try:
-        return projection.offer_view(state)
-    except ValueError as error:
-        log.warning("offer %s v%d cannot be matched: %s", state.offer_id, state.version, error)
-        return None
-
-
-def _matchable_need(state: NeedState, policy: TerritoryPolicy) -> NeedView | None:
-    if state.status != projection.LIVE_NEED:
-        return None
-    try:
-        return projection.need_view(state, policy.social_priority)
-    except ValueError as error:
-        log.warning("need %s v%d cannot be matched: %s", state.need_id, state.version, error)
-        return None
-
-
-def _need_views(rows: Iterable[store.Row], model: ReadModel) -> Iterator[NeedView]:
-    """The matchable views of stored needs, under their territories' policies."""
-    for row in rows:
-        state = projection.need_state(row.state)
-        view = _matchable_need(state, model.policy(state.territory_id))
-        if view is not None:
-            yield view
-
-
 def _still_suits(offer: OfferView | None, need: NeedView | None) -> bool:
     """Whether a proposed pair still passes the hard filters (unknown sides are left be)."""
     return offer is None or need is None or first_failure(offer, need) is None
 
 
-# --- events -----------------------------------------------------------------------------------
+# --- events, in the first stage: the read model ------------------------------------------------
+
+
+async def adopt_policy(conn: Connection, decision: DecisionMadeV1) -> bool:
+    """An adopted change of the matching policy: store the territory's next version; False
+    when the decision is not one, or was stored already. Invalid parameters raise InvalidInput.
+    """
+    if decision.outcome != Outcome.ADOPTED:
+        return False
+    if decision.kind != ProposalKind.CHANGE_MATCHING_POLICY:
+        return False
+    if await store.decision_applied(conn, decision.decision_id):
+        return False
+    # From the database, not a cache: a retried event must not count its own change twice.
+    current = await store.current_policy(conn, decision.territory_id)
+    try:
+        adopted = policies.changed_policy(
+            current, decision.parameters, decision_id=decision.decision_id, at=decision.decided_at
+        )
+    except ValueError as invalid:  # the decision itself is wrong: no retry can help
+        raise InvalidInput(str(invalid), field="parameters") from None
+    await store.insert_policy(conn, adopted)
+    return True
+
+
+# --- events, at the territory's owner (`model` is the territory's) ----------------------------
 
 
 async def apply_offer(conn: Connection, model: ReadModel, state: OfferState, ctx: Context) -> None:
-    """A new version of an offer: published ones are indexed and proposed to open needs; a
-    paused or withdrawn one leaves the index and its open matches are cancelled."""
-    if not await store.save_offer(conn, state):
+    """A new version of an offer, stored already: published ones are indexed and proposed to
+    open needs; a paused or withdrawn one leaves the index and its open matches are cancelled.
+    A version the store has gone past changes nothing: the newer one's record follows."""
+    if await store.offer_version(conn, state.offer_id) != state.version:
         return
-    view = _matchable_offer(state)
+    view = projection.matchable_offer(state)
     if view is None:
         model.offers.discard(state.offer_id, state.version)
     else:
@@ -128,11 +125,12 @@ async def apply_offer(conn: Connection, model: ReadModel, state: OfferState, ctx
 
 
 async def apply_need(conn: Connection, model: ReadModel, state: NeedState, ctx: Context) -> None:
-    """A new version of a need: an open one is indexed and gets proposals; a closed one leaves
-    the index and its open matches are cancelled."""
-    if not await store.save_need(conn, state):
+    """A new version of a need, stored already: an open one is indexed and gets proposals; a
+    closed one leaves the index and its open matches are cancelled. A version the store has
+    gone past changes nothing: the newer one's record follows."""
+    if await store.need_version(conn, state.need_id) != state.version:
         return
-    view = _matchable_need(state, model.policy(state.territory_id))
+    view = projection.matchable_need(state, model.policy(state.territory_id))
     if view is None:
         model.needs.discard(state.need_id, state.version)
     else:
@@ -151,15 +149,17 @@ async def apply_need(conn: Connection, model: ReadModel, state: NeedState, ctx: 
     await propose_for_need(conn, model, state.need_id, ctx, now=now)
 
 
-async def apply_actor(conn: Connection, model: ReadModel, state: ActorState, ctx: Context) -> None:
-    """Keep the actor's status; a suspension cancels the open matches where it is a party, and
+async def apply_actor(
+    conn: Connection, model: ReadModel, state: ActorState, territory_id: str, ctx: Context
+) -> None:
+    """A suspension cancels the open matches of the territory where the actor is a party, and
     the needs it provided for get other proposals."""
-    if not await store.save_actor(conn, state):
-        return
     if not model.proposing or state.status != ActorStatus.SUSPENDED:
         return
     now = clock.now()
-    open_matches = await store.open_matches(conn, actor_id=state.actor_id)
+    open_matches = await store.open_matches(
+        conn, actor_id=state.actor_id, territory_id=territory_id
+    )
     needs = await cancel_matches(conn, open_matches, CancelReason.ACTOR_SUSPENDED, ctx, now)
     for need_id in sorted(needs):
         await propose_for_need(conn, model, need_id, ctx, now=now)
@@ -168,8 +168,9 @@ async def apply_actor(conn: Connection, model: ReadModel, state: ActorState, ctx
 async def apply_decision(
     conn: Connection, model: ReadModel, decision: DecisionMadeV1, ctx: Context
 ) -> Rematch | None:
-    """An adopted change of the matching policy: store the territory's next version, then
-    re-match the territory under it. Invalid parameters raise InvalidInput."""
+    """An adopted decision at the territory's owner: an allocation confirms its pair; a policy
+    change (stored already by `adopt_policy`) re-matches the territory under the policy now in
+    force."""
     if decision.outcome != Outcome.ADOPTED:
         return None
     if decision.kind == ProposalKind.ALLOCATE_COMMON_ASSET:
@@ -177,21 +178,14 @@ async def apply_decision(
         return None
     if decision.kind != ProposalKind.CHANGE_MATCHING_POLICY:
         return None  # the other kinds are for other services
-    if await store.decision_applied(conn, decision.decision_id):
-        return None
-    # From the database, not the cache: a retried event must not count its own change twice.
-    current = await store.current_policy(conn, decision.territory_id)
-    try:
-        adopted = policies.changed_policy(
-            current, decision.parameters, decision_id=decision.decision_id, at=decision.decided_at
-        )
-    except ValueError as invalid:  # the decision itself is wrong: no retry can help
-        raise InvalidInput(str(invalid), field="parameters") from None
-    await store.insert_policy(conn, adopted)
-    model.set_policy(adopted)
-    if adopted.social_priority != current.social_priority:
-        # The indexed needs carry their priority: index them again under the new policy.
-        model.replace_needs(_need_views(await store.open_needs(conn), model))
+    adopted = await store.current_policy(conn, decision.territory_id)
+    held = model.policy(decision.territory_id)
+    if adopted.version != held.version:
+        model.set_policy(adopted)
+        if adopted.social_priority != held.social_priority:
+            # The indexed needs carry their priority: index them again under the new policy.
+            rows = await store.open_needs(conn, decision.territory_id)
+            model.replace_needs(projection.need_views((r.state for r in rows), model.policy))
     if not model.proposing:
         return None
     return await rematch_territory(
@@ -250,18 +244,6 @@ async def allocate_by_decision(
     return confirmed
 
 
-async def load_read_model(pool: asyncpg.Pool, model: ReadModel) -> None:
-    """Fill the in-memory indexes and policies from the database (at start)."""
-    async with pool.acquire() as conn:
-        latest = await store.latest_policies(conn)
-        offer_rows = await store.published_offers(conn)
-        need_rows = await store.open_needs(conn)
-    model.load((), (), latest)
-    offers = (_matchable_offer(projection.offer_state(row.state)) for row in offer_rows)
-    model.load((offer for offer in offers if offer is not None), _need_views(need_rows, model), ())
-    log.info("read model loaded: %d offers, %d needs", len(model.offers), len(model.needs))
-
-
 # --- commands ---------------------------------------------------------------------------------
 
 
@@ -293,7 +275,10 @@ async def list_matches(
         )
 
 
-async def _propose(conn: Connection, *, model: ReadModel, need_id: str, ctx: Context) -> object:
+async def _propose(
+    conn: Connection, *, territories: Territories, territory_id: str, need_id: str, ctx: Context
+) -> object:
+    model = await territories.borrow(conn, territory_id, locked=True)
     return await propose_for_need(conn, model, need_id, ctx, now=clock.now())
 
 
@@ -305,14 +290,19 @@ class _Acceptance:
 
 
 async def accept_match(
-    pool: asyncpg.Pool, model: ReadModel, match_id: uuid.UUID, principal: Principal, ctx: Context
+    pool: asyncpg.Pool,
+    territories: Territories,
+    match_id: uuid.UUID,
+    principal: Principal,
+    ctx: Context,
 ) -> Match:
     """The caller accepts as provider or requester; the second acceptance confirms the match
     if the offer still has the capacity for it at those times, else cancels it (409).
 
     Confirmations of one offer are serialised by a lock on the offer's row. A confirmed match
     ends the need's other proposals, and the offer's proposals that no longer fit; the needs
-    those were for, and the need of a refused match, are re-matched once this commits.
+    those were for, and the need of a refused match, are re-matched once this commits, each in
+    a transaction of its own that holds the territory's lock.
     """
     now = clock.now()
 
@@ -343,10 +333,13 @@ async def accept_match(
         return _Acceptance(confirmed, rematch=rematch)
 
     outcome = await in_transaction(pool, accept)
-    for need_id in sorted(outcome.rematch):
-        await in_transaction(
-            pool, functools.partial(_propose, model=model, need_id=need_id, ctx=ctx)
-        )
+    if territories.proposing:
+        territory_id = outcome.match.territory_id
+        for need_id in sorted(outcome.rematch):
+            propose = functools.partial(
+                _propose, territories=territories, territory_id=territory_id, need_id=need_id
+            )
+            await in_transaction(pool, functools.partial(propose, ctx=ctx))
     if outcome.refused:
         raise Conflict(
             "another match took the offer's capacity at these times; the need is proposed "
@@ -399,7 +392,7 @@ async def _propose_next(
 
 async def decline_match(
     pool: asyncpg.Pool,
-    model: ReadModel,
+    territories: Territories,
     match_id: uuid.UUID,
     reason: str,
     principal: Principal,
@@ -410,6 +403,7 @@ async def decline_match(
 
     async def decline(conn: Connection) -> Match:
         seen, party = _party(await store.get_match(conn, match_id), principal)
+        model = await territories.borrow(conn, seen.territory_id, locked=True)
         await store.get_need(conn, seen.need_id, share=True)  # needs are locked before matches
         match = await store.get_match(conn, match_id, for_update=True)
         assert match is not None
@@ -425,7 +419,7 @@ async def decline_match(
 
 
 async def expire_lapsed(
-    pool: asyncpg.Pool, model: ReadModel, ctx: Context, *, now: datetime, batch: int = 200
+    pool: asyncpg.Pool, territories: Territories, ctx: Context, *, now: datetime, batch: int = 200
 ) -> int:
     """Expire the open proposals past their time-to-live, proposing the next candidate for each
     need; one transaction per match, skipping a match another transaction holds."""
@@ -435,6 +429,7 @@ async def expire_lapsed(
         seen = await store.get_match(conn, match_id)
         if seen is None or not lifecycle.is_lapsed(seen, now):
             return False
+        model = await territories.borrow(conn, seen.territory_id, locked=True)
         await store.get_need(conn, seen.need_id, share=True)
         match = await store.get_match_skip_locked(conn, match_id)
         if match is None or not lifecycle.is_lapsed(match, now):
@@ -467,17 +462,19 @@ class Explained:
 
 
 async def explain_candidates(
-    pool: asyncpg.Pool, model: ReadModel, need_id: str, principal: Principal, *, limit: int
+    pool: asyncpg.Pool, territories: Territories, need_id: str, principal: Principal, *, limit: int
 ) -> Explained:
     """The need's best offers under the territory's policy, for the need's requester only."""
     async with pool.acquire() as conn:
         row = await store.get_need(conn, need_id)
         if row is None or row.state["requester_id"] != principal.actor_id:
             raise NotFound("no such need")
-        policy = model.policy(str(row.state["territory_id"]))
+        territory_id = str(row.state["territory_id"])
+        model = await territories.borrow(conn, territory_id, locked=False)
+        policy = model.policy(territory_id)
         need = model.needs.get(need_id)
         if need is None or need.version != row.version:
-            need = _matchable_need(projection.need_state(row.state), policy)
+            need = projection.matchable_need(projection.need_state(row.state), policy)
         ranked = (
             rank_for_need(need, model.offers, widened(policy.policy, limit))[:limit] if need else []
         )
@@ -489,27 +486,34 @@ async def explain_candidates(
 
 
 async def rematch(
-    pool: asyncpg.Pool, model: ReadModel, principal: Principal, ctx: Context
+    pool: asyncpg.Pool, territories: Territories, principal: Principal, ctx: Context
 ) -> Rematch:
     """A facilitator re-matches its territory: every open need's free slots, with contested
     capacity shared out by allocation."""
     if not principal.is_facilitator:
         raise Forbidden("only a facilitator of the territory may re-match it")
-    if not model.proposing:
+    if not territories.proposing:
         raise Conflict("this instance keeps the read model only and proposes nothing")
-    return await in_transaction(
-        pool,
-        lambda conn: rematch_territory(
-            conn, model, principal.territory_id, ctx, now=clock.now(), cancel_stale=False
-        ),
-    )
+    territory_id = principal.territory_id
+
+    async def run(conn: Connection) -> Rematch:
+        model = await territories.borrow(conn, territory_id, locked=True)
+        return await rematch_territory(
+            conn, model, territory_id, ctx, now=clock.now(), cancel_stale=False
+        )
+
+    return await in_transaction(pool, run)
 
 
 # --- a party ends its booking -----------------------------------------------------------------
 
 
 async def cancel_match(
-    pool: asyncpg.Pool, model: ReadModel, match_id: uuid.UUID, principal: Principal, ctx: Context
+    pool: asyncpg.Pool,
+    territories: Territories,
+    match_id: uuid.UUID,
+    principal: Principal,
+    ctx: Context,
 ) -> Match:
     """A party ends its confirmed match (the only way a booking ends before an agreement does);
     the offer's capacity at those times goes to other needs, and the need gets other offers
@@ -518,6 +522,7 @@ async def cancel_match(
 
     async def cancel(conn: Connection) -> Match:
         seen, party = _party(await store.get_match(conn, match_id), principal)
+        model = await territories.borrow(conn, seen.territory_id, locked=True)
         await store.get_need(conn, seen.need_id, share=True)  # needs are locked before matches
         match = await store.get_match(conn, match_id, for_update=True)
         assert match is not None
@@ -549,16 +554,17 @@ class Unmatched:
 
 
 async def unmatched_needs(
-    pool: asyncpg.Pool, model: ReadModel, principal: Principal
+    pool: asyncpg.Pool, territories: Territories, principal: Principal
 ) -> list[Unmatched]:
     """The facilitator's territory's open needs that wait in vain: no proposal under way and
     no candidate left that their requesters have not already passed on."""
     if not principal.is_facilitator:
         raise Forbidden("only a facilitator of the territory lists its unmatched needs")
     territory = principal.territory_id
-    policy = model.policy(territory)
-    needs = sorted((n for n in model.needs if n.territory_id == territory), key=lambda n: n.need_id)
     async with pool.acquire() as conn:
+        model = await territories.borrow(conn, territory, locked=False)
+        policy = model.policy(territory)
+        needs = sorted(model.needs, key=lambda n: n.need_id)
         standing = await store.need_matches(conn, [n.need_id for n in needs])
         rows = {n.need_id: await store.get_need(conn, n.need_id) for n in needs}
     found = []
@@ -605,7 +611,7 @@ the facilitator's judgement, which the parties confirm by accepting."""
 
 async def propose_by_hand(
     pool: asyncpg.Pool,
-    model: ReadModel,
+    territories: Territories,
     need_id: str,
     offer_id: str,
     principal: Principal,
@@ -619,6 +625,7 @@ async def propose_by_hand(
     now = clock.now()
 
     async def pair(conn: Connection) -> Match:
+        model = await territories.borrow(conn, principal.territory_id, locked=True)
         need_row = (await store.lock_needs(conn, [need_id])).get(need_id)
         if need_row is None or not principal.facilitates(str(need_row.state["territory_id"])):
             raise InvalidInput("no such need in your territory", field="need_id")

@@ -6,7 +6,8 @@ the views made from them here, so a view can always be made again from the store
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,9 @@ from contracts import offers as offer_contract
 from contracts.needs import NeedState, NeedStatus
 from contracts.offers import OfferState, OfferStatus
 from services.matching.model import DatedWindow, Location, NeedView, OfferView, WeeklySlot
+from services.matching.policies import TerritoryPolicy
+
+log = logging.getLogger(__name__)
 
 # Only these are in the indexes: a published offer, an open need. A need the offers service
 # marks matched is served already; it keeps its confirmed match and gets no new proposal.
@@ -107,3 +111,37 @@ def offer_state(stored: Mapping[str, Any]) -> OfferState:
 
 def need_state(stored: Mapping[str, Any]) -> NeedState:
     return NeedState.model_validate(stored)
+
+
+def matchable_offer(state: OfferState) -> OfferView | None:
+    """The view the indexes hold of a published offer; None for any other (or one that cannot
+    be matched, logged)."""
+    if state.status != LIVE_OFFER:
+        return None
+    try:
+        return offer_view(state)
+    except ValueError as error:
+        log.warning("offer %s v%d cannot be matched: %s", state.offer_id, state.version, error)
+        return None
+
+
+def matchable_need(state: NeedState, policy: TerritoryPolicy) -> NeedView | None:
+    """The view the indexes hold of an open need under its territory's policy; None otherwise."""
+    if state.status != LIVE_NEED:
+        return None
+    try:
+        return need_view(state, policy.social_priority)
+    except ValueError as error:
+        log.warning("need %s v%d cannot be matched: %s", state.need_id, state.version, error)
+        return None
+
+
+def need_views(
+    stored: Iterable[Mapping[str, Any]], policy_of: Callable[[str], TerritoryPolicy]
+) -> Iterator[NeedView]:
+    """The matchable views of stored needs (their payloads), under their territories' policies."""
+    for payload in stored:
+        state = need_state(payload)
+        view = matchable_need(state, policy_of(state.territory_id))
+        if view is not None:
+            yield view

@@ -1,18 +1,13 @@
-"""The read model in memory: offer and need indexes and the territories' policies.
+"""The read model in memory of one territory: its offer and need indexes and its policy.
 
-A cache of the database read model (tables `offers`, `needs`, `policies`): loaded when the
-service starts, then changed by the consumer right after it writes the same change to the
-database, inside the event's transaction. The database stays the truth: a proposal is written
-only after the rows of its offer and need are locked and found at the versions that were
-scored, so an index that runs ahead of a transaction that then fails, or behind one that has
-not yet committed, can cost a proposal but never make a wrong one; the failed event is
-redelivered and the versions meet again.
-
-One process holds the indexes, so the service runs as one replica: a second one would read
-only some partitions of each topic and find only the offers and needs of those. Several
-replicas would need every replica to follow every change of the read model, e.g. by LISTEN/
-NOTIFY from the tables' writes, and a proposing step that waits until its replica has caught
-up with the changes committed before it.
+A cache of the database read model (tables `offers`, `needs`, `policies`), held by the replica
+that owns the territory (see `ownership`): loaded from the database before the owner applies
+the territory's first record, then changed by the owner's consumer inside each record's
+transaction. The database stays the truth: a proposal is written only after the rows of its
+offer and need are locked and found at the versions that were scored, so an index that runs
+ahead of a transaction that then fails, or behind one that has not yet committed, can cost a
+proposal but never make a wrong one; the failed record is redelivered and the versions meet
+again.
 """
 
 from __future__ import annotations

@@ -153,18 +153,66 @@ async def get_offers(conn: Connection, offer_ids: Iterable[str]) -> dict[str, Ro
     return {r["id"]: _row(r) for r in records}
 
 
-async def published_offers(conn: Connection) -> list[Row]:
+async def published_offers(conn: Connection, territory_id: str) -> list[Row]:
     records = await conn.fetch(
-        "SELECT offer_id AS id, status, version, state FROM offers WHERE status = 'published'"
+        """SELECT offer_id AS id, status, version, state FROM offers
+           WHERE status = 'published' AND territory_id = $1""",
+        territory_id,
     )
     return [_row(r) for r in records]
 
 
-async def open_needs(conn: Connection) -> list[Row]:
+async def open_needs(conn: Connection, territory_id: str) -> list[Row]:
     records = await conn.fetch(
-        "SELECT need_id AS id, status, version, state FROM needs WHERE status = 'open'"
+        """SELECT need_id AS id, status, version, state FROM needs
+           WHERE status = 'open' AND territory_id = $1""",
+        territory_id,
     )
     return [_row(r) for r in records]
+
+
+async def offer_version(conn: Connection, offer_id: str) -> int | None:
+    """The version of the offer stored (None if none is)."""
+    version: int | None = await conn.fetchval(
+        "SELECT version FROM offers WHERE offer_id = $1", offer_id
+    )
+    return version
+
+
+async def need_version(conn: Connection, need_id: str) -> int | None:
+    """The version of the need stored (None if none is)."""
+    version: int | None = await conn.fetchval(
+        "SELECT version FROM needs WHERE need_id = $1", need_id
+    )
+    return version
+
+
+async def party_territories(conn: Connection, actor_id: str) -> set[str]:
+    """The territories of the open matches where the actor is a party."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT territory_id FROM matches
+           WHERE (provider_id = $1 OR requester_id = $1) AND status = ANY($2::text[])""",
+        actor_id,
+        _OPEN,
+    )
+    return {row["territory_id"] for row in rows}
+
+
+async def record_tenure(
+    conn: Connection, territory_id: str, replica: str, tenure: int, at: datetime
+) -> None:
+    """Journal that `replica`, in its `tenure`-th assignment, applied a record of the territory."""
+    await conn.execute(
+        """INSERT INTO territory_tenures (territory_id, replica, tenure, first_at, last_at)
+           VALUES ($1, $2, $3, $4, $4)
+           ON CONFLICT (territory_id, replica, tenure) DO UPDATE
+           SET last_at = greatest(territory_tenures.last_at, EXCLUDED.last_at),
+               records = territory_tenures.records + 1""",
+        territory_id,
+        replica,
+        tenure,
+        at,
+    )
 
 
 async def suspended_among(conn: Connection, actor_ids: Iterable[str]) -> set[str]:

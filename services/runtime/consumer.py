@@ -45,7 +45,7 @@ from typing import Any, Generic, TypeVar, Union
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from prometheus_client import CollectorRegistry
@@ -86,14 +86,26 @@ class EventConsumer:
     # applied again one record at a time, after a poison record, stays short.
     READ_MODEL_BATCH = 500
 
-    def __init__(self, group: str, *, description: str = "", batch: int | None = None) -> None:
+    def __init__(
+        self,
+        group: str,
+        *,
+        description: str = "",
+        batch: int | None = None,
+        topics: Sequence[str] = (),
+        listener: ConsumerRebalanceListener | None = None,
+    ) -> None:
         """`batch`: at most this many records per fetch, applied per partition in one
-        transaction (see the module docstring); None applies them one at a time."""
+        transaction (see the module docstring); None applies them one at a time. `topics`: the
+        topics to read, when they are not those of the handled events' models."""
         if batch is not None and batch < 1:
             raise ValueError(f"{group}: a batch holds at least one record, not {batch}")
         self.group = group
         self.description = description
         self.batch = batch
+        self._topics = tuple(topics)
+        # Told when the group's partitions move between replicas (state kept per partition).
+        self.listener = listener
         self._routes: dict[str, _Route[Any]] = {}
 
     def on(self, *models: type[P]) -> Callable[[Handler[P]], Handler[P]]:
@@ -115,7 +127,9 @@ class EventConsumer:
 
     @property
     def topics(self) -> tuple[str, ...]:
-        """The topics of the handled events, in registration order."""
+        """The topics given, else those of the handled events in registration order."""
+        if self._topics:
+            return self._topics
         return tuple(dict.fromkeys(str(route.model.topic) for route in self._routes.values()))
 
     @property
@@ -374,6 +388,8 @@ def subscribe(
     options["session_timeout_ms"] = runtime.session_timeout_ms
     options["heartbeat_interval_ms"] = max(100, runtime.session_timeout_ms // 5)
     options["fetch_max_wait_ms"] = runtime.fetch_max_wait_ms
+    if consumer.listener is not None:
+        options["listener"] = consumer.listener
     if consumer.batch is not None:
         options["batch"] = True
         options["max_records"] = consumer.batch

@@ -58,10 +58,17 @@ _PARTITIONER = DefaultPartitioner()
 
 
 async def emit(
-    conn: Connection, payload: EventPayload, *, subject: object, territory: object, ctx: Context
+    conn: Connection,
+    payload: EventPayload,
+    *,
+    subject: object,
+    territory: object,
+    ctx: Context,
+    topic: str | None = None,
 ) -> CloudEvent[Any]:
     """Wrap a payload in an envelope from `ctx` and write it to the outbox, in the caller's
-    transaction."""
+    transaction. `topic` sends it elsewhere than its contract's topic (a service's internal
+    topic), keyed by `subject` all the same."""
     event = new_event(
         payload,
         subject=str(subject),
@@ -71,11 +78,11 @@ async def emit(
         causation_id=ctx.causation_id,
         actor_id=ctx.actor_id,
     )
-    await enqueue(conn, event)
+    await enqueue(conn, event, topic=topic)
     return event
 
 
-def _row(event: CloudEvent[Any]) -> tuple[Any, ...]:
+def _row(event: CloudEvent[Any], topic: str | None = None) -> tuple[Any, ...]:
     headers: dict[str, str | None] = {
         "content-type": CONTENT_TYPE,
         "ce_id": event.id,
@@ -85,16 +92,17 @@ def _row(event: CloudEvent[Any]) -> tuple[Any, ...]:
     # W3C traceparent/tracestate of the current span (none when tracing is off): the trace of
     # the request or consumer that enqueues the event continues in its consumers.
     propagate.inject(headers)
-    topic = str(event.data.topic)
+    topic = topic or str(event.data.topic)
     return (event.id, topic, event.subject, event.type, event.model_dump_json().encode(), headers)
 
 
-async def enqueue(conn: Connection, *events: CloudEvent[Any]) -> None:
-    """Write events to the outbox. Call inside the transaction that makes the state change."""
+async def enqueue(conn: Connection, *events: CloudEvent[Any], topic: str | None = None) -> None:
+    """Write events to the outbox (to `topic` if given, else each to its contract's topic).
+    Call inside the transaction that makes the state change."""
     if len(events) == 1:
-        await conn.execute(_INSERT, *_row(events[0]))
+        await conn.execute(_INSERT, *_row(events[0], topic))
     elif events:
-        await conn.executemany(_INSERT, [_row(event) for event in events])
+        await conn.executemany(_INSERT, [_row(event, topic) for event in events])
 
 
 BeforeMark = Callable[[Sequence[asyncpg.Record]], Awaitable[None]]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -85,6 +85,9 @@ class ServiceSpec:
     access: StandingOf | None = None
     # What `GET /v1/me/export` returns of this service's own data about the caller.
     export: Export | None = None
+    # Topics created with a partition count of their own (a service's internal topics); the
+    # others get the settings' `kafka_topic_partitions`.
+    partitions: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -153,6 +156,15 @@ def topics_of(spec: ServiceSpec, settings: ServiceSettings) -> set[str]:
     return topics
 
 
+def _by_partitions(spec: ServiceSpec, settings: ServiceSettings) -> dict[int, list[str]]:
+    """The service's topics grouped by the partition count they are created with."""
+    grouped: dict[int, list[str]] = {}
+    for topic in sorted(topics_of(spec, settings) | set(spec.partitions)):
+        count = spec.partitions.get(topic, settings.kafka_topic_partitions)
+        grouped.setdefault(count, []).append(topic)
+    return grouped
+
+
 def create_app(
     spec: ServiceSpec, settings: ServiceSettings, *, tracer_provider: TracerProvider | None = None
 ) -> FastAPI:
@@ -213,13 +225,14 @@ def create_app(
         )
         traces_queries = provider is not None and instrument_asyncpg(provider)
         try:
-            await ensure_topics(
-                settings.kafka_bootstrap_servers,
-                topics_of(spec, settings),
-                settings.kafka_topic_partitions,
-                settings.kafka_topic_replication,
-                client_options(settings),
-            )
+            for count, topics in _by_partitions(spec, settings).items():
+                await ensure_topics(
+                    settings.kafka_bootstrap_servers,
+                    topics,
+                    count,
+                    settings.kafka_topic_replication,
+                    client_options(settings),
+                )
             await producer.start()
             app.state.verifier = TokenVerifier(
                 issuer=settings.jwt_issuer,

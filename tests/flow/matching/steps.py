@@ -14,7 +14,8 @@ from aiokafka import ConsumerRecord
 from contracts.envelope import new_event
 from contracts.governance import DecisionMadeV1
 from contracts.topics import Topic
-from services.matching.readmodel import ReadModel
+from services.matching.model import NeedView, OfferView
+from services.matching.ownership import Territories
 from services.matching.settings import MatchingSettings
 from tests.harness import Stack
 from tests.scenario import Member, Territory
@@ -50,9 +51,39 @@ class Flow:
         return self.stack.pool("matching")
 
     @property
-    def model(self) -> ReadModel:
-        model: ReadModel = self.app.state.read_model
-        return model
+    def model(self) -> Held:
+        """The offers and needs of the territories matching holds, by id."""
+        territories: Territories = self.app.state.territories
+        return Held(
+            offers={o.offer_id: o for o in territories.offers},
+            needs={n.need_id: n for n in territories.needs},
+        )
+
+
+@dataclass(frozen=True)
+class Held:
+    offers: dict[str, OfferView]
+    needs: dict[str, NeedView]
+
+
+# Taken by the read model's group and, for what it forwarded, by the territory's owner.
+_SETTLED = """
+SELECT EXISTS (SELECT 1 FROM inbox WHERE event_id::text = $1::text)
+   AND NOT EXISTS (
+       SELECT 1 FROM outbox o
+       WHERE convert_from(o.payload, 'UTF8')::jsonb ->> 'causationid' = $1::text
+         AND o.topic LIKE 'mcvt.%.territories'
+         AND NOT EXISTS (SELECT 1 FROM inbox i WHERE i.event_id::text = o.event_id::text))
+"""
+
+
+async def settled(flow: Flow, event_id: str) -> None:
+    """Wait until matching has applied the event: its read model and its territory's owner."""
+
+    async def done() -> bool:
+        return bool(await flow.pool.fetchval(_SETTLED, event_id))
+
+    await eventually(done)
 
 
 # --- governance decisions (the governance service does not exist yet: produced directly) ------
