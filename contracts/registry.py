@@ -6,7 +6,16 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from contracts import actors, agreements, governance, matches, needs, notifications, offers
+from contracts import (
+    actors,
+    agreements,
+    governance,
+    matches,
+    needs,
+    notifications,
+    offers,
+    projects,
+)
 from contracts.envelope import CloudEvent, EventPayload
 
 EVENT_TYPES: dict[str, type[EventPayload]] = {}
@@ -25,6 +34,7 @@ register(*offers.EVENTS, *needs.EVENTS)
 register(*matches.EVENTS)
 register(*agreements.EVENTS)
 register(*notifications.EVENTS)
+register(*projects.EVENTS)
 
 
 class _Head(BaseModel):

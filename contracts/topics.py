@@ -13,6 +13,7 @@ class Topic(StrEnum):
     AGREEMENTS = "mcvt.agreements"
     GOVERNANCE = "mcvt.governance"
     NOTIFICATIONS = "mcvt.notifications"
+    PROJECTS = "mcvt.projects"
 
 
 DEAD_LETTER_PREFIX = "mcvt.dlq."

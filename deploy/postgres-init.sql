@@ -7,3 +7,4 @@ CREATE DATABASE mcvt_matching;
 CREATE DATABASE mcvt_agreements;
 CREATE DATABASE mcvt_governance;
 CREATE DATABASE mcvt_notifications;
+CREATE DATABASE mcvt_projects;
