@@ -25,6 +25,7 @@ from services.portal import (
     pages_market,
     pages_matches,
     pages_people,
+    pages_projects,
 )
 from services.portal.i18n import Words
 from services.portal.session import SessionCodec
@@ -165,6 +166,7 @@ def build_app(settings: PortalSettings | None = None) -> FastAPI:
             "agreements": settings.agreements_url.rstrip("/"),
             "governance": settings.governance_url.rstrip("/"),
             "notifications": settings.notifications_url.rstrip("/"),
+            "projects": settings.projects_url.rstrip("/"),
         },
         settings.upstream_timeout_s,
     )
@@ -215,6 +217,7 @@ def build_app(settings: PortalSettings | None = None) -> FastAPI:
         pages_matches.router,
         pages_facilitation.router,
         pages_people.router,
+        pages_projects.router,
     ):
         app.include_router(router)
     app.mount("/static/portal", StaticFiles(directory=HERE / "static"), name="static")
