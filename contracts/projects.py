@@ -47,7 +47,7 @@ class ContributionKind(StrEnum):
     SKILL = "skill"  # hours of a skill
 
 
-class Indicator(BaseModel):
+class TrialIndicator(BaseModel):
     """One indicator of a trial: what was aimed at and what was measured."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -177,7 +177,7 @@ class ProjectEvaluatedV1(EventPayload):
     project_id: str
     territory_id: str
     theme: Theme
-    indicators: list[Indicator]
+    indicators: list[TrialIndicator]
     jobs_created: float = Field(ge=0, description="Full-time equivalents.")
     jobs_consolidated: float = Field(ge=0, description="Full-time equivalents.")
     people_served: int = Field(ge=0)

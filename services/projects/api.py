@@ -11,7 +11,7 @@ import asyncpg
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from contracts.projects import ContributionKind, Indicator, Stage, Theme
+from contracts.projects import ContributionKind, Stage, Theme, TrialIndicator
 from services.projects import handlers, store
 from services.projects.requests import (
     EvaluationIn,
@@ -90,7 +90,7 @@ class PledgedOut(BaseModel):
 
 class EvaluationOut(BaseModel):
     id: uuid.UUID
-    indicators: list[Indicator]
+    indicators: list[TrialIndicator]
     jobs_created: float
     jobs_consolidated: float
     people_served: int

@@ -19,12 +19,12 @@ from contracts.projects import (
     IdeasGroupedV1,
     IdeaSubmittedV1,
     IdeaSupportedV1,
-    Indicator,
     ProjectCreatedV1,
     ProjectEvaluatedV1,
     ProjectStageChangedV1,
     Stage,
     Theme,
+    TrialIndicator,
     VisionAdoptedV1,
 )
 from services.projects import store
@@ -560,7 +560,7 @@ async def evaluate(
             project_id=str(project_id),
             territory_id=str(project["territory_id"]),
             theme=Theme(project["theme"]),
-            indicators=[Indicator.model_validate(i.model_dump()) for i in body.indicators],
+            indicators=[TrialIndicator.model_validate(i.model_dump()) for i in body.indicators],
             jobs_created=body.jobs_created,
             jobs_consolidated=body.jobs_consolidated,
             people_served=body.people_served,

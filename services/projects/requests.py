@@ -7,7 +7,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.fields import Description, Label, Reason, Title
-from contracts.projects import ContributionKind, Indicator, Stage, Theme
+from contracts.projects import ContributionKind, Stage, Theme, TrialIndicator
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
@@ -69,7 +69,7 @@ class PledgeIn(BaseModel):
     note: Description = ""
 
 
-class IndicatorIn(Indicator):
+class IndicatorIn(TrialIndicator):
     model_config = _STRICT
 
 
