@@ -104,6 +104,11 @@ class ApprovePublicAssetAgreement(_Payload):
 
 class FreeMotion(_Payload):
     text: Description = ""
+    vision_id: str | None = Field(
+        default=None,
+        max_length=100,
+        description="The territory's shared vision (a draft of the projects service) it adopts.",
+    )
 
 
 class ChangeColleges(_Payload):
@@ -146,9 +151,13 @@ class ChangeTerritoryRules(_Payload):
 
 
 class SelectForTrial(_Payload):
+    """The territory's project (its vision, or any reference) selects projects for a trial."""
+
     project_id: str = Field(min_length=1, max_length=100)
     selected_ids: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
-        min_length=1, max_length=100, description="What the project selects for its trial."
+        min_length=1,
+        max_length=100,
+        description="The projects (of the projects service) that go to trial when adopted.",
     )
 
 
@@ -174,6 +183,8 @@ def subject_of(kind: ProposalKind, payload: BaseModel) -> str | None:
         return payload.agreement_id
     if isinstance(payload, SelectForTrial):
         return payload.project_id
+    if isinstance(payload, FreeMotion):
+        return payload.vision_id
     return None
 
 

@@ -90,6 +90,9 @@ class MatchState(EventPayload):
     origin: Origin = Field(
         default=Origin.ENGINE, description="Who proposed the pair: the engine or a facilitator."
     )
+    project_id: str | None = Field(
+        default=None, description="The territorial project the need serves, if any."
+    )
 
 
 class MatchProposedV1(MatchState):

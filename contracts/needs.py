@@ -70,6 +70,9 @@ class NeedState(EventPayload):
     urgency: Urgency
     expires_at: datetime
     version: int = Field(ge=1)
+    project_id: str | None = Field(
+        default=None, description="The territorial project the need serves, if any."
+    )
 
 
 class NeedPublishedV1(NeedState):

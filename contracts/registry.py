@@ -15,6 +15,7 @@ from contracts import (
     needs,
     notifications,
     offers,
+    projects,
 )
 from contracts.envelope import CloudEvent, EventPayload
 
@@ -35,6 +36,7 @@ register(*matches.EVENTS)
 register(*agreements.EVENTS)
 register(*notifications.EVENTS)
 register(*contacts.EVENTS)
+register(*projects.EVENTS)
 
 
 class _Head(BaseModel):

@@ -15,6 +15,7 @@ class Topic(StrEnum):
     NOTIFICATIONS = "mcvt.notifications"
     # Private: e-mail addresses, from actors to notifications only (see contracts/contacts.py).
     CONTACTS = "mcvt.contacts"
+    PROJECTS = "mcvt.projects"
 
 
 DEAD_LETTER_PREFIX = "mcvt.dlq."

@@ -5,12 +5,15 @@
 - `<prefix>.matches`: a confirmed match becomes a draft agreement (the inbox and the unique
   match id make a redelivered confirmation create nothing);
 - `<prefix>.decisions`: governance's approval of agreements on public assets and the
-  territories' rules (whether that approval is needed, the time credit floor).
+  territories' rules (whether that approval is needed, the time credit floor);
+- `<prefix>.projects`: a territorial project's evaluation, booked in the impact ledger.
 A confirmed match may arrive before the offer or need version it names (other topics): the
 consumer answers NotYet and the runtime tries again.
 """
 
 from __future__ import annotations
+
+from uuid import UUID
 
 from contracts import actors, needs
 from contracts.actors import ActorState
@@ -19,7 +22,8 @@ from contracts.governance import DecisionMadeV1, TerritoryRulesChangedV1
 from contracts.matches import MatchConfirmedV1
 from contracts.needs import NeedState
 from contracts.offers import OFFER_EVENTS, OfferState
-from services.agreements import handlers
+from contracts.projects import ProjectEvaluatedV1
+from services.agreements import handlers, projects
 from services.agreements.settings import AgreementsSettings
 from services.runtime.consumer import EventConsumer
 from services.runtime.context import Context
@@ -56,6 +60,7 @@ def event_consumers(settings: AgreementsSettings) -> tuple[EventConsumer, ...]:
         conn: Connection, event: CloudEvent[MatchConfirmedV1], ctx: Context
     ) -> None:
         await handlers.create_from_match(conn, event.data, ctx, settings)
+        await projects.tag(conn, UUID(event.data.match_id), event.data.project_id)
 
     decisions = EventConsumer(
         f"{prefix}.decisions",
@@ -75,4 +80,16 @@ def event_consumers(settings: AgreementsSettings) -> tuple[EventConsumer, ...]:
     ) -> None:
         await handlers.apply_rules(conn, event.data)
 
-    return views, matches, decisions
+    evaluations = EventConsumer(
+        f"{prefix}.projects",
+        description="Books a territorial project's evaluation in the impact ledger, tagged "
+        "with the project; the jobs of its agreements become the project's.",
+    )
+
+    @evaluations.on(ProjectEvaluatedV1)
+    async def on_evaluated(
+        conn: Connection, event: CloudEvent[ProjectEvaluatedV1], ctx: Context
+    ) -> None:
+        await projects.book_evaluation(conn, event.data)
+
+    return views, matches, decisions, evaluations

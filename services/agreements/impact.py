@@ -21,7 +21,7 @@ import asyncpg
 from pydantic import BaseModel, Field
 
 from contracts.agreements import AgreementStatus, Party
-from services.agreements import store
+from services.agreements import projects, store
 from services.agreements.domain import schedule
 from services.agreements.domain.lifecycle import other
 from services.agreements.domain.value import LABELS, NOT_ESTIMATED, UNITS, Row, ValueKind
@@ -55,6 +55,7 @@ async def declare(
 ) -> Declaration:
     async def run(conn: Connection) -> Declaration:
         agreement, party = await acting(conn, agreement_id, principal)
+        await projects.refuse_jobs_of_project(conn, agreement.id, body.kind)
         if agreement.starts_at is None or agreement.status not in (
             AgreementStatus.ACTIVE,
             AgreementStatus.COMPLETED,
@@ -105,6 +106,7 @@ async def confirm_declaration(
             raise Conflict(f"the declaration is {found['status']} already", field="status")
         if party is not other(Party(found["declared_by"])):
             raise Forbidden("the other party confirms a declaration")
+        await projects.refuse_jobs_of_project(conn, agreement.id, ValueKind(found["kind"]))
         now = clock.now()
         await store.decide_declaration(conn, declaration_id, "confirmed", now)
         confirmed = [

@@ -50,6 +50,7 @@ SERVICES: tuple[tuple[str, int], ...] = (
     ("agreements", 8004),
     ("governance", 8005),
     ("notifications", 8006),
+    ("projects", 8007),
 )
 # What a service needs answering before it starts. actors serves the key set (JWKS) with which
 # the others verify tokens; beyond that, every service needs only PostgreSQL and the broker.
@@ -59,6 +60,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "agreements": ("actors",),
     "governance": ("actors",),
     "notifications": ("actors",),
+    "projects": ("actors",),
 }
 # Services with no database of their own (the portal calls the others' APIs).
 NO_DATABASE = frozenset({"portal"})

@@ -69,6 +69,9 @@ class MatchOut(BaseModel):
     closed_at: datetime | None
     reason: str | None = Field(description="Why it was declined or cancelled.")
     version: int
+    project_id: str | None = Field(
+        default=None, description="The territorial project the need serves, if any."
+    )
 
     @classmethod
     def of(cls, match: Match, me: Principal) -> MatchOut:
@@ -82,6 +85,7 @@ class MatchOut(BaseModel):
             score=match.score, accepted_by=match.accepted_by, proposed_at=match.proposed_at,
             expires_at=match.expires_at, confirmed_at=match.confirmed_at,
             closed_at=match.closed_at, reason=match.reason, version=match.version,
+            project_id=match.project_id,
         )  # fmt: skip
 
 

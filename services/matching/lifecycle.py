@@ -63,6 +63,7 @@ class Match:
     reason: str | None = None
     updated_at: datetime | None = None
     origin: Origin = Origin.ENGINE
+    project_id: str | None = None  # the territorial project the need serves
 
     @property
     def accepted_by(self) -> list[Party]:
@@ -119,6 +120,7 @@ def propose(candidate: Candidate, policy: Policy, *, match_id: uuid.UUID, now: d
         proposed_at=now,
         expires_at=now + policy.ttl,
         updated_at=now,
+        project_id=need.project_id,
     )
 
 
@@ -249,4 +251,5 @@ def state(match: Match) -> dict[str, Any]:
         "expires_at": match.expires_at,
         "version": match.version,
         "origin": match.origin,
+        "project_id": match.project_id,
     }

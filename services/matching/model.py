@@ -195,6 +195,7 @@ class NeedView:
     social_priority: float = 0.0
     version: int = 0
     expires_at: datetime | None = None
+    project_id: str | None = None  # the territorial project it serves, carried to its matches
     week: tuple[Interval, ...] = field(init=False, repr=False, compare=False)
     dated: tuple[Interval, ...] = field(init=False, repr=False, compare=False)
     weekdays: int = field(init=False, repr=False, compare=False)

@@ -101,6 +101,7 @@ def need_view(state: NeedState, social_priority: Mapping[str, float]) -> NeedVie
         social_priority=social_priority.get(str(state.requester_kind), 0.0),
         version=state.version,
         expires_at=_wall_clock(state.expires_at),
+        project_id=state.project_id,
     )
 
 

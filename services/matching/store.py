@@ -290,7 +290,7 @@ _MATCHES = Table(
         "provider_id", "requester_id", "status", "quantity", "unit", "windows", "score",
         "policy_version", "proposed_at", "expires_at", "provider_accepted_at",
         "requester_accepted_at", "confirmed_at", "closed_at", "reason", "version", "updated_at",
-        "origin",
+        "origin", "project_id",
     ),
 )  # fmt: skip
 _MATCH_COLUMNS = _MATCHES.select_list()
@@ -350,6 +350,7 @@ def _match_row(match: Match) -> dict[str, Any]:
         "version": match.version,
         "updated_at": match.updated_at,
         "origin": str(match.origin),
+        "project_id": match.project_id,
     }
 
 

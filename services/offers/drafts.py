@@ -193,6 +193,11 @@ class NeedDraft(BaseModel):
     expires_at: Moment | None = Field(
         default=None, description="Default: the service's need lifetime from now."
     )
+    project_id: UUID | None = Field(
+        default=None,
+        description="The territorial project (projects service) the need serves; the project "
+        "counts it among its needs when you carry it. Set once, at publication.",
+    )
 
 
 class NeedChanges(BaseModel):

@@ -266,7 +266,7 @@ _NEEDS = Table(
         "id", "owner_id", "requester_kind", "territory_id", "status", "title", "description",
         "category", "quantity", "unit", "required_features", "weekly_windows", "dated_windows",
         "min_duration_minutes", "lat", "lon", "commune", "max_distance_km", "budget", "urgency",
-        "expires_at", "version", "created_at", "updated_at",
+        "expires_at", "version", "created_at", "updated_at", "project_id",
     ),
 )  # fmt: skip
 _NEED_COLUMNS = _NEEDS.select_list()
@@ -300,6 +300,7 @@ def _need_row(need: Need) -> dict[str, Any]:
         "version": need.version,
         "created_at": need.created_at,
         "updated_at": need.updated_at,
+        "project_id": need.project_id,
     }
 
 

@@ -29,6 +29,7 @@ from services.portal import (
     pages_matches,
     pages_notifications,
     pages_people,
+    pages_projects,
     pages_votes,
 )
 from services.portal.i18n import Words
@@ -170,6 +171,7 @@ def build_app(settings: PortalSettings | None = None) -> FastAPI:
             "agreements": settings.agreements_url.rstrip("/"),
             "governance": settings.governance_url.rstrip("/"),
             "notifications": settings.notifications_url.rstrip("/"),
+            "projects": settings.projects_url.rstrip("/"),
         },
         settings.upstream_timeout_s,
     )
@@ -226,6 +228,7 @@ def build_app(settings: PortalSettings | None = None) -> FastAPI:
         pages_notifications.router,
         pages_agreements.router,
         pages_impact.router,
+        pages_projects.router,
     ):
         app.include_router(router)
     app.mount("/static/portal", StaticFiles(directory=HERE / "static"), name="static")

@@ -21,6 +21,7 @@ class PortalSettings(ServiceSettings):
     agreements_url: str = "http://127.0.0.1:8004"
     governance_url: str = "http://127.0.0.1:8005"
     notifications_url: str = "http://127.0.0.1:8006"
+    projects_url: str = "http://127.0.0.1:8007"
     # The portal's own address, as people reach it (return address of sign-in links).
     public_url: str = "http://127.0.0.1:8000"
     # Encrypts the session cookie (a Fernet key: 32 url-safe base64 bytes). Empty: a key made

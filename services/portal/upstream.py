@@ -12,7 +12,9 @@ from typing import Any, Literal
 
 import httpx
 
-Service = Literal["actors", "offers", "matching", "agreements", "governance", "notifications"]
+Service = Literal[
+    "actors", "offers", "matching", "agreements", "governance", "notifications", "projects"
+]
 
 
 @dataclass

@@ -70,6 +70,11 @@ async def stack(databases: Databases, kafka: str, mailbox: Mailbox) -> AsyncIter
             "members_consumer_group": f"governance.members.{tag}",
             "agreements_consumer_group": f"governance.agreements.{tag}",
         },
+        "projects": {
+            "decisions_consumer_group": f"projects.decisions.{tag}",
+            "needs_consumer_group": f"projects.needs.{tag}",
+            "agreements_consumer_group": f"projects.agreements.{tag}",
+        },
         "notifications": {
             "consumer_group_prefix": f"notifications.{tag}",
             "stream_ping_s": 1.0,
@@ -83,7 +88,9 @@ async def stack(databases: Databases, kafka: str, mailbox: Mailbox) -> AsyncIter
 
 
 # actors first: the others verify tokens with its key set.
-PORTAL_UPSTREAMS = ["actors", "offers", "matching", "agreements", "governance", "notifications"]
+PORTAL_UPSTREAMS = [
+    "actors", "offers", "matching", "agreements", "governance", "notifications", "projects"
+]  # fmt: skip
 
 
 def portal_settings(urls: dict[str, str]) -> PortalSettings:

@@ -4,7 +4,9 @@ Computed at each statement: money exchanged (cents) or time credits exchanged (m
 of a dormant asset put to use (the confirmed quantity when it is counted in hours) and the
 emissions avoided (that quantity times the category's emission factor; null, « non estimé »,
 where no verifiable factor exists — never a guess). Declared by a party and confirmed by the
-other: purchase cost avoided (cents), people served, jobs created or consolidated.
+other: purchase cost avoided (cents), people served, jobs created or consolidated. A territorial
+project's evaluation declares its jobs, people served and value created (cents) once for the
+project: the jobs of the agreements tagged with it are its own, never declared by them.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class ValueKind(StrEnum):
     PURCHASE_COST_AVOIDED = "purchase_cost_avoided"  # cents of euro, declared
     PEOPLE_SERVED = "people_served"  # people, declared
     JOBS = "jobs_created_or_consolidated"  # jobs (full-time equivalents), declared
+    VALUE_CREATED = "value_created"  # cents of euro, declared by a project's evaluation
 
 
 UNITS: dict[ValueKind, str] = {
@@ -37,6 +40,7 @@ UNITS: dict[ValueKind, str] = {
     ValueKind.PURCHASE_COST_AVOIDED: "cents EUR",
     ValueKind.PEOPLE_SERVED: "personnes",
     ValueKind.JOBS: "ETP",
+    ValueKind.VALUE_CREATED: "cents EUR",
 }
 LABELS: dict[ValueKind, str] = {
     ValueKind.MONEY_EXCHANGED: "Montants échangés",
@@ -46,6 +50,7 @@ LABELS: dict[ValueKind, str] = {
     ValueKind.PURCHASE_COST_AVOIDED: "Achats évités",
     ValueKind.PEOPLE_SERVED: "Personnes servies",
     ValueKind.JOBS: "Emplois créés ou consolidés",
+    ValueKind.VALUE_CREATED: "Valeur créée par les projets",
 }
 DECLARED = frozenset({ValueKind.PURCHASE_COST_AVOIDED, ValueKind.PEOPLE_SERVED, ValueKind.JOBS})
 
@@ -82,3 +87,15 @@ def computed_rows(
     emissions = quantity * factor.value if factor is not None and factor.unit is unit else None
     rows.append(Row(ValueKind.EMISSIONS_AVOIDED, emissions))
     return rows
+
+
+def project_rows(
+    *, jobs_created: float, jobs_consolidated: float, people_served: int, value_created_cents: int
+) -> list[Row]:
+    """The rows a project's evaluation declares: its jobs (created and consolidated, counted
+    here once for every agreement tagged with the project), people served, value created."""
+    return [
+        Row(ValueKind.JOBS, Decimal(str(jobs_created)) + Decimal(str(jobs_consolidated))),
+        Row(ValueKind.PEOPLE_SERVED, Decimal(people_served)),
+        Row(ValueKind.VALUE_CREATED, Decimal(value_created_cents)),
+    ]

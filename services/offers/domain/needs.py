@@ -56,6 +56,7 @@ class Need(BaseModel):
     version: int = Field(ge=1)
     created_at: datetime
     updated_at: datetime
+    project_id: UUID | None = None
 
 
 def _check_need(draft: NeedDraft, *, now: datetime, check_expiry: bool = True) -> None:
@@ -202,4 +203,5 @@ def need_state(need: Need) -> dict[str, Any]:
         "urgency": need.urgency,
         "expires_at": need.expires_at,
         "version": need.version,
+        "project_id": str(need.project_id) if need.project_id else None,
     }

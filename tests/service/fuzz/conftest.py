@@ -22,7 +22,9 @@ from tests.harness import Databases, start_stack
 from tests.scenario import new_member, new_territory
 from tests.support import http_server
 
-SERVICES = ("actors", "offers", "matching", "agreements", "governance", "notifications")
+SERVICES = (
+    "actors", "offers", "matching", "agreements", "governance", "notifications", "projects"
+)  # fmt: skip
 
 
 @dataclass
@@ -55,6 +57,11 @@ class Served:
                 "agreements_consumer_group": f"governance.fuzz-agreements.{tag}",
             },
             "notifications": {"consumer_group_prefix": f"notifications.fuzz.{tag}"},
+            "projects": {
+                "decisions_consumer_group": f"projects.fuzz-decisions.{tag}",
+                "needs_consumer_group": f"projects.fuzz-needs.{tag}",
+                "agreements_consumer_group": f"projects.fuzz-agreements.{tag}",
+            },
         }
         try:
             async with (
