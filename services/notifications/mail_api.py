@@ -98,7 +98,7 @@ async def get_preferences(actor: CurrentActor, pool: Pool) -> MailPreferencesOut
 )
 async def delete_preferences(actor: CurrentActor, pool: Pool) -> Response:
     async with pool.acquire() as conn:
-        if not await mailing.forget_recipient(conn, actor.actor_id, _person(actor)):
+        if not await mailing.stop_mail(conn, actor.actor_id, _person(actor)):
             raise NotFound("no e-mail preferences")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -259,6 +259,16 @@ async def set_recipient(
     return found
 
 
+async def stop_mail(conn: Connection, actor_id: str, person: str) -> bool:
+    """No more mail about the actor to the person's address (as by the unsubscribe link);
+    False when they had no address here."""
+    current = await recipient_of(conn, actor_id, person)
+    if current is None:
+        return False
+    await unsubscribe(conn, current["token"])
+    return True
+
+
 async def forget_recipient(conn: Connection, actor_id: str, person: str) -> bool:
     done = await conn.execute(
         "DELETE FROM mail_recipients WHERE actor_id = $1 AND person = $2",

@@ -61,7 +61,7 @@ async def _page(
     if values is None:
         values = {
             "email": current["email"] if current else visit.session.person_email,
-            "kinds": _chosen(current["kinds"]) if current else list(KINDS[:3]),
+            "kinds": _chosen(current["kinds"]) if current and current["kinds"] else list(KINDS[:3]),
             "frequency": current["frequency"] if current else "immediate",
         }
     return visit.render(
