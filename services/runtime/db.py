@@ -117,6 +117,9 @@ def load_migrations(component: str, folder: Path) -> list[Migration]:
         match = _MIGRATION_FILE.match(path.name)
         if not match:
             raise ValueError(f"migration file name must be NNN_name.sql: {path}")
+        if found and found[-1].version == match[1]:
+            # Two branches each adding the next number: a database would apply only one.
+            raise ValueError(f"two migrations numbered {match[1]} in {folder}")
         found.append(Migration(component, match[1], match[2], path.read_text()))
     return found
 

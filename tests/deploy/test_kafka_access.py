@@ -9,7 +9,7 @@ from tests.deploy.manifests import MIN_PARTITIONS, allows, of_kind, overlay, top
 
 # Matching's internal topic, keyed by territory: whose partitions a replica owns says which
 # territories it matches.
-TERRITORIES = "mcvt.matching.territories"
+TERRITORIES = "mcvt.matching.read-model.territories"
 
 
 def test_every_topic_the_code_touches_is_declared_replicated_and_partitioned() -> None:

@@ -121,5 +121,5 @@ def test_matching_runs_several_replicas_rolling() -> None:
     assert matching.get("replicas", 2) != 1
     assert matching.get("strategy", {}).get("type", "RollingUpdate") != "Recreate"
     scaler = of_kind(overlay(), "HorizontalPodAutoscaler")["matching"]["spec"]
-    territories = of_kind(overlay(), "KafkaTopic")["mcvt.matching.territories"]["spec"]
+    territories = of_kind(overlay(), "KafkaTopic")["mcvt.matching.read-model.territories"]["spec"]
     assert scaler["maxReplicas"] <= territories["partitions"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from services.runtime.db import MigrationChanged, migrate
+from services.runtime.db import MigrationChanged, load_migrations, migrate
 
 
 def write(folder: Path, name: str, sql: str) -> None:
@@ -73,3 +73,17 @@ async def test_replicas_starting_together_apply_once(new_database, tmp_path: Pat
         "runtime/005_access",
         "svc/001_things",
     ]
+
+
+def test_two_migrations_of_one_number_are_refused(tmp_path: Path) -> None:
+    write(tmp_path, "003_one.sql", "SELECT 1;")
+    write(tmp_path, "003_other.sql", "SELECT 2;")
+    with pytest.raises(ValueError, match="two migrations numbered 003"):
+        load_migrations("svc", tmp_path)
+
+
+def test_every_services_migrations_have_numbers_of_their_own() -> None:
+    root = Path(__file__).resolve().parents[2] / "services"
+    for folder in sorted(root.glob("*/migrations")):
+        versions = [m.version for m in load_migrations(folder.parent.name, folder)]
+        assert len(versions) == len(set(versions)), folder
