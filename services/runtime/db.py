@@ -112,7 +112,7 @@ class Migration:
 
 def load_migrations(component: str, folder: Path) -> list[Migration]:
     """The migrations of one component (the runtime or a service), in version order."""
-    found = []
+    found: list[Migration] = []
     for path in sorted(folder.glob("*.sql")):
         match = _MIGRATION_FILE.match(path.name)
         if not match:
