@@ -35,6 +35,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from benchmarks.backbone import Report, load_average, progress, run_on_local_stack
+from benchmarks.market import van_need, van_offer
 from contracts.envelope import CloudEvent, EventPayload, new_event
 from contracts.needs import NeedPublishedV1
 from contracts.offers import OfferPublishedV1
@@ -45,74 +46,18 @@ from services.devstack.runner import EchoFilter, Service, start_service, wait_al
 from services.devstack.tansu import start_tansu
 
 ROOT = Path(__file__).resolve().parent.parent
-SATURDAY = 5
 DIE = {"lat": 44.7536, "lon": 5.3700, "commune": "Die"}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def offer_payload(territory_id: str) -> OfferPublishedV1:
-    provider_id, offer_id = str(uuid.uuid4()), str(uuid.uuid4())
     start = datetime.now(UTC) - timedelta(days=1)
-    return OfferPublishedV1.model_validate(
-        {
-            "offer_id": offer_id,
-            "provider_id": provider_id,
-            "territory_id": territory_id,
-            "status": "published",
-            "title": "Transport frigorifique à l'usage",
-            "description": "Fourgon frigorifique avec chauffeur, payé à l'usage.",
-            "asset": {
-                "asset_id": str(uuid.uuid4()),
-                "owner_id": provider_id,
-                "territory_id": territory_id,
-                "category": "refrigerated_van",
-                "title": "Fourgon frigorifique 12 m³",
-                "description": "Fourgon frigorifique, disponible le week-end.",
-                "capacity": 100,
-                "unit": "m3",
-                "features": ["refrigerated"],
-                "location": DIE,
-                "availability": {
-                    "weekly": [{"weekday": SATURDAY, "start_minute": 420, "end_minute": 780}],
-                    "closures": [],
-                },
-                "idle_share": 0.8,
-                "version": 1,
-            },
-            "price": {"model": "per_use", "unit_price": 35, "currency": "EUR"},
-            "eligible_requester_kinds": ["association"],
-            "max_distance_km": 25,
-            "valid_from": start,
-            "valid_to": start + timedelta(days=365),
-            "version": 1,
-        }
-    )
+    return van_offer(territory_id, DIE, valid_from=start, capacity=100)
 
 
 def need_payload(territory_id: str) -> NeedPublishedV1:
-    return NeedPublishedV1.model_validate(
-        {
-            "need_id": str(uuid.uuid4()),
-            "requester_id": str(uuid.uuid4()),
-            "requester_kind": "association",
-            "territory_id": territory_id,
-            "status": "open",
-            "title": "Un fourgon frigorifique le samedi matin",
-            "description": "Distribution de paniers frais, le samedi de 8 h à 12 h.",
-            "category": "refrigerated_van",
-            "quantity": 1,
-            "unit": "m3",
-            "required_features": ["refrigerated"],
-            "weekly_windows": [{"weekday": SATURDAY, "start_minute": 480, "end_minute": 720}],
-            "min_duration_minutes": 240,
-            "location": DIE,
-            "max_distance_km": 15,
-            "budget": {"max_unit_price": 40, "accepted_price_models": ["per_use"]},
-            "urgency": "normal",
-            "expires_at": datetime.now(UTC) + timedelta(days=60),
-            "version": 1,
-        }
-    )
+    expires = datetime.now(UTC) + timedelta(days=60)
+    return van_need(territory_id, DIE, expires_at=expires, max_unit_price=40)
 
 
 def envelope(payload: EventPayload, subject: str, territory_id: str) -> CloudEvent[Any]:

@@ -34,6 +34,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from faststream.kafka import KafkaBroker
 
 from benchmarks.backbone import PARTITIONS, Report, load_average, progress, run_on_local_stack
+from benchmarks.market import van_need, van_offer
 from contracts.envelope import new_event
 from contracts.needs import NeedPublishedV1
 from contracts.offers import OfferPublishedV1
@@ -48,7 +49,6 @@ from services.runtime.kafka import ensure_topics, make_producer
 from services.runtime.settings import ServiceSettings
 
 TERRITORIES = 200
-SATURDAY = 5
 START = datetime(2026, 6, 1, tzinfo=UTC)
 
 
@@ -63,72 +63,19 @@ def _place(rng: random.Random, territory: int) -> dict[str, Any]:
 
 
 def _offer(rng: random.Random, territory_id: str, place: dict[str, Any]) -> OfferPublishedV1:
-    offer_id, provider_id = str(uuid.uuid4()), str(uuid.uuid4())
-    start = 420 + 60 * rng.randrange(4)
-    return OfferPublishedV1.model_validate(
-        {
-            "offer_id": offer_id,
-            "provider_id": provider_id,
-            "territory_id": territory_id,
-            "status": "published",
-            "title": "Transport frigorifique à l'usage",
-            "description": "Fourgon frigorifique avec chauffeur, payé à l'usage.",
-            "asset": {
-                "asset_id": str(uuid.uuid4()),
-                "owner_id": provider_id,
-                "territory_id": territory_id,
-                "category": "refrigerated_van",
-                "title": "Fourgon frigorifique 12 m³",
-                "description": "Fourgon frigorifique, groupe froid récent.",
-                "capacity": rng.choice((8, 12, 20)),
-                "unit": "m3",
-                "features": ["refrigerated", "tail_lift"],
-                "location": place,
-                "availability": {
-                    "weekly": [
-                        {"weekday": SATURDAY, "start_minute": start, "end_minute": start + 360}
-                    ],
-                    "closures": [],
-                },
-                "idle_share": 0.8,
-                "version": 1,
-            },
-            "performance": [],
-            "price": {"model": "per_use", "unit_price": rng.randrange(20, 60), "currency": "EUR"},
-            "eligible_requester_kinds": ["association"],
-            "max_distance_km": 25,
-            "valid_from": START.isoformat(),
-            "valid_to": (START + timedelta(days=365)).isoformat(),
-            "version": 1,
-        }
+    return van_offer(
+        territory_id,
+        place,
+        valid_from=START,
+        capacity=rng.choice((8, 12, 20)),
+        unit_price=rng.randrange(20, 60),
+        start_minute=420 + 60 * rng.randrange(4),
     )
 
 
 def _need(rng: random.Random, territory_id: str, place: dict[str, Any]) -> NeedPublishedV1:
-    return NeedPublishedV1.model_validate(
-        {
-            "need_id": str(uuid.uuid4()),
-            "requester_id": str(uuid.uuid4()),
-            "requester_kind": "association",
-            "territory_id": territory_id,
-            "status": "open",
-            "title": "Un fourgon frigorifique le samedi matin",
-            "description": "Distribution de paniers frais aux familles, le samedi matin.",
-            "category": "refrigerated_van",
-            "quantity": rng.choice((4, 8)),
-            "unit": "m3",
-            "required_features": ["refrigerated"],
-            "weekly_windows": [{"weekday": SATURDAY, "start_minute": 480, "end_minute": 720}],
-            "dated_windows": [],
-            "min_duration_minutes": 120,
-            "location": place,
-            "max_distance_km": 15,
-            "budget": {"max_unit_price": 50, "accepted_price_models": ["per_use"]},
-            "urgency": "normal",
-            "expires_at": (START + timedelta(days=300)).isoformat(),
-            "version": 1,
-        }
-    )
+    expires = START + timedelta(days=300)
+    return van_need(territory_id, place, expires_at=expires, quantity=rng.choice((4, 8)))
 
 
 async def publish_market(bootstrap: str, offers: int, needs: int) -> None:
