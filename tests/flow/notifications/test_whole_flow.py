@@ -201,7 +201,8 @@ async def test_from_a_van_to_a_new_policy_everyone_concerned_hears_of_each_step(
             return found or None
 
         timeout = (use_ends - datetime.now(UTC)).total_seconds() + 60
-        statements = await eventually(stated, timeout=timeout)
+        # Polled once a second: the services' rate limits are those of make run.
+        statements = await eventually(stated, timeout=timeout, interval=1.0)
         assert statements[0]["total_amount"] > 0, statements
         assert (await read(stack, business, deal))["status"] == "completed"
         after = await impact_of(stack, deal)
