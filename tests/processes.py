@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import shlex
 import signal
@@ -18,7 +19,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -73,9 +74,11 @@ class Devstack:
 
 
 @contextlib.contextmanager
-def devstack(data_dir: Path, server: str, *options: str) -> Iterator[Devstack]:
+def devstack(
+    data_dir: Path, server: str, *options: str, env: Mapping[str, str] | None = None
+) -> Iterator[Devstack]:
     """`python -m services.devstack` with `options` (e.g. `--no-demo`), on the PostgreSQL server
-    `server`, until the block ends."""
+    `server`, with `env` added to the services' environment, until the block ends."""
     prefix = f"mcvt_p{uuid.uuid4().hex[:6]}_"
     log_path = data_dir / "runner.log"
     with log_path.open("wb") as log:
@@ -84,6 +87,7 @@ def devstack(data_dir: Path, server: str, *options: str) -> Iterator[Devstack]:
              "--base-port", str(free_port()), "--database-prefix", prefix, "--quiet",
              "--database-url", server, *options],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
         )  # fmt: skip
         started: Devstack | None = None
         try:

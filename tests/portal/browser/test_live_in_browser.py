@@ -98,7 +98,9 @@ async def test_the_preferences_page_is_accessible_fits_a_phone_and_shows_errors(
             await page.locator('input[name="kinds"][value="mcvt.match.*"]').check()
             await page.get_by_label("un résumé par jour, vers 7 h").check()
             await page.get_by_role("button", name="Enregistrer mes préférences").click()
-            await expect(page.get_by_role("status")).to_contain_text("Préférences enregistrées")
+            # The address actors told notifications, confirmed already: saved at once.
+            saved = "Vos préférences de notification sont enregistrées."
+            await expect(page.get_by_role("status")).to_contain_text(saved)
             await check_page(page, "notifications-enregistrees")
         finally:
             await context.close()
