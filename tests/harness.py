@@ -150,6 +150,30 @@ class Stack:
 Overrides = Mapping[str, Any] | Callable[[Stack], Mapping[str, Any]]
 
 
+def groups_of_its_own(tag: str) -> dict[str, Overrides]:
+    """Consumer groups named for one stack (and agreements' scheduler quick, and its matching
+    URL), so that the stack's services read every topic from the beginning apart from the
+    other stacks on the broker."""
+    return {
+        "matching": {"consumer_group": f"matching.read-model.{tag}"},
+        "agreements": lambda stack: {
+            "consumer_group_prefix": f"agreements.{tag}",
+            "scheduler_poll_interval_s": 0.2,
+            "matching_url": stack.urls["matching"],
+        },
+        "governance": {
+            "members_consumer_group": f"governance.members.{tag}",
+            "agreements_consumer_group": f"governance.agreements.{tag}",
+        },
+        "projects": {
+            "decisions_consumer_group": f"projects.decisions.{tag}",
+            "needs_consumer_group": f"projects.needs.{tag}",
+            "agreements_consumer_group": f"projects.agreements.{tag}",
+        },
+        "notifications": {"consumer_group_prefix": f"notifications.{tag}"},
+    }
+
+
 @contextlib.asynccontextmanager
 async def start_stack(
     databases: Databases,

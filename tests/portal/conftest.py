@@ -15,7 +15,6 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -28,7 +27,7 @@ from services.portal.session import COOKIE, SessionCodec
 from services.portal.settings import PortalSettings
 from services.runtime.context import Context
 from tests.brokers import kafka, tansu  # noqa: F401  (a broker of the package's own)
-from tests.harness import Databases, Stack, start_stack
+from tests.harness import Databases, Stack, groups_of_its_own, start_stack
 from tests.mailbox import Mailbox, smtp_server
 from tests.scenario import DIE, Member, Territory, known_to_offers, new_member, token_for
 
@@ -57,29 +56,12 @@ def mailbox() -> Iterator[Mailbox]:
 
 @pytest.fixture(scope="package")
 async def stack(databases: Databases, kafka: str, mailbox: Mailbox) -> AsyncIterator[Stack]:
-    tag = uuid.uuid4().hex[:8]
-    settings: dict[str, Any] = {
-        "actors": {**mailbox.settings, "portal_url": PORTAL_URL},
-        "matching": {"consumer_group": f"matching.read-model.{tag}"},
-        "agreements": lambda stack: {
-            "consumer_group_prefix": f"agreements.{tag}",
-            "scheduler_poll_interval_s": 0.2,
-            "matching_url": stack.urls["matching"],
-        },
-        "governance": {
-            "members_consumer_group": f"governance.members.{tag}",
-            "agreements_consumer_group": f"governance.agreements.{tag}",
-        },
-        "projects": {
-            "decisions_consumer_group": f"projects.decisions.{tag}",
-            "needs_consumer_group": f"projects.needs.{tag}",
-            "agreements_consumer_group": f"projects.agreements.{tag}",
-        },
-        "notifications": {
-            "consumer_group_prefix": f"notifications.{tag}",
-            "stream_ping_s": 1.0,
-            "stream_poll_interval_s": 0.2,
-        },
+    settings = groups_of_its_own(uuid.uuid4().hex[:8])
+    settings["actors"] = {**mailbox.settings, "portal_url": PORTAL_URL}
+    settings["notifications"] = {
+        **settings["notifications"],  # type: ignore[dict-item]
+        "stream_ping_s": 1.0,
+        "stream_poll_interval_s": 0.2,
     }
     async with start_stack(
         databases, kafka, PORTAL_UPSTREAMS, settings, on_socket=PORTAL_UPSTREAMS[1:]
