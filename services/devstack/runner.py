@@ -18,7 +18,6 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -36,7 +35,7 @@ from typing import IO
 from urllib.parse import urlsplit, urlunsplit
 
 from services.devstack import demo, postgres
-from services.devstack.ports import free_port
+from services.devstack.ports import free_port, port_is_free
 from services.devstack.tansu import TansuBroker, start_tansu
 
 # Every service, in start order, with its default port. The runner starts those whose package
@@ -227,17 +226,6 @@ def start_waves(names: Sequence[str]) -> list[list[str]]:
         started.update(wave)
         left = [n for n in left if n not in started]
     return waves
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        # Same option as uvicorn, so a port in TIME_WAIT from the last run counts as free.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def choose_ports(indexes: Sequence[int], base_port: int) -> dict[int, int]:
