@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import threading
 import time
@@ -44,6 +45,8 @@ from services.devstack.ports import free_port
 from services.devstack.postgres import create_database, drop_database
 from services.devstack.runner import EchoFilter, Service, start_service, wait_all_ready
 from services.devstack.tansu import start_tansu
+from services.matching import projection
+from services.matching.readmodel import ReadModel
 
 ROOT = Path(__file__).resolve().parent.parent
 DIE = {"lat": 44.7536, "lon": 5.3700, "commune": "Die"}
@@ -78,6 +81,36 @@ async def publish(bootstrap: str, topic: str, events: Sequence[CloudEvent[Any]])
         await producer.stop()
 
 
+def resident_bytes() -> int:
+    """This process's resident set, from /proc/self/statm."""
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def index_memory(offers: int, needs: int) -> tuple[float, float]:
+    """Resident bytes per offer and per need held in one territory's indexes, loaded as an
+    owner loads them (views of stored payloads); the payloads themselves are not kept."""
+    territory = str(uuid.uuid4())
+    model = ReadModel()
+    gc.collect()
+    before = resident_bytes()
+    views = (projection.matchable_offer(offer_payload(territory)) for _ in range(offers))
+    model.load((view for view in views if view is not None), (), ())
+    gc.collect()
+    middle = resident_bytes()
+    stored = (need_payload(territory).model_dump(mode="json") for _ in range(needs))
+    model.load((), projection.need_views(stored, model.policy), ())
+    gc.collect()
+    after = resident_bytes()
+    assert len(model.offers) == offers and len(model.needs) == needs
+    return (middle - before) / offers, (after - middle) / needs
+
+
+def resident_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process, from /proc/<pid>/stat."""
     with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
@@ -94,6 +127,7 @@ class Round:
     idle_cpu_s: float  # what the replicas burn meanwhile when idle (polling, heartbeats)
     overlaps: int
     owners: int
+    rss_mb: float  # resident set of the largest replica once every need is proposed
 
     @property
     def rate(self) -> float:
@@ -128,7 +162,9 @@ def environment(
         "KAFKA_FETCH_MAX_WAIT_MS": "20",
         "JWKS_URL": "http://127.0.0.1:9/.well-known/jwks.json",  # no token is verified here
         "CONSUMER_GROUP": group,
-        "ACCESS_CONSUMER_GROUP": f"{group}.access.{name}",
+        # One access group for all the replicas, as in production (`matching.access`): a group
+        # per replica would have each of them poll every partition of mcvt.actors.
+        "ACCESS_CONSUMER_GROUP": f"{group}.access",
         "REPLICA_ID": name,
         "LOG_LEVEL": "WARNING",
     }
@@ -205,11 +241,12 @@ async def one_round(server: str, bootstrap: str, count: int, args: argparse.Name
         overlaps = int(await pool.fetchval(_OVERLAPS))
         owners = int(await pool.fetchval("SELECT count(DISTINCT replica) FROM territory_tenures"))
         total = int(await pool.fetchval("SELECT count(*) FROM matches"))
+        rss_mb = max(resident_mb(pid) for pid in pids)
     finally:
         await pool.close()
         await asyncio.to_thread(stop_replicas, services)
         await drop_database(server, name)
-    return Round(count, total, seconds, cpu, idle_rate * seconds, overlaps, owners)
+    return Round(count, total, seconds, cpu, idle_rate * seconds, overlaps, owners, rss_mb)
 
 
 async def idle_cpu_rate(pids: Sequence[int], settle_s: float = 3.0, window_s: float = 5.0) -> float:
@@ -252,8 +289,16 @@ async def bench(server: str, bootstrap: str, args: argparse.Namespace) -> Report
             f"x{done.cpu_per_proposal / base.cpu_per_proposal:.2f} "
             f"(beyond idle x{done.net_cpu_per_proposal / base.net_cpu_per_proposal:.2f}) "
             f"of {base.replicas}; "
-            f"territories handled by two replicas at once: {done.overlaps}",
+            f"territories handled by two replicas at once: {done.overlaps}; "
+            f"largest replica's RSS {done.rss_mb:.0f} MB",
         )
+    per_offer, per_need = index_memory(10_000, 10_000)
+    report.add(
+        f"({len(rounds) + 1}) index memory",
+        f"{per_offer / 1024:.1f} KB per offer, {per_need / 1024:.1f} KB per need",
+        "resident growth of one process loading 10,000 offers then 10,000 needs into a "
+        "territory's indexes, as an owner loads them",
+    )
     for done in rounds[1:]:
         if done.replicas == 2:
             ratio = done.cpu_per_proposal / base.cpu_per_proposal

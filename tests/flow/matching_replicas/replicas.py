@@ -60,6 +60,13 @@ class Replicas:
     folder: Path
     group: str = field(default_factory=lambda: f"matching.read-model.{uuid.uuid4().hex[:8]}")
     running: dict[str, Service] = field(default_factory=dict)
+    # One connection for the test's reads, held throughout: on a PostgreSQL server shared with
+    # other tests, a connection opened per poll can be refused once its slots are taken.
+    conn: asyncpg.Connection | None = None
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        assert self.conn is not None, "opened by `replicas`"
+        return list(await self.conn.fetch(sql, *args))
 
     def environment(self, name: str, port: int) -> dict[str, str]:
         return {
@@ -110,11 +117,13 @@ class Replicas:
 @asynccontextmanager
 async def replicas(databases: Databases, kafka: str, folder: Path) -> AsyncIterator[Replicas]:
     database_url = await databases.for_service("matching")
-    made = Replicas(kafka, database_url, folder)
+    made = Replicas(kafka, database_url, folder, conn=await asyncpg.connect(database_url))
     try:
         yield made
     finally:
         made.stop_all()
+        assert made.conn is not None
+        await made.conn.close()
 
 
 @dataclass
@@ -167,27 +176,24 @@ class Market:
         return list(made)
 
 
-async def fetch(database_url: str, sql: str, *args: Any) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(database_url)
-    try:
-        return list(await conn.fetch(sql, *args))
-    finally:
-        await conn.close()
-
-
-async def owners(database_url: str) -> dict[str, set[str]]:
-    """The replicas that applied each territory's records."""
-    rows = await fetch(database_url, "SELECT territory_id, replica FROM territory_tenures")
+async def owners(group: Replicas, territories: list[str]) -> dict[str, set[str]]:
+    """The replicas that applied each of these territories' records. Only these: the package's
+    tests share a broker, and a new group replays the public topics from their beginning, so a
+    test's replicas also apply the territories of the tests before it, which get no records
+    after that replay."""
+    rows = await group.fetch(
+        "SELECT territory_id, replica FROM territory_tenures WHERE territory_id = ANY($1::text[])",
+        territories,
+    )
     found: dict[str, set[str]] = {}
     for row in rows:
         found.setdefault(row["territory_id"], set()).add(row["replica"])
     return found
 
 
-async def overlapping_tenures(database_url: str) -> list[tuple[str, str, str]]:
+async def overlapping_tenures(group: Replicas) -> list[tuple[str, str, str]]:
     """Territories two replicas applied at once: spans of one territory that overlap."""
-    rows = await fetch(
-        database_url,
+    rows = await group.fetch(
         """SELECT a.territory_id, a.replica, b.replica AS other FROM territory_tenures a
            JOIN territory_tenures b ON a.territory_id = b.territory_id AND a.replica < b.replica
            WHERE a.first_at <= b.last_at AND b.first_at <= a.last_at""",
@@ -195,14 +201,13 @@ async def overlapping_tenures(database_url: str) -> list[tuple[str, str, str]]:
     return [(r["territory_id"], r["replica"], r["other"]) for r in rows]
 
 
-async def taken_over(database_url: str, replica: str, territories: list[str]) -> datetime:
-    """When `replica` had applied a first record of each of these territories, in its latest
-    tenure."""
-    rows = await fetch(
-        database_url,
-        """SELECT max(first_at) AS at FROM territory_tenures
-           WHERE replica = $1 AND territory_id = ANY($2::text[]) AND tenure = (
-               SELECT max(tenure) FROM territory_tenures WHERE replica = $1)""",
+async def taken_over(group: Replicas, replica: str, territories: list[str]) -> datetime:
+    """When `replica` had applied a first record of each of these territories (whatever the
+    tenure: a later rebalance gives it tenures of its own)."""
+    rows = await group.fetch(
+        """SELECT max(first) AS at FROM (
+               SELECT min(first_at) AS first FROM territory_tenures
+               WHERE replica = $1 AND territory_id = ANY($2::text[]) GROUP BY territory_id) f""",
         replica,
         territories,
     )
@@ -210,10 +215,9 @@ async def taken_over(database_url: str, replica: str, territories: list[str]) ->
     return at
 
 
-async def proposals(database_url: str, need_ids: list[str]) -> dict[str, list[str]]:
+async def proposals(group: Replicas, need_ids: list[str]) -> dict[str, list[str]]:
     """The offers proposed to each need (every match, whatever its status)."""
-    rows = await fetch(
-        database_url,
+    rows = await group.fetch(
         "SELECT need_id, offer_id FROM matches WHERE need_id = ANY($1::text[])",
         need_ids,
     )
@@ -223,11 +227,11 @@ async def proposals(database_url: str, need_ids: list[str]) -> dict[str, list[st
     return found
 
 
-async def all_proposed(database_url: str, need_ids: list[str], timeout: float = 60) -> None:
+async def all_proposed(group: Replicas, need_ids: list[str], timeout: float = 60) -> None:
     """Wait until every need has its set of proposals (one per offer of its territory)."""
 
     async def done() -> bool:
-        found = await proposals(database_url, need_ids)
+        found = await proposals(group, need_ids)
         return all(len(offers) >= OFFERS_PER_TERRITORY for offers in found.values())
 
     await eventually(done, timeout=timeout, interval=0.2)
