@@ -5,7 +5,7 @@ a known statement, and the wait for it to be there."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +25,20 @@ async def as_process(
     folder: Path,
     *,
     before_start: Callable[[str], Awaitable[None]] | None = None,
+    urls: Mapping[str, str] | None = None,
     **settings: Any,
 ) -> AsyncIterator[ServiceProcess]:
     """`service` as a process on a database of its own, added to `stack` (a client on its port,
     a small pool on its database) so that the scenario steps reach it; stopped and its database
-    dropped at the end. `before_start(url)` runs on its migrated database before it starts."""
+    dropped at the end. `before_start(url)` runs on its migrated database before it starts;
+    `urls` adds to the stack's the other services' addresses it is given."""
     url = await databases.for_service(service)
     env = environment(
         service,
         database_url=url,
         kafka=stack.kafka,
         jwks_url=f"{stack.urls['actors']}/.well-known/jwks.json",
-        urls=stack.urls,
+        urls={**stack.urls, **(urls or {})},
         **settings,
     )
     process = ServiceProcess(service, env, folder)
