@@ -38,7 +38,9 @@ async def test_paused_past_its_session_timeout_then_killed_each_event_applied_on
     database_url = await databases.for_service("projects")
     world = World(database_url)
     await a_project(world)
-    env = environment("projects", database_url=database_url, kafka=kafka, jwks_url=NO_JWKS)
+    env = environment(
+        "projects", database_url=database_url, kafka=kafka, jwks_url=NO_JWKS, log_level="WARNING"
+    )
     first = ServiceProcess("projects", env, tmp_path / "first")
     second = ServiceProcess("projects", env, tmp_path / "second")
     for process in (first, second):
