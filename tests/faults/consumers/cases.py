@@ -55,9 +55,6 @@ class Case:
     urls: dict[str, str] = field(default_factory=dict)
     with_actors: bool = False  # actors beside it, for a token (and its JWKS)
     prepare: Callable[[World], Awaitable[None]] | None = None
-    # A group of it applies these events one record at a time (not in batches): held at any
-    # instant, it has applied one record whose offset the broker has not taken.
-    one_at_a_time: bool = True
 
     def __str__(self) -> str:
         return self.service
@@ -182,7 +179,6 @@ CASES = (
                 _count,
             ),
         ),
-        one_at_a_time=False,
     ),
     Case(
         "agreements",
@@ -239,7 +235,6 @@ CASES = (
             "delivery_retry_schedule_s": [0.3, 0.3, 0.3],
         },
         with_actors=True,
-        one_at_a_time=False,
     ),
     Case(
         "offers",
