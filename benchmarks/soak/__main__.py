@@ -21,10 +21,11 @@ lifted, since the load comes from one address), through the public APIs only:
 1. the ceiling: needs published at rising rates (x1.5 a step) until the p99 of POST /v1/needs
    passes 1 s, requests fail, or an outbox backlog grows over a step; the last rate held is
    printed;
-2. a steady run at half that ceiling: needs (one in --accept-every accepted by both parties,
-   its agreement signed by both and a use reported and confirmed; the others withdrawn after
-   30 s), a new offer every minute, votes on a motion, with every consumer and a partner's
-   webhook subscription running; a progress line every 10 s;
+2. a steady run at half that ceiling (half the first rate if none held): needs (one in
+   --accept-every accepted by both parties, its agreement signed by both and a use reported
+   and confirmed; the others withdrawn after 30 s), a new offer every minute, votes on a
+   motion, with every consumer and a partner's webhook subscription running; a progress line
+   every 10 s;
 3. a drain, then the effects read back through the APIs (each need listed once, each confirmed
    match one agreement, each usage report and vote recorded once, each webhook delivery
    received once by webhook-id), the memory of every process at the start and the end, the

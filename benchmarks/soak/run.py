@@ -245,6 +245,7 @@ async def drain(
     heard = -1
     while api.clock.now() - start < limit_s:
         backlog, lag = await watch.sample()
+        say(watch.line(partner))
         received = sum(partner.times.values())
         idle = sum(backlog.values()) == 0 and sum(lag.values()) == 0 and received == heard
         quiet = quiet + 1 if idle else 0
@@ -343,7 +344,8 @@ async def soak(
                 steps = await ramp(api, cast, ledger, backlogs, args, window_end)
                 ceiling = analysis.ceiling(steps)
                 say(f"ceiling: {ceiling:g} needs/s (the last rate held)")
-                rate = max(ceiling / 2, 0.5)
+                # Below the first rate when none held: then half of that one.
+                rate = ceiling / 2 if ceiling else args.start_rate / 2
                 await settle(backlogs, 120)
             ports = {name: urlsplit(url).port or 80 for name, url in urls.items()}
             ports["tansu"] = int(kafka.split(",")[0].rsplit(":", 1)[1])
