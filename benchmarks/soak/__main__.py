@@ -49,7 +49,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--accept-every", type=int, default=4, help="accept one need in N (default 4)")
     p.add_argument("--businesses", type=int, default=3, help="businesses, each with a van")
     p.add_argument("--publishers", type=int, default=3, help="associations whose needs withdraw")
-    p.add_argument("--drain-seconds", type=float, default=240, help="longest wait to go idle")
+    p.add_argument("--drain-seconds", type=float, default=600, help="longest wait to go idle")
     p.add_argument(
         "--plot", type=Path, default=ROOT / "deploy" / "soak.png", help="the PNG written"
     )

@@ -236,9 +236,9 @@ async def steady(
 
 async def drain(
     api: Api, cast: Cast, ledger: Ledger, watch: Watch, partner: Partner, limit_s: float
-) -> float:
+) -> tuple[float, bool]:
     """Withdraw what is left to withdraw, then wait until outboxes and consumers are idle and
-    no more webhooks come (at most `limit_s`); how long it took."""
+    no more webhooks come (at most `limit_s`); how long it took, and whether they were."""
     start = api.clock.now()
     await load.withdraw_due(api, cast, ledger, everything=True)
     quiet = 0
@@ -250,10 +250,10 @@ async def drain(
         idle = sum(backlog.values()) == 0 and sum(lag.values()) == 0 and received == heard
         quiet = quiet + 1 if idle else 0
         if quiet >= 2:
-            break
+            return api.clock.now() - start, True
         heard = received
         await asyncio.sleep(SAMPLE_S)
-    return api.clock.now() - start
+    return api.clock.now() - start, False
 
 
 # --- the effects ----------------------------------------------------------------------------------
@@ -356,8 +356,12 @@ async def soak(
             steady_end = clock.now() - watch.origin
             rss_end = probes.rss_mib(watch.processes)
             say("drain: waiting until outboxes, consumers and webhooks are idle")
-            took = await drain(api, cast, ledger, watch, partner, args.drain_seconds)
-            say(f"  idle after {took:.0f} s")
+            took, idle = await drain(api, cast, ledger, watch, partner, args.drain_seconds)
+            say(
+                f"  idle after {took:.0f} s"
+                if idle
+                else f"  NOT idle after {took:.0f} s: effects still in flight count as lost below"
+            )
             found = await effects(api, cast, ledger, partner, subscription)
             return report(
                 args, clock, watch, ledger, found, ceiling, rate, steady_end, rss_start, rss_end
