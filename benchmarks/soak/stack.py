@@ -28,6 +28,8 @@ LIFTED_LIMITS = {
     "RATE_LIMIT_PER_TOKEN": "1000000/minute",
     "RATE_LIMIT_PER_ADDRESS": "1000000/minute",
     "RATE_LIMIT_SENSITIVE": "1000000/minute",
+    # Access tokens live a day, not 15 minutes: the run outlasts them and does not refresh.
+    "TOKEN_TTL_S": "86400",
 }
 
 
