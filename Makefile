@@ -12,7 +12,7 @@ RUN = $(UV) run --no-sync
 # Arguments passed through to the command of a target: make run ARGS="--keep-data --quiet".
 ARGS ?=
 
-.PHONY: help install run bootstrap test test-long test-browser bench contracts lint migrate mutate clean
+.PHONY: help install run bootstrap test test-long test-browser bench soak contracts lint migrate mutate clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -50,6 +50,9 @@ test-browser: install ## the portal in headless Chromium (/usr/bin/chromium) aga
 
 bench: install ## the benchmarks
 	$(RUN) python -m benchmarks
+
+soak: install ## load the whole stack to its ceiling, then 10 minutes at half of it, and plot it (not in CI); ARGS="--help" lists the options
+	$(RUN) python -m benchmarks.soak $(ARGS)
 
 contracts: install ## regenerate the JSON Schema and AsyncAPI files under contracts/
 	$(RUN) python -m services.tools.export
