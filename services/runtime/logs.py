@@ -27,16 +27,19 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
     ]
     # Plain tracebacks: rich's (source highlighted, locals shown) take the event loop for seconds
     # each, and a database out of reach logs one per retry, until no request is answered.
-    renderer = (
-        structlog.processors.JSONRenderer()
+    # The JSON lines carry an error's traceback as text in "exception", where it would be lost.
+    rendering: list[structlog.types.Processor] = (
+        [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
         if json
-        else structlog.dev.ConsoleRenderer(
-            colors=False, exception_formatter=structlog.dev.plain_traceback
-        )
+        else [
+            structlog.dev.ConsoleRenderer(
+                colors=False, exception_formatter=structlog.dev.plain_traceback
+            )
+        ]
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *rendering],
     )
     handler = logging.StreamHandler()
     handler.setFormatter(formatter)
