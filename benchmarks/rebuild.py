@@ -6,11 +6,13 @@ offset 0 three ways, in this order:
 
 (1) raw: a plain aiokafka consumer assigned every partition, counting records, nothing else;
 (2) batched: matching's read-model consumer group as the service subscribes it (batches of
-    `EventConsumer.READ_MODEL_BATCH`), in a shadow read model (proposing nothing), on a fresh
-    database with matching's migrations: inbox, offer and need rows, indexes in memory;
-(3) one at a time: the same group with batches off, on another fresh database. At about a
-    few hundred records per second it is measured over its first `--single-records` records,
-    not the whole backlog.
+    `EventConsumer.READ_MODEL_BATCH`, its batch handlers writing each partition's share of a
+    fetch with one inbox statement and one statement per table), in a shadow read model
+    (proposing nothing, so no forward to the owners and no index), on a fresh database with
+    matching's migrations;
+(3) one at a time: the same group with batches off (the same handlers, one event per call and
+    per transaction), on another fresh database. Far slower, it is measured over its first
+    `--single-records` records, not the whole backlog.
 
 Each rate counts from the first record consumed to the last, so the group's join is not in it.
 The broker, PostgreSQL and Python share this machine's cores: the load average is printed.

@@ -16,6 +16,7 @@ what matches need itself (allocations, agreements' ends), proposing nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -33,7 +34,8 @@ from services.matching.readmodel import ReadModel
 from services.runtime.consumer import EventConsumer
 from services.runtime.context import Context
 from services.runtime.db import Connection
-from services.runtime.outbox import emit
+from services.runtime.outbox import emit, enqueue, envelope
+from services.runtime.rows import newest
 
 # The decisions a territory's owner acts on.
 _OWNED_DECISIONS = frozenset(
@@ -59,15 +61,43 @@ def read_model_consumer(group: str, territories: Territories) -> EventConsumer:
             conn, payload, subject=territory_id, territory=territory_id, ctx=ctx, topic=topic
         )
 
-    @consumer.on(*OFFER_EVENTS)
-    async def on_offer(conn: Connection, event: CloudEvent[OfferState], ctx: Context) -> None:
-        if await store.save_offer(conn, event.data) and territories.proposing:
-            await forward(conn, event.data, event.data.territory_id, ctx)
+    async def forward_stored(
+        conn: Connection, events: Sequence[CloudEvent[Any]], ctx: Context
+    ) -> None:
+        """The stored versions to their territories' owners, in the events' order: what a
+        version superseded in the same batch would have told its owner, the owner, reading the
+        newest version stored, would have skipped."""
+        forwarded = [
+            envelope(
+                event.data,
+                subject=event.data.territory_id,
+                territory=event.data.territory_id,
+                ctx=ctx.caused_by(event),
+            )
+            for event in events
+        ]
+        await enqueue(conn, *forwarded, topic=topic)
 
-    @consumer.on(*needs.EVENTS)
-    async def on_need(conn: Connection, event: CloudEvent[NeedState], ctx: Context) -> None:
-        if await store.save_need(conn, event.data) and territories.proposing:
-            await forward(conn, event.data, event.data.territory_id, ctx)
+    # Offers and needs are written in sets: of each aggregate's events in the run, the newest
+    # version is stored (`rows.newest`), older and repeated ones change nothing, as one record
+    # at a time.
+    @consumer.on_batch(*OFFER_EVENTS)
+    async def on_offers(
+        conn: Connection, events: Sequence[CloudEvent[OfferState]], ctx: Context
+    ) -> None:
+        kept = newest(events, lambda e: e.data.offer_id, lambda e: e.data.version)
+        stored = await store.save_offers(conn, [event.data for event in kept])
+        if territories.proposing:
+            await forward_stored(conn, [e for e in kept if e.data.offer_id in stored], ctx)
+
+    @consumer.on_batch(*needs.EVENTS)
+    async def on_needs(
+        conn: Connection, events: Sequence[CloudEvent[NeedState]], ctx: Context
+    ) -> None:
+        kept = newest(events, lambda e: e.data.need_id, lambda e: e.data.version)
+        stored = await store.save_needs(conn, [event.data for event in kept])
+        if territories.proposing:
+            await forward_stored(conn, [e for e in kept if e.data.need_id in stored], ctx)
 
     @consumer.on(*actors.EVENTS)
     async def on_actor(conn: Connection, event: CloudEvent[ActorState], ctx: Context) -> None:

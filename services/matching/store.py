@@ -58,38 +58,52 @@ _NEEDS = Table(
 _ACTORS = Table("actors", ("actor_id", "territory_id", "kind", "status", "version"), key="actor_id")
 
 
-async def save_offer(conn: Connection, state: OfferState) -> bool:
-    """Store the offer unless a version at least as new is stored; True when stored."""
-    row = {
-        "offer_id": state.offer_id,
-        "territory_id": state.territory_id,
-        "provider_id": state.provider_id,
-        "status": str(state.status),
-        "version": state.version,
-        "state": state.model_dump(mode="json", include=set(OfferState.model_fields)),
-    }
-    stored = await conn.fetchval(
-        _OFFERS.upsert_if_newer_sql(also="updated_at = now()"),
-        *_OFFERS.values(row),
-    )
-    return bool(stored)
+_OFFER_FIELDS = set(OfferState.model_fields)
+_NEED_FIELDS = set(NeedState.model_fields)
+_SAVE_OFFERS = _OFFERS.upsert_newest_sql(
+    {"offer_id": "text", "territory_id": "text", "provider_id": "text", "status": "text",
+     "version": "integer", "state": "jsonb"},
+    also="updated_at = now()",
+)  # fmt: skip
+_SAVE_NEEDS = _NEEDS.upsert_newest_sql(
+    {"need_id": "text", "territory_id": "text", "requester_id": "text", "status": "text",
+     "version": "integer", "state": "jsonb"},
+    also="updated_at = now()",
+)  # fmt: skip
 
 
-async def save_need(conn: Connection, state: NeedState) -> bool:
-    """Store the need unless a version at least as new is stored; True when stored."""
-    row = {
-        "need_id": state.need_id,
-        "territory_id": state.territory_id,
-        "requester_id": state.requester_id,
-        "status": str(state.status),
-        "version": state.version,
-        "state": state.model_dump(mode="json", include=set(NeedState.model_fields)),
-    }
-    stored = await conn.fetchval(
-        _NEEDS.upsert_if_newer_sql(also="updated_at = now()"),
-        *_NEEDS.values(row),
-    )
-    return bool(stored)
+async def save_offers(conn: Connection, states: Sequence[OfferState]) -> set[str]:
+    """Store each offer unless a version at least as new is stored, in one statement; the
+    ids of those stored. One state per offer (`rows.newest` picks them)."""
+    rows = [
+        {
+            "offer_id": state.offer_id,
+            "territory_id": state.territory_id,
+            "provider_id": state.provider_id,
+            "status": str(state.status),
+            "version": state.version,
+            "state": state.model_dump_json(include=_OFFER_FIELDS),
+        }
+        for state in sorted(states, key=lambda state: state.offer_id)  # rows locked in id order
+    ]
+    return {row["offer_id"] for row in await conn.fetch(_SAVE_OFFERS, *_OFFERS.arrays(rows))}
+
+
+async def save_needs(conn: Connection, states: Sequence[NeedState]) -> set[str]:
+    """Store each need unless a version at least as new is stored, in one statement; the ids
+    of those stored. One state per need (`rows.newest` picks them)."""
+    rows = [
+        {
+            "need_id": state.need_id,
+            "territory_id": state.territory_id,
+            "requester_id": state.requester_id,
+            "status": str(state.status),
+            "version": state.version,
+            "state": state.model_dump_json(include=_NEED_FIELDS),
+        }
+        for state in sorted(states, key=lambda state: state.need_id)
+    ]
+    return {row["need_id"] for row in await conn.fetch(_SAVE_NEEDS, *_NEEDS.arrays(rows))}
 
 
 async def save_actor(conn: Connection, state: ActorState) -> bool:

@@ -32,6 +32,14 @@ applied again one at a time under the policy above: a poison record is dead-lett
 the others apply, and the partition moves on. An outage makes the whole fetch redelivered; the
 inbox skips what had committed. Only handlers whose effects are all in their own database may
 run in batches: a handler that calls out would repeat its call when its batch is rolled back.
+
+Batch handlers (`@consumer.on_batch(...)`, opt-in per event type) receive a partition's new
+events at once, so that a read model writes them with a few set-based statements: each call
+gets a run of consecutive events of its types that the inbox has not seen, in offset order,
+inside the batch's transaction, and derives each event's context with `ctx.caused_by(event)`.
+Events of other handlers around the run are applied before and after it, so the partition's
+order holds across handlers. Applied one record at a time (a consumer without `batch`, or a
+failed batch split), a batch handler gets one event per call, in its own transaction.
 """
 
 from __future__ import annotations
@@ -39,17 +47,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar, Union
+from typing import Annotated, Any, Generic, Literal, TypeVar, Union, cast
 
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.message import StreamMessage
 from prometheus_client import CollectorRegistry
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_model
 
 from contracts.envelope import CloudEvent, EventPayload
 from contracts.topics import dead_letter_topic
@@ -57,7 +67,7 @@ from services.runtime.context import Context
 from services.runtime.db import Connection
 from services.runtime.errors import DomainError, NotYet
 from services.runtime.inbox import first_deliveries, first_delivery
-from services.runtime.metrics import ConsumerMetrics
+from services.runtime.metrics import ConsumerMetrics, Outcome
 from services.runtime.outages import OUT_OF_REACH
 
 log = logging.getLogger(__name__)
@@ -66,6 +76,9 @@ P = TypeVar("P", bound=EventPayload)
 
 # A handler: the inbox transaction's connection, the typed event, the context of what it causes.
 Handler = Callable[[Connection, CloudEvent[P], Context], Awaitable[None]]
+# A batch handler: the transaction's connection, new events of one partition in offset order,
+# and the consumer's context, from which `ctx.caused_by(event)` makes each event's.
+BatchHandler = Callable[[Connection, Sequence[CloudEvent[P]], Context], Awaitable[None]]
 
 
 class _Head(BaseModel):
@@ -75,7 +88,20 @@ class _Head(BaseModel):
 @dataclass(frozen=True)
 class _Route(Generic[P]):
     model: type[P]
-    handler: Handler[P]
+    handler: Handler[P] | BatchHandler[P]
+    batched: bool
+    # The envelope of this type only (its `type` a literal): a variant of the group's union.
+    envelope: type[CloudEvent[P]]
+
+
+def _envelope(model: type[P]) -> type[CloudEvent[P]]:
+    literal: Any = Literal[model.event_type]
+    typed: Any = create_model(
+        f"{model.__name__}Event",
+        __base__=CloudEvent[model],  # type: ignore[valid-type]
+        type=(literal, ...),
+    )
+    return cast(type[CloudEvent[P]], typed)
 
 
 class EventConsumer:
@@ -107,18 +133,35 @@ class EventConsumer:
         # Told when the group's partitions move between replicas (state kept per partition).
         self.listener = listener
         self._routes: dict[str, _Route[Any]] = {}
+        self._reader: TypeAdapter[CloudEvent[Any]] | None = None
 
     def on(self, *models: type[P]) -> Callable[[Handler[P]], Handler[P]]:
         """Register the decorated handler for these event models (one type, one handler)."""
 
         def register(handler: Handler[P]) -> Handler[P]:
-            for model in models:
-                if model.event_type in self._routes:
-                    raise ValueError(f"{self.group} handles {model.event_type} twice")
-                self._routes[model.event_type] = _Route(model, handler)
+            self._register(models, handler, batched=False)
             return handler
 
         return register
+
+    def on_batch(self, *models: type[P]) -> Callable[[BatchHandler[P]], BatchHandler[P]]:
+        """Register the decorated batch handler for these event models (see the module
+        docstring): it gets runs of new events of these types, in offset order."""
+
+        def register(handler: BatchHandler[P]) -> BatchHandler[P]:
+            self._register(models, handler, batched=True)
+            return handler
+
+        return register
+
+    def _register(
+        self, models: Sequence[type[P]], handler: Handler[P] | BatchHandler[P], *, batched: bool
+    ) -> None:
+        for model in models:
+            if model.event_type in self._routes:
+                raise ValueError(f"{self.group} handles {model.event_type} twice")
+            self._routes[model.event_type] = _Route(model, handler, batched, _envelope(model))
+        self._reader = None
 
     @property
     def models(self) -> Mapping[str, type[EventPayload]]:
@@ -136,16 +179,33 @@ class EventConsumer:
     def dead_letter_topic(self) -> str:
         return dead_letter_topic(self.group)
 
-    def parse(self, value: bytes) -> tuple[CloudEvent[Any], Handler[Any]] | None:
-        """The typed event and its handler; None for a type this group does not handle.
+    def parse(self, value: bytes) -> tuple[CloudEvent[Any], _Route[Any]] | None:
+        """The typed event and its route; None for a type this group does not handle.
 
         Raises ValidationError when the record is not an event or breaks its type's contract.
         """
-        route = self._routes.get(_Head.model_validate_json(value).type)
-        if route is None:
-            return None
-        event: CloudEvent[Any] = CloudEvent[route.model].model_validate_json(value)  # type: ignore[name-defined]
-        return event, route.handler
+        try:
+            event: CloudEvent[Any] = self.reader.validate_json(value)
+        except ValidationError:
+            # Not one of the handled types' events: a type this group skips, or no event.
+            if _Head.model_validate_json(value).type not in self._routes:
+                return None
+            raise
+        return event, self._routes[event.type]
+
+    @property
+    def reader(self) -> TypeAdapter[CloudEvent[Any]]:
+        """The handled types' envelopes as one union told apart by `type`: a record is parsed
+        and validated in one pass."""
+        if self._reader is None:
+            variants = tuple(route.envelope for route in self._routes.values())
+            union: Any = (
+                Annotated[Union[variants], Field(discriminator="type")]  # noqa: UP007
+                if len(variants) > 1
+                else variants[0]
+            )
+            self._reader = TypeAdapter(union)
+        return self._reader
 
 
 @dataclass
@@ -193,12 +253,11 @@ async def process_record(consumer: EventConsumer, runtime: ConsumerRuntime, reco
         return
     if parsed is None:
         return
-    event, handler = parsed
-    ctx = Context(runtime.source).caused_by(event)
+    event, route = parsed
     with structlog.contextvars.bound_contextvars(
         correlation_id=event.correlationid, event_id=event.id, event_type=event.type
     ):
-        error = await _apply(consumer, runtime, event, handler, ctx)
+        error = await _apply(consumer, runtime, event, route)
         if error is not None:
             runtime.metrics.consumed(consumer.group, event.type, "dead_lettered")
             await _dead_letter(consumer, runtime, record, error)
@@ -208,8 +267,7 @@ async def _apply(
     consumer: EventConsumer,
     runtime: ConsumerRuntime,
     event: CloudEvent[Any],
-    handler: Handler[Any],
-    ctx: Context,
+    route: _Route[Any],
 ) -> Exception | None:
     """Run the handler in the inbox transaction under the retry policy; the error that made
     the event fail for good, or None once it is applied (or was already)."""
@@ -223,7 +281,7 @@ async def _apply(
             async with runtime.pool.acquire() as conn, conn.transaction():
                 first = await first_delivery(conn, consumer.group, event.id, event.type)
                 if first:
-                    await handler(conn, event, ctx)
+                    await _handle(conn, route, [event], runtime.source)
             metrics.handled(consumer.group, event.type, time.perf_counter() - started)
             metrics.consumed(consumer.group, event.type, "processed" if first else "duplicate")
             runtime.processed += 1
@@ -271,7 +329,7 @@ async def _apply_partition(
 ) -> None:
     """One partition's records in offset order: in one transaction when they all apply, else
     one at a time."""
-    events: list[tuple[CloudEvent[Any], Handler[Any]]] = []
+    events: list[tuple[CloudEvent[Any], _Route[Any]]] = []
     invalid: list[tuple[Record, ValidationError]] = []
     for record in records:
         try:
@@ -298,9 +356,13 @@ async def _apply_partition(
                 await process_record(consumer, runtime, record)
             return
         share = (time.perf_counter() - started) / len(events)
-        for (event, _), first in zip(events, applied, strict=True):
-            metrics.handled(consumer.group, event.type, share)
-            metrics.consumed(consumer.group, event.type, "processed" if first else "duplicate")
+        outcomes: Counter[tuple[str, Outcome]] = Counter(
+            (event.type, "processed" if first else "duplicate")
+            for (event, _), first in zip(events, applied, strict=True)
+        )
+        for (event_type, outcome), count in outcomes.items():
+            metrics.handled(consumer.group, event_type, share, count)
+            metrics.consumed(consumer.group, event_type, outcome, count)
         runtime.processed += len(events)
     for record, reason in invalid:
         runtime.metrics.consumed(consumer.group, "invalid", "dead_lettered")
@@ -310,25 +372,47 @@ async def _apply_partition(
 async def _apply_together(
     consumer: EventConsumer,
     runtime: ConsumerRuntime,
-    events: Sequence[tuple[CloudEvent[Any], Handler[Any]]],
+    events: Sequence[tuple[CloudEvent[Any], _Route[Any]]],
 ) -> list[bool]:
-    """Run the events' handlers in one inbox transaction, in order; whether each was applied
-    now (False: already applied, by an earlier delivery or earlier in the batch)."""
+    """Run the events' handlers in one inbox transaction, in order, each run of consecutive
+    new events of one handler at once; whether each was applied now (False: already applied,
+    by an earlier delivery or earlier in the batch)."""
     applied: list[bool] = []
     async with runtime.pool.acquire() as conn, conn.transaction():
         fresh = await first_deliveries(
             conn, consumer.group, [(event.id, event.type) for event, _ in events]
         )
-        for event, handler in events:
+        run: list[CloudEvent[Any]] = []
+        run_route: _Route[Any] | None = None
+        for event, route in events:
             first = event.id in fresh
             fresh.discard(event.id)
-            if first:
-                with structlog.contextvars.bound_contextvars(
-                    correlation_id=event.correlationid, event_id=event.id, event_type=event.type
-                ):
-                    await handler(conn, event, Context(runtime.source).caused_by(event))
             applied.append(first)
+            if not first:
+                continue
+            if run_route is not None and route.handler is not run_route.handler:
+                await _handle(conn, run_route, run, runtime.source)
+                run = []
+            run_route = route
+            run.append(event)
+        if run_route is not None:
+            await _handle(conn, run_route, run, runtime.source)
     return applied
+
+
+async def _handle(
+    conn: Connection, route: _Route[Any], events: Sequence[CloudEvent[Any]], source: str
+) -> None:
+    """Apply new events of one route in the caller's transaction: at once for a batch
+    handler, else one call per event, each with its own context."""
+    if route.batched:
+        await route.handler(conn, events, Context(source))  # type: ignore[arg-type]
+        return
+    for event in events:
+        with structlog.contextvars.bound_contextvars(
+            correlation_id=event.correlationid, event_id=event.id, event_type=event.type
+        ):
+            await route.handler(conn, event, Context(source).caused_by(event))  # type: ignore[arg-type]
 
 
 async def _dead_letter(
@@ -385,6 +469,8 @@ def subscribe(
         broker.subscriber(*consumer.topics, **options)(document)
         return
 
+    # The handlers read the records' bytes: FastStream's own JSON decoding would be wasted.
+    options["decoder"] = _undecoded
     options["session_timeout_ms"] = runtime.session_timeout_ms
     options["heartbeat_interval_ms"] = max(100, runtime.session_timeout_ms // 5)
     options["fetch_max_wait_ms"] = runtime.fetch_max_wait_ms
@@ -409,6 +495,10 @@ def subscribe(
         await process_record(consumer, runtime, _record(raw))
 
     broker.subscriber(*consumer.topics, **options)(on_record)
+
+
+async def _undecoded(message: StreamMessage[Any]) -> None:
+    return None
 
 
 def _record(raw: ConsumerRecord[Any, Any]) -> Record:

@@ -72,11 +72,14 @@ class ConsumerMetrics:
             registry=registry,
         )
 
-    def consumed(self, consumer: str, event_type: str, outcome: Outcome) -> None:
-        self._consumed.labels(consumer, event_type, outcome).inc()
+    def consumed(self, consumer: str, event_type: str, outcome: Outcome, count: int = 1) -> None:
+        self._consumed.labels(consumer, event_type, outcome).inc(count)
 
-    def handled(self, consumer: str, event_type: str, seconds: float) -> None:
-        self._duration.labels(consumer, event_type).observe(seconds)
+    def handled(self, consumer: str, event_type: str, seconds: float, count: int = 1) -> None:
+        """`count` handler runs of `seconds` each (a batch's events share its time)."""
+        child = self._duration.labels(consumer, event_type)
+        for _ in range(count):
+            child.observe(seconds)
 
     def dead_lettered(self, consumer: str, error: BaseException) -> None:
         self._dead_lettered.labels(consumer, type(error).__name__).inc()

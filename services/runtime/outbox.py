@@ -69,7 +69,16 @@ async def emit(
     """Wrap a payload in an envelope from `ctx` and write it to the outbox, in the caller's
     transaction. `topic` sends it elsewhere than its contract's topic (a service's internal
     topic), keyed by `subject` all the same."""
-    event = new_event(
+    event = envelope(payload, subject=subject, territory=territory, ctx=ctx)
+    await enqueue(conn, event, topic=topic)
+    return event
+
+
+def envelope(
+    payload: EventPayload, *, subject: object, territory: object, ctx: Context
+) -> CloudEvent[Any]:
+    """A payload in a fresh envelope from `ctx`: what `emit` writes; `enqueue` writes many."""
+    return new_event(
         payload,
         subject=str(subject),
         territory=str(territory),
@@ -78,8 +87,6 @@ async def emit(
         causation_id=ctx.causation_id,
         actor_id=ctx.actor_id,
     )
-    await enqueue(conn, event, topic=topic)
-    return event
 
 
 def _row(event: CloudEvent[Any], topic: str | None = None) -> tuple[Any, ...]:

@@ -8,9 +8,26 @@ to one side only fails at the first write instead of shifting every `$n` after i
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def newest(
+    items: Iterable[T], key: Callable[[T], Hashable], version: Callable[[T], int]
+) -> list[T]:
+    """Each key's newest item, in the order of the input: of a key's items, the first of its
+    highest version. Applied in one statement, they leave what a sequence of
+    `upsert_if_newer_sql` writes of every item would: an older or repeated version, wherever
+    it comes, changes nothing."""
+    kept: dict[Hashable, tuple[int, T]] = {}
+    for position, item in enumerate(items):
+        held = kept.get(key(item))
+        if held is None or version(held[1]) < version(item):
+            kept[key(item)] = (position, item)
+    return [item for _, item in sorted(kept.values(), key=lambda pair: pair[0])]
 
 
 @dataclass(frozen=True)
@@ -60,6 +77,38 @@ class Table:
             f"{self.insert_sql()} ON CONFLICT ({self.key}) DO UPDATE SET {assignments} "
             f"WHERE {self.name}.{version} < EXCLUDED.{version} RETURNING true"
         )
+
+    def upsert_newest_sql(
+        self, types: Mapping[str, str], *, version: str = "version", also: str = ""
+    ) -> str:
+        """`upsert_if_newer_sql` for many rows in one statement: they come as one array per
+        column (`arrays(rows)`), `types` naming each column's SQL type; a `jsonb` column's
+        values come as JSON text. The keys must be distinct (`newest` picks them), as one
+        statement cannot update a row twice. `RETURNING key` names the rows written."""
+        if set(types) != set(self.columns):
+            raise ValueError(f"{self.name}: the types must name every column, no more")
+        arrays = ", ".join(
+            f"${n}::{'text' if types[c] == 'jsonb' else types[c]}[]"
+            for n, c in enumerate(self.columns, start=1)
+        )
+        picked = ", ".join(
+            f"r.{c}::jsonb" if types[c] == "jsonb" else f"r.{c}" for c in self.columns
+        )
+        assignments = self.excluded_sql() + (f", {also}" if also else "")
+        return (
+            f"INSERT INTO {self.name} ({self.select_list()}) "
+            f"SELECT {picked} FROM unnest({arrays}) AS r({self.select_list()}) "
+            f"ON CONFLICT ({self.key}) DO UPDATE SET {assignments} "
+            f"WHERE {self.name}.{version} < EXCLUDED.{version} RETURNING {self.name}.{self.key}"
+        )
+
+    def arrays(self, rows: Sequence[Mapping[str, Any]]) -> tuple[list[Any], ...]:
+        """The arguments of `upsert_newest_sql`: one list per column, in column order."""
+        columns: tuple[list[Any], ...] = tuple([] for _ in self.columns)
+        for row in rows:
+            for column, value in zip(columns, self.values(row), strict=True):
+                column.append(value)
+        return columns
 
     def values(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
         """The arguments of `insert_sql()`: `row`'s values in column order.

@@ -17,7 +17,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 import services.runtime.consumer as consumer_module
+from contracts.envelope import CloudEvent, new_event
 from services.runtime.consumer import ConsumerRuntime, EventConsumer, Record, process_batch
+from services.runtime.context import Context
+from services.runtime.db import Connection
 from tests.runtime.throwaway import throwaway
 from tests.support import eventually
 
@@ -223,3 +226,109 @@ async def test_a_handler_fault_rolls_the_batch_back_and_it_is_tried_again(
         # What ran before the fault in its batch left nothing and ran again.
         assert all(t.attempts[events[o].id] == 2 for o in together if o < 5)
         assert all(t.attempts[events[o].id] == 1 for o in together if o > 5)
+
+
+# --- batch handlers: a partition's new events at once -------------------------------------------
+
+
+async def test_a_batch_handler_gets_each_new_event_once_in_each_keys_order(
+    outbox_pool: asyncpg.Pool, kafka: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every other event is sent twice in a row (the same batch), then, once the group has
+    applied them, all of them again: the batch handler is called with runs of several events,
+    and never with one the inbox has seen."""
+    Batches(monkeypatch)
+    async with throwaway(kafka, outbox_pool, batch=BATCH, batch_handler=True) as t:
+        events = [t.event(n) for n in range(60)]
+        keys = [f"key-{k}".encode() for k in range(3)]
+        for event in events:
+            await t.send(event, key=keys[event.data.n % 3])
+            if event.data.n % 2:
+                await t.send(event, key=keys[event.data.n % 3])
+        runtime = t.runtime()
+        async with t.member(runtime):
+            await eventually(lambda: runtime.processed >= 90)
+        first_runs = len(t.runs)
+        for event in events:
+            await t.send(event, key=keys[event.data.n % 3])
+        async with t.member(runtime):
+            await eventually(lambda: runtime.processed >= 150)
+        assert runtime.processed == 150
+        assert len(t.runs) == first_runs  # the redelivered batches held nothing new
+        assert sorted(n for run in t.runs for n in run) == list(range(60))
+        for event in events:
+            assert await t.effects(event.id) == 1
+            assert t.attempts[event.id] == 1
+        order = await effect_order(outbox_pool)
+        for k in range(3):
+            ids = [event.id for event in events if event.data.n % 3 == k]
+            assert [i for i in order if i in set(ids)] == ids
+        assert max(len(run) for run in t.runs) > 1
+
+
+async def test_a_batch_handlers_runs_keep_the_partitions_order_with_other_handlers(
+    outbox_pool: asyncpg.Pool, kafka: str
+) -> None:
+    """Ticks (batch handler) and other events (a record handler) interleaved on one key: the
+    effects follow the offsets, each call of the batch handler a stretch of ticks between two
+    other events."""
+    async with throwaway(kafka, outbox_pool, batch=BATCH, batch_handler=True) as t:
+
+        async def on_other(conn: Connection, event: CloudEvent[Any], ctx: Context) -> None:
+            await conn.execute(
+                "INSERT INTO effects (event_id, member) VALUES ($1, 'other')", event.id
+            )
+
+        t.consumer.on(t.other)(on_other)
+        sent: list[CloudEvent[Any]] = []
+        for n in range(40):
+            if n % 7 == 3:
+                sent.append(new_event(t.other(n=n), subject="o", territory="t", source="/test"))
+            else:
+                sent.append(t.event(n))
+            await t.send(sent[-1], key=KEY)
+        runtime = t.runtime()
+        async with t.member(runtime):
+            await eventually(lambda: runtime.processed >= len(sent))
+        assert await effect_order(outbox_pool) == [event.id for event in sent]
+        others = {n for n in range(40) if n % 7 == 3}
+        for run in t.runs:
+            assert run == list(range(run[0], run[-1] + 1)) and not others & set(run)
+        assert max(len(run) for run in t.runs) > 1
+
+
+async def test_a_poison_event_in_a_batch_handlers_run_is_dead_lettered_alone(
+    outbox_pool: asyncpg.Pool, kafka: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rejected event amid good ones, all given to the batch handler at once: the run rolls
+    back, the batch is applied again one event per call, the rejected one goes to the
+    dead-letter topic alone, the others apply once, and the partition moves on."""
+    batches = Batches(monkeypatch)
+    async with throwaway(kafka, outbox_pool, batch=BATCH, batch_handler=True) as t:
+        good = [t.event(n) for n in range(20)]
+        rejected = t.event(100, behaviour="reject")
+        for event in good[:9]:
+            await t.send(event, key=KEY)
+        await t.send(rejected, key=KEY)  # offset 9
+        for event in good[9:]:
+            await t.send(event, key=KEY)
+        runtime = t.runtime()
+        async with t.member(runtime):
+            await eventually(lambda: runtime.processed >= len(good) and runtime.dead_lettered >= 1)
+            after = t.event(200)
+            await t.send(after, key=KEY)
+            await eventually(lambda: t.attempts[after.id] >= 1)
+            letters = await t.dead_letters(at_least=1)
+        assert [int(dict(r.headers)["dlq-original-offset"]) for r in letters] == [9]
+        assert letters[0].value == rejected.model_dump_json().encode()
+        assert runtime.dead_lettered == 1
+        assert await t.effects(rejected.id) == 0
+        for event in [*good, after]:
+            assert await t.effects(event.id) == 1
+        together = batches.holding(9)
+        assert len(together) > 1
+        # The run that held it was rolled back; then each of its batch's events had a call
+        # of its own, the rejected one among them.
+        assert any(100 in run and len(run) > 1 for run in t.runs)
+        assert [100] in t.runs
+        assert all(t.attempts[good[o].id] == 2 for o in together if o < 9)

@@ -48,9 +48,11 @@ def test_parse_gives_the_typed_event_and_its_handler() -> None:
     event = actor_event(new_subject(), "typed")
     parsed = group.parse(event.model_dump_json().encode())
     assert parsed is not None
-    typed, handler = parsed
-    assert handler is on_actor
-    assert isinstance(typed.data, ActorRegisteredV1) and typed == event
+    typed, route = parsed
+    assert route.handler is on_actor and not route.batched
+    assert isinstance(typed, CloudEvent[ActorRegisteredV1])  # type: ignore[misc]
+    assert isinstance(typed.data, ActorRegisteredV1)
+    assert typed.model_dump() == event.model_dump()
 
 
 def test_parse_skips_other_types_and_refuses_a_broken_payload() -> None:

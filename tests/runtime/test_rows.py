@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from services.runtime.rows import Table
+from services.runtime.rows import Table, newest
 
 PARCELS = Table("parcels", ("id", "owner", "area", "version", "updated_at"))
 ROW = {"id": 7, "owner": "ada", "area": 1.5, "version": 3, "updated_at": "noon"}
@@ -89,3 +89,32 @@ async def test_upsert_if_newer_keeps_the_newest_version(outbox_pool) -> None:
     assert not await write(1, "overtaken")  # an older version changes nothing
     stored = await outbox_pool.fetchrow("SELECT owner, version FROM parcels WHERE id = 7")
     assert (stored["owner"], stored["version"]) == ("newer", 3)
+
+
+def test_newest_keeps_each_keys_first_highest_version_in_input_order() -> None:
+    items = [("a", 1, "a1"), ("b", 2, "b2"), ("a", 3, "a3"), ("b", 1, "b1 overtaken"),
+             ("a", 3, "a3 again"), ("c", 1, "c1")]  # fmt: skip
+    kept = newest(items, key=lambda i: i[0], version=lambda i: i[1])
+    assert [i[2] for i in kept] == ["b2", "a3", "c1"]
+
+
+async def test_upsert_newest_writes_a_set_as_the_upserts_one_by_one_would(outbox_pool) -> None:
+    await outbox_pool.execute(
+        "CREATE TABLE parcels (id int PRIMARY KEY, owner text, area float, version int,"
+        " updated_at text)"
+    )
+    sql = PARCELS.upsert_newest_sql(
+        {"id": "integer", "owner": "text", "area": "float8", "version": "integer",
+         "updated_at": "text"}
+    )  # fmt: skip
+
+    async def write(*rows: tuple[int, int, str]) -> set[int]:
+        given = [{**ROW, "id": i, "version": v, "owner": o} for i, v, o in rows]
+        return {r["id"] for r in await outbox_pool.fetch(sql, *PARCELS.arrays(given))}
+
+    assert await write((1, 2, "first"), (2, 1, "two")) == {1, 2}  # inserted
+    # A newer version replaces, the same or an older one changes nothing.
+    assert await write((1, 3, "newer"), (2, 1, "same again"), (3, 1, "three")) == {1, 3}
+    assert await write((1, 2, "overtaken")) == set()
+    stored = await outbox_pool.fetch("SELECT id, owner, version FROM parcels ORDER BY id")
+    assert [tuple(r) for r in stored] == [(1, "newer", 3), (2, "two", 1), (3, "three", 1)]

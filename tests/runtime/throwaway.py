@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -71,6 +71,9 @@ class Throwaway:
     topic: str = field(default_factory=lambda: f"mcvt.test.{uuid.uuid4().hex[:12]}")
     group: str = field(default_factory=lambda: f"test.throwaway-{uuid.uuid4().hex[:8]}")
     batch: int | None = None  # the group takes records in batches of up to this many
+    # Ticks go to a batch handler (`on_batch`), which writes a run's effects in one statement.
+    batch_handler: bool = False
+    runs: list[list[int]] = field(default_factory=list)  # the ticks' `n` of each batch call
     attempts: Counter[str] = field(default_factory=Counter)  # handler runs per event id
     gate: asyncio.Event = field(default_factory=asyncio.Event)  # releases `hold` events
     holding: asyncio.Event = field(default_factory=asyncio.Event)  # a `hold` event is held
@@ -84,7 +87,10 @@ class Throwaway:
         self.model = type("TestTick", (Tick,), dict(extra))
         self.other = type("TestOther", (Other,), dict(extra))
         self.consumer = EventConsumer(self.group, description="runtime tests", batch=self.batch)
-        self.consumer.on(self.model)(self._handle)
+        if self.batch_handler:
+            self.consumer.on_batch(self.model)(self._handle_run)
+        else:
+            self.consumer.on(self.model)(self._handle)
 
     @property
     def dead_letter_topic(self) -> str:
@@ -115,6 +121,26 @@ class Throwaway:
                 await asyncio.sleep(0.01)
             finally:
                 self.busy.discard(member)
+
+    async def _handle_run(
+        self, conn: Connection, events: Sequence[CloudEvent[Tick]], ctx: Context
+    ) -> None:
+        """The batch handler: every event's effect in one statement, then their behaviours
+        (`apply`, `reject`, `fail-once`)."""
+        self.runs.append([event.data.n for event in events])
+        for event in events:
+            self.attempts[event.id] += 1
+        await conn.execute(
+            "INSERT INTO effects (event_id, member) SELECT unnest($1::text[]), $2",
+            [event.id for event in events],
+            ctx.source,
+        )
+        for event in events:
+            behaviour = event.data.behaviour
+            if behaviour == "reject":
+                raise InvalidInput("the throwaway handler rejects this event", field="behaviour")
+            if behaviour == "fail-once" and self.attempts[event.id] == 1:
+                raise RuntimeError(f"handler fault on attempt {self.attempts[event.id]}")
 
     def event(self, n: int = 0, **fields: Any) -> CloudEvent[Any]:
         return new_event(
@@ -201,15 +227,15 @@ async def evict(broker: KafkaBroker) -> None:
 
 @contextlib.asynccontextmanager
 async def throwaway(
-    kafka: str, pool: asyncpg.Pool, *, batch: int | None = None
+    kafka: str, pool: asyncpg.Pool, *, batch: int | None = None, batch_handler: bool = False
 ) -> AsyncIterator[Throwaway]:
     """A throwaway group over a database from the `outbox_pool` fixture (runtime tables only),
-    batched when `batch` is given."""
+    batched when `batch` is given, its ticks applied by a batch handler if `batch_handler`."""
     await pool.execute(SCHEMA)
     producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all", linger_ms=2)
     await producer.start()
     try:
-        setup = Throwaway(kafka, pool, producer, batch=batch)
+        setup = Throwaway(kafka, pool, producer, batch=batch, batch_handler=batch_handler)
         await ensure_topics(kafka, [setup.topic, setup.dead_letter_topic], PARTITIONS)
         yield setup
     finally:
