@@ -86,7 +86,9 @@ def running_stack(
     }
     # A loaded machine (CI, shared cores) may take more than the default minute per service.
     slow = ("--ready-timeout", "180")
-    with devstack(tmp_path_factory.mktemp("stack"), pg_server, *slow, env=relaxed) as started:
+    with devstack(
+        tmp_path_factory.mktemp("stack"), pg_server, *slow, env=relaxed, timeout_s=600
+    ) as started:
         yield RunningStack(started)
 
 
