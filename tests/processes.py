@@ -75,10 +75,15 @@ class Devstack:
 
 @contextlib.contextmanager
 def devstack(
-    data_dir: Path, server: str, *options: str, env: Mapping[str, str] | None = None
+    data_dir: Path,
+    server: str,
+    *options: str,
+    env: Mapping[str, str] | None = None,
+    timeout_s: float = STACK_TIMEOUT_S,
 ) -> Iterator[Devstack]:
     """`python -m services.devstack` with `options` (e.g. `--no-demo`), on the PostgreSQL server
-    `server`, with `env` added to the services' environment, until the block ends."""
+    `server`, with `env` added to the services' environment, until the block ends; up within
+    `timeout_s`."""
     prefix = f"mcvt_p{uuid.uuid4().hex[:6]}_"
     log_path = data_dir / "runner.log"
     with log_path.open("wb") as log:
@@ -91,7 +96,7 @@ def devstack(
         )  # fmt: skip
         started: Devstack | None = None
         try:
-            _wait_until_up(process, log_path)
+            _wait_until_up(process, log_path, timeout_s)
             started = Devstack(data_dir, _read_env(data_dir / "stack.env"))
             yield started
         finally:
@@ -105,8 +110,8 @@ def devstack(
                 asyncio.run(postgres.drop_database(server, name))
 
 
-def _wait_until_up(process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STACK_TIMEOUT_S
+def _wait_until_up(process: subprocess.Popen[bytes], log: Path, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         text = log.read_text(encoding="utf-8", errors="replace")
         if "Ctrl-C to stop" in text:
@@ -116,7 +121,7 @@ def _wait_until_up(process: subprocess.Popen[bytes], log: Path) -> None:
         if process.poll() is not None:
             raise AssertionError(f"the stack stopped:\n{text}")
         time.sleep(0.5)
-    raise AssertionError(f"the stack was not up in {STACK_TIMEOUT_S}s:\n{log.read_text()}")
+    raise AssertionError(f"the stack was not up in {timeout_s}s:\n{log.read_text()}")
 
 
 def _read_env(path: Path) -> dict[str, str]:

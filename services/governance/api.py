@@ -17,6 +17,7 @@ from services.governance.domain.ballots import Draft
 from services.runtime.access import ADMITTED_ONLY
 from services.runtime.auth import CurrentActor
 from services.runtime.db import Connection, in_transaction
+from services.runtime.errors import NotFound
 from services.runtime.pages import CursorParam, Limit, Page, decode_cursor, page_of
 from services.runtime.service import Pool
 from services.runtime.service import RequestContext as Ctx
@@ -25,6 +26,7 @@ proposals_router = APIRouter(prefix="/proposals", tags=["proposals"], dependenci
 territories_router = APIRouter(
     prefix="/territories/{territory_id}", tags=["territory"], dependencies=[ADMITTED_ONLY]
 )
+members_router = APIRouter(prefix="/members", tags=["members"], dependencies=[ADMITTED_ONLY])
 
 
 class TallyOut(BaseModel):
@@ -95,6 +97,10 @@ class VoteOut(BaseModel):
 
 
 class MyVotesOut(BaseModel):
+    college: str | None = Field(
+        description="The college I vote in on this proposal, frozen when it opened; null when "
+        "I am not in its electorate (I joined later)."
+    )
     current: VoteOut | None
     history: list[VoteOut] = Field(description="Every vote cast, newest first.")
 
@@ -114,6 +120,14 @@ class RulesOut(BaseModel):
     quorum_weight_percent: int
     time_credit_floor: int
     offers_visible_to_other_territories: bool
+
+
+class MemberOut(BaseModel):
+    actor_id: uuid.UUID
+    territory_id: uuid.UUID
+    college: str
+    weight: int = Field(description="My college's weight in the territory today, in percent.")
+    status: str
 
 
 class CollegeIn(BaseModel):
@@ -151,12 +165,21 @@ async def list_proposals(
     pool: Pool,
     me: CurrentActor,
     status: str | None = Query(default=None, pattern="^(open|closed)$"),
+    voter: str | None = Query(
+        default=None,
+        pattern="^me$",
+        description="`me`: only the proposals whose electorate, frozen when each opened, holds "
+        "me: those I may vote on.",
+    ),
     cursor: CursorParam = None,
     limit: Limit = 50,
 ) -> Page[ProposalOut]:
     after = decode_cursor(cursor)
+    elector = uuid.UUID(me.actor_id) if voter else None
     async with pool.acquire() as conn:
-        rows = await store.list_proposals(conn, uuid.UUID(me.territory_id), status, after, limit)
+        rows = await store.list_proposals(
+            conn, uuid.UUID(me.territory_id), status, after, limit, elector
+        )
         turnouts = {row["id"]: await store.turnout(conn, row["id"]) for row in rows[:limit]}
     return page_of(
         rows,
@@ -194,11 +217,12 @@ async def vote(
 async def my_votes(proposal_id: uuid.UUID, pool: Pool, me: CurrentActor) -> MyVotesOut:
     async with pool.acquire() as conn:
         await handlers.visible_proposal(conn, proposal_id, me)
-        votes = [
-            VoteOut.of(row)
-            for row in await store.votes_of(conn, proposal_id, uuid.UUID(me.actor_id))
-        ]
-    return MyVotesOut(current=next((v for v in votes if v.current), None), history=votes)
+        actor_id = uuid.UUID(me.actor_id)
+        college = await store.college_in(conn, proposal_id, actor_id)
+        votes = [VoteOut.of(row) for row in await store.votes_of(conn, proposal_id, actor_id)]
+    return MyVotesOut(
+        college=college, current=next((v for v in votes if v.current), None), history=votes
+    )
 
 
 @proposals_router.post(
@@ -259,4 +283,27 @@ async def assign_college(
         lambda conn: handlers.assign_college(
             conn, handlers.own_territory(me, territory_id), actor_id, str(body.college), me, ctx
         ),
+    )
+
+
+# --- members --------------------------------------------------------------------------------------
+
+
+@members_router.get(
+    "/me",
+    summary="My college and its weight today (each actor reads its own only)",
+    responses={404: {"description": "Governance does not know me yet (not admitted)"}},
+)
+async def my_membership(pool: Pool, me: CurrentActor) -> MemberOut:
+    async with pool.acquire() as conn:
+        member = await store.get_member(conn, uuid.UUID(me.actor_id))
+        if member is None:
+            raise NotFound("la gouvernance ne connaît pas encore ce membre")
+        settings = await store.territory(conn, member["territory_id"])
+    return MemberOut(
+        actor_id=member["actor_id"],
+        territory_id=member["territory_id"],
+        college=member["college"],
+        weight=settings["weights"].get(member["college"], 0),
+        status=member["status"],
     )

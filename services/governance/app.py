@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from contracts import governance as governance_events
 from services.governance import store
-from services.governance.api import proposals_router, territories_router
+from services.governance.api import members_router, proposals_router, territories_router
 from services.governance.chain import audit_router
 from services.governance.consumers import agreement_events, member_events
 from services.governance.handlers import CLOSING
@@ -24,7 +24,7 @@ def spec(settings: GovernanceSettings) -> ServiceSpec:
         name="governance",
         title="MCVT governance: colleges, weighted votes, decisions and their audit chain",
         migrations=Path(__file__).parent / "migrations",
-        routers=(proposals_router, territories_router, audit_router),
+        routers=(proposals_router, territories_router, members_router, audit_router),
         consumers=(
             member_events(settings.members_consumer_group),
             agreement_events(settings.agreements_consumer_group),

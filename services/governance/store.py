@@ -177,16 +177,22 @@ async def list_proposals(
     status: str | None,
     after: tuple[datetime, UUID] | None,
     limit: int,
+    elector: UUID | None = None,
 ) -> list[asyncpg.Record]:
+    """A page of the territory's proposals; with `elector`, only those whose frozen electorate
+    holds that actor."""
     return await conn.fetch(
         """SELECT * FROM proposals
            WHERE territory_id = $1 AND ($2::text IS NULL OR status = $2)
              AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4))
+             AND ($6::uuid IS NULL OR EXISTS (
+                 SELECT 1 FROM electorate e WHERE e.proposal_id = proposals.id AND e.actor_id = $6))
            ORDER BY created_at DESC, id DESC LIMIT $5""",
         territory_id,
         status,
         *keyset(after),
         limit + 1,
+        elector,
     )
 
 
@@ -218,6 +224,16 @@ async def elector(conn: Connection, proposal_id: UUID, actor_id: UUID) -> asyncp
         proposal_id,
         actor_id,
     )
+
+
+async def college_in(conn: Connection, proposal_id: UUID, actor_id: UUID) -> str | None:
+    """The college the actor votes in on this proposal (frozen at its opening), if any."""
+    college: str | None = await conn.fetchval(
+        "SELECT college FROM electorate WHERE proposal_id = $1 AND actor_id = $2",
+        proposal_id,
+        actor_id,
+    )
+    return college
 
 
 async def retire_current(conn: Connection, proposal_id: UUID, voter_id: UUID) -> None:

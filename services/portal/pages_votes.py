@@ -180,12 +180,27 @@ async def open_proposal(visit: VisitDep, kind: str) -> Response:
 
 @router.get("/votes")
 async def votes(visit: VisitDep) -> Response:
+    """The open proposals I vote on (in my college, with its weight) first; those opened before
+    I joined apart, to follow only; then the closed ones."""
     _member(visit)
-    opened, closed = await asyncio.gather(
-        visit.api("governance", "GET", "/v1/proposals", params={"status": "open", "limit": 50}),
-        visit.api("governance", "GET", "/v1/proposals", params={"status": "closed", "limit": 20}),
+    proposals = "/v1/proposals"
+    me, opened, mine, closed = await asyncio.gather(
+        _quietly(visit, "governance", "/v1/members/me"),
+        visit.api("governance", "GET", proposals, params={"status": "open", "limit": 50}),
+        visit.api(
+            "governance", "GET", proposals, params={"status": "open", "voter": "me", "limit": 50}
+        ),
+        visit.api("governance", "GET", proposals, params={"status": "closed", "limit": 20}),
     )
-    return render(visit, "votes.html", opened=opened["items"], closed=closed["items"])
+    votable = {p["id"] for p in mine["items"]}
+    return render(
+        visit,
+        "votes.html",
+        me=me,
+        mine=mine["items"],
+        others=[p for p in opened["items"] if p["id"] not in votable],
+        closed=closed["items"],
+    )
 
 
 @dataclass

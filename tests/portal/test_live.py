@@ -20,8 +20,11 @@ import httpx
 import pytest
 
 from services.portal.session import COOKIE
+from tests.governance_steps import propose
 from tests.portal.conftest import Person, Portal, csrf_in, new_person, new_place, signed_in
+from tests.portal.test_agreements_pages import agreed
 from tests.portal.test_pages import text_of
+from tests.portal.test_votes_pages import town
 from tests.scenario import Member
 from tests.service.notifications.sse import Listener
 from tests.service.notifications.steps import logged, proposed, publish
@@ -157,6 +160,47 @@ async def test_the_pages_of_an_admitted_actor_carry_the_live_region(portal: Port
     async with portal.client() as visitor:
         welcome = await visitor.get("/")
     assert "live.js" not in welcome.text and 'id="direct"' not in welcome.text
+
+
+def refreshed_parts(page: str) -> dict[str, str]:
+    """The parts of a page live.js fetches again, by id: the event type prefix of each."""
+    return dict(re.findall(r'<div id="([^"]+)" data-live-refresh="([^"]+)">', page))
+
+
+def heard_types(page: str) -> set[str]:
+    """The event types live.js listens to on the page (it refreshes on those only)."""
+    found = re.search(r'id="mots-du-direct">(.*?)</script>', page)
+    assert found, page
+    return set(json.loads(found.group(1)))
+
+
+async def test_agreements_and_votes_refresh_live_on_their_own_events(portal: Portal) -> None:
+    deal = await agreed(portal.stack)
+    here = await town(portal)
+    proposal = await propose(portal.stack, here.facilitator.member)
+    async with signed_in(portal, deal.provider) as browser:
+        agreements = {path: await browser.get(path) for path in ("/conventions", deal.page)}
+    async with signed_in(portal, here.citizen) as browser:
+        votes = {path: await browser.get(path) for path in ("/votes", f"/votes/{proposal['id']}")}
+    wanted = {
+        "mcvt.agreement.": {"mcvt.agreement.signed.v1", "mcvt.agreement.statement_issued.v1"},
+        "mcvt.governance.": {
+            "mcvt.governance.proposal_opened.v1", "mcvt.governance.proposal_closed.v1"
+        },
+    }  # fmt: skip
+    for pages, family in ((agreements, "mcvt.agreement."), (votes, "mcvt.governance.")):
+        for path, page in pages.items():
+            assert page.status_code == 200, (path, page.text)
+            parts = refreshed_parts(page.text)
+            assert list(parts.values()) == [family], (path, parts)
+            assert wanted[family] <= heard_types(page.text), path
+    # The part refreshed holds what changes: the signature awaited, the ballot (not the audit
+    # check, whose answer a refresh would wipe).
+    agreement = agreements[deal.page].text
+    assert "Je signe la convention" in agreement[agreement.index('<div id="ma-convention"') :]
+    ballot = votes[f"/votes/{proposal['id']}"].text
+    part = ballot[ballot.index('<div id="ce-vote"') : ballot.index('id="audit-title"')]
+    assert 'name="choice"' in part and 'id="audit-result"' not in part
 
 
 async def test_the_relay_refuses_a_visitor_without_a_session(portal_url: str) -> None:

@@ -253,13 +253,55 @@ async def test_a_member_who_joined_after_the_opening_is_told_why_they_cannot_vot
     portal: Portal,
 ) -> None:
     here = await town(portal)
-    proposal = await propose(portal.stack, here.facilitator.member)
+    proposal = await propose(portal.stack, here.facilitator.member, title="Motion d'avant")
     late = await new_person(portal.stack, here.place.territory, kind="citizen", name="Arrivée")
     await members_known(portal.stack, late.member)
     async with signed_in(portal, late) as browser:
+        listing = await browser.get("/votes")
+        page = await browser.get(f"/votes/{proposal['id']}")
         refused = await cast(browser, proposal["id"], "yes")
+    # Seen, marked as not theirs to vote, and no ballot to fill in.
+    mine, others = sections_of(listing.text)
+    assert "Aucun vote en cours sur lequel vous votez." in mine and "Motion d'avant" not in mine
+    assert "Motion d'avant" in others
+    assert "Vous ne votez pas sur celle-ci : elle a été ouverte avant votre admission." in others
+    assert "Vous votez dans le collège « Habitants », qui pèse aujourd'hui 20 % du résultat." in (
+        text_of(listing.text)
+    )
+    assert 'name="choice"' not in page.text and "Voter" not in text_of(page.text).split()
+    assert "Vous ne votez pas sur cette proposition" in text_of(page.text)
+    # A ballot sent anyway is refused by governance.
     assert refused.status_code == 403
     assert "ne faisiez pas partie des membres appelés à voter" in text_of(refused.text)
+
+
+def sections_of(listing: str) -> tuple[str, str]:
+    """The words of the two lists of open votes: those I vote on, and the others."""
+    words = text_of(listing)
+    mine_at = words.index("Votes en cours dans votre collège")
+    others_at = words.find("Autres votes en cours, sans vote de votre part")
+    closed_at = words.index("Votes clos")
+    if others_at == -1:
+        return words[mine_at:closed_at], ""
+    return words[mine_at:others_at], words[others_at:closed_at]
+
+
+async def test_my_college_its_weight_and_the_votes_i_vote_on_come_first(portal: Portal) -> None:
+    here = await town(portal)
+    proposal = await propose(portal.stack, here.facilitator.member, title="Motion commune")
+    async with signed_in(portal, here.citizen) as browser:
+        listing = await browser.get("/votes")
+        page = await browser.get(f"/votes/{proposal['id']}")
+    mine, others = sections_of(listing.text)
+    assert "Vous votez dans le collège « Habitants », qui pèse aujourd'hui 20 % du résultat." in (
+        text_of(listing.text)
+    )
+    assert "Motion commune" in mine and "Votre collège y pèse 20 %." in mine
+    assert others == ""
+    assert 'name="choice"' in page.text
+    assert "Vous votez dans le collège « Habitants », qui pèse 20 % dans ce vote." in (
+        text_of(page.text)
+    )
 
 
 async def test_the_audit_verification_finds_my_receipt_and_a_broken_entry(
@@ -330,6 +372,8 @@ async def test_the_results_per_college_with_their_weights_once_closed(portal: Po
     )
     assert 'name="choice"' not in results.text  # nothing left to vote
     assert "Ouvrir le dimanche Motion libre · clos le" in listing and "Adoptée" in listing
+    # The facilitator sits in the associations' college, which voted yes.
+    assert "Votre collège (20 %) : 100 % de « pour »" in listing
 
 
 async def test_a_secret_ballot_shows_the_sealed_entry_and_the_key_to_it(portal: Portal) -> None:

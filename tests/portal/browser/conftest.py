@@ -84,7 +84,11 @@ def running_stack(
         "RATE_LIMIT_SENSITIVE": "1000/minute",
         "RATE_LIMIT_SIGN_IN_PER_EMAIL": "1000/minute",
     }
-    with devstack(tmp_path_factory.mktemp("stack"), pg_server, env=relaxed) as started:
+    # A loaded machine (CI, shared cores) may take more than the default minute per service.
+    slow = ("--ready-timeout", "180")
+    with devstack(
+        tmp_path_factory.mktemp("stack"), pg_server, *slow, env=relaxed, timeout_s=600
+    ) as started:
         yield RunningStack(started)
 
 

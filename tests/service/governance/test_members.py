@@ -4,9 +4,11 @@ governance exports of a person."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from tests.governance_steps import assembly, client, propose, vote
+from tests.governance_steps import assembly, client, new_assembly_member, propose, vote
 from tests.harness import Stack
+from tests.scenario import Member
 from tests.support import eventually
 
 
@@ -65,3 +67,48 @@ async def test_my_export_holds_my_membership_and_my_votes(stack: Stack) -> None:
     assert [m["college"] for m in data["member"]] == ["citizen"]
     [mine] = data["votes"]
     assert mine["choice"] == "no" and mine["salt"] == cast.json()["salt"]
+
+
+async def test_each_member_reads_its_own_college_and_the_proposals_it_may_vote_on(
+    stack: Stack,
+) -> None:
+    town = await assembly(stack)
+    opened = await propose(stack, town.facilitator)
+    late = await new_assembly_member(stack, town, "citizen")  # joined after the opening
+
+    async def membership(member: Member) -> dict[str, Any]:
+        found = await client(stack).get("/v1/members/me", headers=member.headers)
+        assert found.status_code == 200, found.text
+        return dict(found.json())
+
+    async def votable(member: Member, **params: str) -> list[str]:
+        found = await client(stack).get(
+            "/v1/proposals", params={"status": "open", **params}, headers=member.headers
+        )
+        assert found.status_code == 200, found.text
+        return [p["id"] for p in found.json()["items"]]
+
+    async def college_on(member: Member) -> str | None:
+        found = await client(stack).get(
+            f"/v1/proposals/{opened['id']}/votes/me", headers=member.headers
+        )
+        assert found.status_code == 200, found.text
+        college: str | None = found.json()["college"]
+        return college
+
+    citizen, business = await membership(town.citizen), await membership(town.business)
+    assert (citizen["actor_id"], citizen["college"], citizen["weight"]) == (
+        town.citizen.id, "citizen", 20
+    )  # fmt: skip
+    assert (business["actor_id"], business["college"]) == (town.business.id, "business")
+    assert (await membership(late))["college"] == "citizen"
+
+    assert await votable(town.citizen, voter="me") == [opened["id"]]
+    assert await votable(late, voter="me") == []
+    assert await votable(late) == [opened["id"]]  # seen, not votable
+    assert await college_on(town.citizen) == "citizen"
+    assert await college_on(late) is None
+    other = await client(stack).get(
+        "/v1/proposals", params={"voter": town.citizen.id}, headers=late.headers
+    )
+    assert other.status_code == 422  # only one's own
