@@ -56,19 +56,24 @@ class _Vocabulary:
 
     def __init__(self) -> None:
         self.bits: dict[str, int] = {}
+        self.overflow = False
 
     def mask(self, words: Iterable[str]) -> int:
         mask = 0
         for word in words:
             bit = self.bits.get(word)
             if bit is None:
+                if len(self.bits) >= _MAX_WORDS:
+                    self.overflow = True
+                    continue
                 bit = self.bits[word] = 1 << len(self.bits)
             mask |= bit
         return mask
 
     @property
     def full(self) -> bool:
-        return len(self.bits) > _MAX_WORDS
+        """Whether some word got no bit (the masks are then not to be used)."""
+        return self.overflow
 
 
 _HOURS = 168
