@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.matching.bulk import rematch_all
 from services.matching.candidates import OfferIndex
 from services.matching.filters import shared_time
-from services.matching.model import DEFAULT_POLICY, NeedView, OfferView, Policy
+from services.matching.model import (
+    DEFAULT_POLICY,
+    DatedWindow,
+    NeedView,
+    OfferView,
+    Policy,
+    WeeklySlot,
+)
 from services.matching.ranking import rank_for_need, rematch
 from services.matching.scoring import score_pair
-from tests.unit.matching.strategies import needs, offers, policies, van_need, van_offer
+from tests.unit.matching.strategies import (
+    MONDAY,
+    needs,
+    offers,
+    policies,
+    van_need,
+    van_offer,
+)
 
 slow = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -78,3 +95,23 @@ def test_a_breakdown_from_a_known_overlap_is_the_same(
 ) -> None:
     shared = shared_time(offer, need)
     assert score_pair(offer, need, policy, shared) == score_pair(offer, need, policy)
+
+
+def test_a_pair_whose_bound_overstates_it_does_not_hide_a_better_one() -> None:
+    # A closure takes half of A's Saturday away: its bound (the opening hours alone) ranks it
+    # first, its real score second. A need with a dated window only: the bound must count it.
+    saturday = MONDAY + timedelta(days=5)
+    need = van_need(
+        weekly_windows=(),
+        dated_windows=(DatedWindow(saturday + timedelta(hours=8), saturday + timedelta(hours=12)),),
+        min_duration_minutes=60,
+    )
+    slot = (WeeklySlot(5, 8 * 60, 12 * 60),)
+    closure = DatedWindow(saturday + timedelta(hours=8), saturday + timedelta(hours=10))
+    a = van_offer(offer_id="a", weekly_slots=slot, exceptions=(closure,), idle_share=1.0)
+    b = van_offer(offer_id="b", weekly_slots=slot, idle_share=0.6)
+    policy = replace(DEFAULT_POLICY, top_k=1)
+    found = rematch_all([need], [a, b], policy)
+    assert found == _one_by_one([need], [a, b], policy)
+    assert found is not None
+    assert [c.offer.offer_id for c in found[need.need_id]] == ["b"]
