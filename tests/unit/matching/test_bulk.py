@@ -13,6 +13,7 @@ from services.matching.candidates import OfferIndex
 from services.matching.filters import shared_time
 from services.matching.model import (
     DEFAULT_POLICY,
+    Candidate,
     DatedWindow,
     NeedView,
     OfferView,
@@ -35,7 +36,7 @@ slow = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 
 def _one_by_one(
     need_list: list[NeedView], offer_list: list[OfferView], policy: Policy
-) -> dict[str, list]:
+) -> dict[str, list[Candidate]]:
     index = OfferIndex()
     for offer in offer_list:
         index.add(offer)
