@@ -5,6 +5,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable
 
+from services.matching.bulk import rematch_all
 from services.matching.candidates import NeedIndex, OfferIndex
 from services.matching.filters import BEYOND_INDEX
 from services.matching.model import Candidate, NeedView, OfferView, Policy
@@ -61,19 +62,10 @@ def rematch(
     needs: Iterable[NeedView], offers: OfferIndex, policy: Policy
 ) -> dict[str, list[Candidate]]:
     """`rank_for_need` for every need, by need id: a full re-match, after a policy change or a
-    rebuild of the read model.
-
-    Needs are taken block by block (territory, category, unit, place) so that consecutive
-    queries read the same buckets of the index while they are still in the processor's cache.
-    """
-    ordered = sorted(
-        needs,
-        key=lambda n: (
-            n.territory_id,
-            n.category,
-            n.unit,
-            round(n.location.lat, 1),
-            n.location.lon,
-        ),
-    )
-    return {need.need_id: rank_for_need(need, offers, policy) for need in ordered}
+    rebuild of the read model. Ranked with array arithmetic (`bulk`), need by need when the
+    offers name more requester kinds or features than that handles."""
+    needs = list(needs)
+    found = rematch_all(needs, offers, policy)
+    if found is None:
+        found = {need.need_id: rank_for_need(need, offers, policy) for need in needs}
+    return found

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+from services.matching.availability import Overlap
 from services.matching.filters import distance_km, shared_time
 from services.matching.model import NeedView, OfferView, Policy, PriceModel, ScoreBreakdown
 from services.matching.text import similarity
@@ -29,7 +30,10 @@ def distance_part(offer: OfferView, need: NeedView) -> float:
 
 def time_overlap_part(offer: OfferView, need: NeedView) -> float:
     """Share of the need's requested time that the offer's availability covers."""
-    shared = shared_time(offer, need)
+    return _share(shared_time(offer, need))
+
+
+def _share(shared: Overlap) -> float:
     return _clamp(shared.total / shared.requested) if shared.requested else 0.0
 
 
@@ -101,9 +105,19 @@ def score_total(offer: OfferView, need: NeedView, policy: Policy) -> float:
     )
 
 
-def score_pair(offer: OfferView, need: NeedView, policy: Policy) -> ScoreBreakdown:
-    """Score `offer` for `need` under `policy`: the weighted mean of every part, in [0, 1]."""
-    parts = {name: part(offer, need) for name, part in PART_FUNCTIONS.items()}
+def score_pair(
+    offer: OfferView, need: NeedView, policy: Policy, shared: Overlap | None = None
+) -> ScoreBreakdown:
+    """Score `offer` for `need` under `policy`: the weighted mean of every part, in [0, 1].
+
+    `shared`, when the caller has already computed it, is `shared_time(offer, need)`.
+    """
+    parts = {
+        name: _share(shared)
+        if shared is not None and part is time_overlap_part
+        else part(offer, need)
+        for name, part in PART_FUNCTIONS.items()
+    }
     weights = policy.weights
     total = sum([weights[name] * value for name, value in parts.items()]) / policy.weight_sum
     return ScoreBreakdown(

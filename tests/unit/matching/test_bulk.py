@@ -1,0 +1,118 @@
+"""The array re-match gives exactly what ranking each need on its own gives."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from services.matching.bulk import rematch_all
+from services.matching.candidates import OfferIndex
+from services.matching.filters import shared_time
+from services.matching.model import (
+    DEFAULT_POLICY,
+    Candidate,
+    DatedWindow,
+    NeedView,
+    OfferView,
+    Policy,
+    WeeklySlot,
+)
+from services.matching.ranking import rank_for_need, rematch
+from services.matching.scoring import score_pair
+from tests.unit.matching.strategies import (
+    MONDAY,
+    needs,
+    offers,
+    policies,
+    van_need,
+    van_offer,
+)
+
+slow = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _one_by_one(
+    need_list: list[NeedView], offer_list: list[OfferView], policy: Policy
+) -> dict[str, list[Candidate]]:
+    index = OfferIndex()
+    for offer in offer_list:
+        index.add(offer)
+    return {need.need_id: rank_for_need(need, index, policy) for need in need_list}
+
+
+@slow
+@given(
+    st.lists(offers(dense=True), max_size=30, unique_by=lambda o: o.offer_id),
+    st.lists(needs(dense=True), min_size=1, max_size=8, unique_by=lambda n: n.need_id),
+    policies(),
+)
+def test_the_same_candidates_scores_and_order_on_dense_data(
+    offer_list: list[OfferView], need_list: list[NeedView], policy: Policy
+) -> None:
+    assert rematch_all(need_list, offer_list, policy) == _one_by_one(need_list, offer_list, policy)
+
+
+@slow
+@given(
+    st.lists(offers(), max_size=30, unique_by=lambda o: o.offer_id),
+    st.lists(needs(), min_size=1, max_size=8, unique_by=lambda n: n.need_id),
+    policies(),
+)
+def test_the_same_candidates_scores_and_order_on_any_data(
+    offer_list: list[OfferView], need_list: list[NeedView], policy: Policy
+) -> None:
+    assert rematch_all(need_list, offer_list, policy) == _one_by_one(need_list, offer_list, policy)
+
+
+def test_many_equal_offers_are_cut_to_top_k_by_offer_id() -> None:
+    # Equal scores everywhere: the cut and the order rest on the offer id alone.
+    offer_list = [van_offer(offer_id=f"offer-{i:02}") for i in range(12)]
+    need_list = [van_need(need_id=f"need-{i}") for i in range(3)]
+    found = rematch_all(need_list, offer_list, DEFAULT_POLICY)
+    assert found == _one_by_one(need_list, offer_list, DEFAULT_POLICY)
+    assert found is not None
+    assert [c.offer.offer_id for c in found["need-0"]] == [f"offer-{i:02}" for i in range(5)]
+
+
+def test_too_many_requester_kinds_fall_back_to_ranking_need_by_need() -> None:
+    kinds = [f"kind-{i}" for i in range(70)]
+    need_list = [van_need(need_id=f"need-{kind}", requester_kind=kind) for kind in kinds]
+    offer_list = [van_offer(eligible_requester_kinds=frozenset(kinds[::2]))]
+    assert rematch_all(need_list, offer_list, DEFAULT_POLICY) is None
+    index = OfferIndex()
+    index.add(offer_list[0])
+    found = rematch(need_list, index, DEFAULT_POLICY)
+    assert found == _one_by_one(need_list, offer_list, DEFAULT_POLICY)
+    assert sum(map(len, found.values())) == 35
+
+
+@settings(deadline=None)
+@given(offers(dense=True), needs(dense=True), policies())
+def test_a_breakdown_from_a_known_overlap_is_the_same(
+    offer: OfferView, need: NeedView, policy: Policy
+) -> None:
+    shared = shared_time(offer, need)
+    assert score_pair(offer, need, policy, shared) == score_pair(offer, need, policy)
+
+
+def test_a_pair_whose_bound_overstates_it_does_not_hide_a_better_one() -> None:
+    # A closure takes half of A's Saturday away: its bound (the opening hours alone) ranks it
+    # first, its real score second. A need with a dated window only: the bound must count it.
+    saturday = MONDAY + timedelta(days=5)
+    need = van_need(
+        weekly_windows=(),
+        dated_windows=(DatedWindow(saturday + timedelta(hours=8), saturday + timedelta(hours=12)),),
+        min_duration_minutes=60,
+    )
+    slot = (WeeklySlot(5, 8 * 60, 12 * 60),)
+    closure = DatedWindow(saturday + timedelta(hours=8), saturday + timedelta(hours=10))
+    a = van_offer(offer_id="a", weekly_slots=slot, exceptions=(closure,), idle_share=1.0)
+    b = van_offer(offer_id="b", weekly_slots=slot, idle_share=0.6)
+    policy = replace(DEFAULT_POLICY, top_k=1)
+    found = rematch_all([need], [a, b], policy)
+    assert found == _one_by_one([need], [a, b], policy)
+    assert found is not None
+    assert [c.offer.offer_id for c in found[need.need_id]] == ["b"]
