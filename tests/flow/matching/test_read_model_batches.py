@@ -167,14 +167,21 @@ async def test_a_batch_stores_each_aggregates_newest_version_and_forwards_only_i
     assert stored[y][1]["title"] == "Premier"
     needs = await rm.stored("needs", "need_id")
     assert needs[n][0] == 2 and needs[n][1]["quantity"] == 4
-    # One statement per table for the batch, given each aggregate once: its newest version.
-    [offer_call] = [c for c in offer_calls if x in c]
-    assert sorted(offer_call) == sorted([x, y, z])
-    [need_call] = [c for c in need_calls if n in c]
-    assert need_call == [n]
-    # Only what was stored goes to the owners: not the overtaken publication of x, not the
-    # second event at y's version, not z's and n's versions their batch superseded.
-    assert sorted(await rm.forwarded()) == sorted([(x, 2), (y, 1), (z, 2), (n, 2)])
+    # One statement per table for a batch, given each aggregate once: its newest version. (The
+    # records usually come in one batch; a loaded machine's fetch may cut them in two.)
+    ours = [c for c in offer_calls if {x, y, z} & set(c)]
+    assert all(len(call) == len(set(call)) for call in ours), ours
+    assert set().union(*ours) == {x, y, z}
+    assert [c for c in need_calls if n in c] in ([[n]], [[n], [n]])
+    # Only what was stored goes to the owners: never the overtaken publication of x, nor the
+    # second event at y's version; z's and n's first versions only if a batch ended between.
+    forwarded = await rm.forwarded()
+    assert len(forwarded) == len(set(forwarded)), forwarded
+    assert (
+        {(x, 2), (y, 1), (z, 2), (n, 2)}
+        <= set(forwarded)
+        <= {(x, 2), (y, 1), (z, 1), (z, 2), (n, 1), (n, 2)}
+    )
     inbox = await rm.pool.fetchval(
         "SELECT count(*) FROM inbox WHERE consumer = $1 AND event_id = $2", rm.group, x2.id
     )
