@@ -313,13 +313,16 @@ def create_app(
 
 def server_config(app: FastAPI, settings: ServiceSettings, **overrides: Any) -> uvicorn.Config:
     """uvicorn's configuration of a service: its header limit (h11's incomplete-event size,
-    answered with 431 by `ProblemH11Protocol`), no log configuration of its own."""
+    answered with 431 by `ProblemH11Protocol`), no log configuration of its own. An idle
+    connection is kept longer than clients keep theirs (httpx: 5 s), so a client never sends a
+    request on a connection the server is closing at that moment (a ReadError, not a retry)."""
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
         "log_config": None,
         "http": ProblemH11Protocol,
         "h11_max_incomplete_event_size": settings.max_header_bytes,
+        "timeout_keep_alive": 30,
         **overrides,
     }
     return uvicorn.Config(app, **options)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 
@@ -13,6 +14,8 @@ from fastapi import FastAPI
 
 from services.runtime.edge import ErrorBoundary
 from services.runtime.problems import install_problem_handlers
+from services.runtime.settings import ServiceSettings
+from tests.support import http_server
 
 
 def _app(error: Exception) -> FastAPI:
@@ -84,3 +87,28 @@ async def test_405_names_the_allowed_methods() -> None:
     assert response.status_code == 405
     assert response.headers["Allow"] == "GET"
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_an_idle_connection_outlives_the_clients_keep_alive() -> None:
+    """A pooled connection idle for as long as httpx keeps one (5 s) is still open: the server
+    closing it at that moment would fail the client's next request with a ReadError."""
+    app = FastAPI()
+    app.state.settings = ServiceSettings()
+
+    @app.get("/ping")
+    async def ping() -> dict[str, bool]:
+        return {"ok": True}
+
+    client_expiry = httpx.Limits().keepalive_expiry
+    assert client_expiry is not None
+    async with http_server(app, lifespan=False) as url:
+        host, port = url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        request = f"GET /ping HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+        writer.write(request)
+        assert (await reader.readuntil(b'{"ok":true}')).startswith(b"HTTP/1.1 200")
+        await asyncio.sleep(client_expiry + 0.5)
+        writer.write(request)
+        answer = await asyncio.wait_for(reader.readuntil(b'{"ok":true}'), timeout=5)
+        writer.close()
+    assert answer.startswith(b"HTTP/1.1 200")

@@ -66,10 +66,13 @@ async def test_a_consumer_continues_the_trace_of_the_request_that_emitted_its_ev
     )
     assert consumer.parent is not None
     assert consumer.parent.span_id == request.context.span_id
-    # And the read model the consumer built is the one for this actor.
+    # And the read model the consumer built is the one for this actor (the span of its inbox
+    # insert ends before the consumer's transaction commits).
     offers_pool = observed.apps["offers"].state.runtime.pool
-    assert await offers_pool.fetchval(
-        "SELECT count(*) FROM actors WHERE actor_id = $1::uuid", actor_id
+    await eventually(
+        lambda: offers_pool.fetchval(
+            "SELECT count(*) FROM actors WHERE actor_id = $1::uuid", actor_id
+        )
     )
 
 
