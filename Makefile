@@ -42,8 +42,8 @@ TEST_WORKERS ?= 2
 test: install ## the test suite against real PostgreSQL and a real Kafka-protocol broker, less the long tier
 	$(RUN) pytest -q -n $(TEST_WORKERS) -m "not long and not browser"
 
-test-long: install ## the long tier (tests marked `long`: the fuzzing campaign); CI runs it after `make test`
-	$(RUN) pytest -q -m long
+test-long: install ## the long tier (tests marked `long`: the fuzzing campaign, the faults, the replicas); CI runs it after `make test`
+	$(RUN) pytest -q -n $(TEST_WORKERS) -m long
 
 test-browser: install ## the portal in headless Chromium (/usr/bin/chromium) against the stack of `make run`; screenshots in .run/artifacts/
 	$(RUN) pytest -q -m browser tests/portal/browser
