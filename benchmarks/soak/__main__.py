@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.soak.run import main_async
-from benchmarks.soak.stack import ROOT, devstack, read_env
+from benchmarks.soak.stack import ROOT, Devstack, soak_stack
 from services.devstack.postgres import server_url
 
 DESCRIPTION = """\
@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if args.stack_env:
-        found = read_env(args.stack_env)
+        found = Devstack.of(args.stack_env)
         return main_async(found.urls, found.database_urls, found.kafka, args)
     server = server_url(
         args.database_url or os.environ.get("DATABASE_URL"), ROOT / ".run" / "postgres"
@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"starting the stack in {args.data_dir} (its logs in {args.data_dir / 'logs'}) ...",
         flush=True,
     )
-    with devstack(args.data_dir, server, args.ready_timeout) as found:
+    with soak_stack(args.data_dir, server, args.ready_timeout) as found:
         print(f"stack up: {', '.join(sorted(found.urls))}; broker {found.kafka}", flush=True)
         return main_async(found.urls, found.database_urls, found.kafka, args)
 

@@ -22,7 +22,9 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +39,7 @@ from services.runtime import clock
 from services.runtime.context import Context
 from services.runtime.db import Connection
 from services.runtime.mail import Mail, MailSender
-from services.runtime.scheduler import Job, schedule
+from services.runtime.scheduler import Job, schedule, schedule_many
 
 MAIL = "mail"
 DIGEST = "mail-digest"
@@ -74,35 +76,52 @@ def links(settings: NotificationsSettings) -> Links:
 
 async def route(conn: Connection, seq: int, notification: Notification) -> int:
     """Queue the notification for every confirmed recipient it concerns; return how many."""
+    return await route_many(conn, [(seq, notification)])
+
+
+async def route_many(conn: Connection, logged: Sequence[tuple[int, Notification]]) -> int:
+    """Queue each notification (its log `seq`) for every confirmed recipient it concerns, with
+    one read of the territories' recipients and a statement per kind of job; return how many
+    were queued."""
+    if not logged:
+        return 0
+    territories = sorted({uuid.UUID(n.territory_id) for _, n in logged})
     rows = await conn.fetch(
-        _RECIPIENT + " WHERE territory_id = $1 AND confirmed_at IS NOT NULL"
+        _RECIPIENT + " WHERE territory_id = ANY($1::uuid[]) AND confirmed_at IS NOT NULL"
         " ORDER BY person = '', id",  # a person's own choice before the actor's default
-        uuid.UUID(notification.territory_id),
+        territories,
     )
-    queued = 0
     now = clock.now()
-    addressed: set[str] = set()
-    for row in rows:
-        if not concerns(str(row["actor_id"]), notification, whole_territory=False):
-            continue
-        if not any(type_matches(kind, notification.type) for kind in row["kinds"]):
-            continue
-        if row["email"].lower() in addressed:
-            continue
-        addressed.add(row["email"].lower())
-        queued += 1
-        if row["frequency"] == Frequency.IMMEDIATE:
-            payload = {"recipient": str(row["id"]), "seq": seq}
-            await schedule(conn, MAIL, f"{row['id']}:{seq}", now, payload)
-        else:
-            await conn.execute(
-                "INSERT INTO mail_digest_items (recipient_id, seq) VALUES ($1, $2) "
-                "ON CONFLICT DO NOTHING",
-                row["id"],
-                seq,
-            )
-            await schedule(conn, DIGEST, str(row["id"]), next_digest(now))
-    return queued
+    due = next_digest(now)
+    mails: list[tuple[str, datetime, dict[str, Any]]] = []
+    digests: list[tuple[uuid.UUID, int]] = []
+    for seq, notification in logged:
+        addressed: set[str] = set()
+        for row in rows:
+            if str(row["territory_id"]) != notification.territory_id:
+                continue
+            if not concerns(str(row["actor_id"]), notification, whole_territory=False):
+                continue
+            if not any(type_matches(kind, notification.type) for kind in row["kinds"]):
+                continue
+            if row["email"].lower() in addressed:
+                continue
+            addressed.add(row["email"].lower())
+            if row["frequency"] == Frequency.IMMEDIATE:
+                payload = {"recipient": str(row["id"]), "seq": seq}
+                mails.append((f"{row['id']}:{seq}", now, payload))
+            else:
+                digests.append((row["id"], seq))
+    await schedule_many(conn, MAIL, mails)
+    if digests:
+        await conn.execute(
+            """INSERT INTO mail_digest_items (recipient_id, seq)
+            SELECT * FROM unnest($1::uuid[], $2::bigint[]) ON CONFLICT DO NOTHING""",
+            [recipient for recipient, _ in digests],
+            [seq for _, seq in digests],
+        )
+        await schedule_many(conn, DIGEST, [(str(r), due, {}) for r, _ in digests])
+    return len(mails) + len(digests)
 
 
 async def _recipient(conn: Connection, recipient_id: str) -> asyncpg.Record | None:

@@ -17,6 +17,7 @@ from services.notifications.domain.subscriptions import (
     Subscriber,
     reaches,
 )
+from services.runtime import clock
 from services.runtime.db import Connection
 from services.runtime.pages import Cursor, keyset
 from services.runtime.rows import Table
@@ -109,6 +110,30 @@ async def rotate_secret(
 # --- the notification log and its fan-out into deliveries --------------------------------------
 
 
+@dataclass(frozen=True)
+class Logged:
+    """A notification to write to the log, with its event's id, JSON and time."""
+
+    event_id: str
+    notification: Notification
+    body: str
+    event_time: datetime
+
+
+# The rows in the order given (`ord`): `seq` follows it. `parties` travel as comma-joined ids, as
+# arrays of unequal lengths cannot be unnested.
+_APPEND = """
+INSERT INTO notifications (event_id, type, territory_id, parties, audience, body)
+SELECT e.event_id, e.type, e.territory_id, string_to_array(e.parties, ',')::uuid[], e.audience,
+       e.body
+FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[])
+     WITH ORDINALITY AS e(event_id, type, territory_id, parties, audience, body, ord)
+ORDER BY e.ord
+ON CONFLICT (event_id) DO NOTHING
+RETURNING seq, event_id
+"""
+
+
 async def append(
     conn: Connection,
     event_id: str,
@@ -116,56 +141,75 @@ async def append(
     body: str,
 ) -> int | None:
     """Write a notification to the log (None if this event id is there already)."""
+    written = await append_many(conn, [Logged(event_id, notification, body, clock.now())])
+    return written.get(event_id)
+
+
+async def append_many(conn: Connection, logged: Sequence[Logged]) -> dict[str, int]:
+    """Write notifications to the log in the order given, with one statement; the `seq` of each
+    event id written now (those already there are left out)."""
+    if not logged:
+        return {}
     await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOG_LOCK)
-    seq: int | None = await conn.fetchval(
-        """INSERT INTO notifications (event_id, type, territory_id, parties, audience, body)
-        VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING RETURNING seq""",
-        event_id,
-        notification.type,
-        uuid.UUID(notification.territory_id),
-        [uuid.UUID(p) for p in sorted(notification.parties)],
-        notification.audience,
-        body,
+    rows = await conn.fetch(
+        _APPEND,
+        [n.event_id for n in logged],
+        [n.notification.type for n in logged],
+        [uuid.UUID(n.notification.territory_id) for n in logged],
+        [",".join(sorted(n.notification.parties)) for n in logged],
+        [n.notification.audience for n in logged],
+        [n.body for n in logged],
     )
-    if seq is not None:
-        await conn.execute("SELECT pg_notify($1, $2)", NOTIFICATIONS_CHANNEL, str(seq))
-    return seq
+    if rows:
+        last = max(row["seq"] for row in rows)
+        await conn.execute("SELECT pg_notify($1, $2)", NOTIFICATIONS_CHANNEL, str(last))
+    return {row["event_id"]: row["seq"] for row in rows}
 
 
-async def fan_out(
-    conn: Connection,
-    event_id: str,
-    notification: Notification,
-    body: str,
-    event_time: datetime,
-) -> int:
-    """Queue one delivery of the event per active subscription it reaches (whose owner is still
-    admitted); return how many were queued."""
+async def fan_out(conn: Connection, logged: Sequence[Logged]) -> int:
+    """Queue one delivery of each event per active subscription it reaches (whose owner is still
+    admitted), with one read of the territories' subscriptions and one insert; return how many
+    were queued."""
+    if not logged:
+        return 0
+    territories = sorted({uuid.UUID(n.notification.territory_id) for n in logged})
     rows = await conn.fetch(
         """SELECT s.id, s.actor_id, s.territory_id, s.scope, s.event_types
         FROM subscriptions s JOIN access_actors a ON a.actor_id = s.actor_id
-        WHERE s.territory_id = $1 AND s.status = 'active' AND a.status = 'active'""",
-        uuid.UUID(notification.territory_id),
+        WHERE s.territory_id = ANY($1::uuid[]) AND s.status = 'active' AND a.status = 'active'""",
+        territories,
     )
-    chosen = [
-        row["id"]
-        for row in rows
-        if reaches(
+    subscribers = [
+        (
+            row["id"],
             Subscriber(
                 str(row["actor_id"]),
                 str(row["territory_id"]),
                 Scope(row["scope"]),
                 tuple(row["event_types"]),
             ),
-            notification,
         )
+        for row in rows
+    ]
+    chosen = [
+        (sub_id, n)
+        for n in logged
+        for sub_id, subscriber in subscribers
+        if reaches(subscriber, n.notification)
     ]
     if not chosen:
         return 0
-    await conn.executemany(
+    await conn.execute(
         """INSERT INTO deliveries (id, subscription_id, event_id, event_type, body, event_time)
-        VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (subscription_id, event_id) DO NOTHING""",
-        [(uuid.uuid4(), sub, event_id, notification.type, body, event_time) for sub in chosen],
+        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[],
+                             $6::timestamptz[])
+        ON CONFLICT (subscription_id, event_id) DO NOTHING""",
+        [uuid.uuid4() for _ in chosen],
+        [sub_id for sub_id, _ in chosen],
+        [n.event_id for _, n in chosen],
+        [n.notification.type for _, n in chosen],
+        [n.body for _, n in chosen],
+        [n.event_time for _, n in chosen],
     )
     await conn.execute("SELECT pg_notify($1, '')", DELIVERIES_CHANNEL)
     return len(chosen)

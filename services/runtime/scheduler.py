@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import math
 import random
@@ -58,6 +59,19 @@ WITH job AS (
         lease_id = NULL, leased_until = NULL, last_error = NULL, updated_at = now()
     RETURNING due_at)
 SELECT pg_notify('scheduled_jobs', extract(epoch FROM due_at)::text) FROM job
+"""
+# Many jobs of one kind with one statement (keys distinct); one wake-up, for the earliest.
+_SCHEDULE_MANY = """
+WITH job AS (
+    INSERT INTO scheduled_jobs (kind, key, due_at, payload)
+    SELECT $1, j.key, j.due_at, j.payload::jsonb
+    FROM unnest($2::text[], $3::timestamptz[], $4::text[]) AS j(key, due_at, payload)
+    ON CONFLICT (kind, key) DO UPDATE SET
+        due_at = EXCLUDED.due_at, payload = EXCLUDED.payload, status = 'pending', attempts = 0,
+        lease_id = NULL, leased_until = NULL, last_error = NULL, updated_at = now()
+    RETURNING due_at)
+SELECT pg_notify('scheduled_jobs', extract(epoch FROM min(due_at))::text) FROM job
+HAVING count(*) > 0
 """
 _CANCEL = "DELETE FROM scheduled_jobs WHERE kind = $1 AND key = $2"
 _RETRY_PARKED = """
@@ -201,6 +215,23 @@ async def schedule(
     count (a parked job becomes pending again); a run claimed but not yet started is superseded.
     """
     await conn.execute(_SCHEDULE, kind, key, due_at, payload or {})
+
+
+async def schedule_many(
+    conn: Connection, kind: str, jobs: Sequence[tuple[str, datetime, dict[str, Any]]]
+) -> None:
+    """Schedule jobs (kind, key) at their `due_at` with their payload, as `schedule` does each,
+    with one statement; a key given twice keeps its last time and payload."""
+    last = {key: (due_at, payload) for key, due_at, payload in jobs}
+    if not last:
+        return
+    await conn.execute(
+        _SCHEDULE_MANY,
+        kind,
+        list(last),
+        [due_at for due_at, _ in last.values()],
+        [json.dumps(payload, allow_nan=False) for _, payload in last.values()],
+    )
 
 
 async def cancel(conn: Connection, kind: str, key: str) -> bool:

@@ -21,10 +21,11 @@ from typing import Any
 import pytest
 from standardwebhooks import Webhook
 
+from services.devstack.driver import Devstack, devstack
 from tests.flow.matching.steps import Flow, accept, policy_of, proposals_for, status_of
 from tests.governance_steps import all_vote, assembly, close_early, members_known, propose
 from tests.harness import Stack
-from tests.processes import Devstack, devstack, process_stack
+from tests.processes import process_stack
 from tests.scenario import Member, declare, need, new_member, offer
 from tests.service.agreements.steps import (
     Deal,

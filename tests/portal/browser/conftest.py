@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, Route, async_playwright
 
-from tests.processes import Devstack, devstack
+from services.devstack.driver import Devstack, devstack
 
 ROOT = Path(__file__).resolve().parents[3]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
