@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from contracts.taxonomy import descendants
 from services.matching.availability import MINUTES_PER_DAY, Overlap, overlap
+from services.matching.columns import HOURS, MODEL_BIT, GroupKey, OfferColumns
 from services.matching.filters import within_both_radii, within_validity
 from services.matching.geo import EARTH_RADIUS_KM
 from services.matching.model import (
@@ -35,48 +36,14 @@ from services.matching.model import (
     OfferView,
     Policy,
     PriceModel,
-    Unit,
 )
-from services.matching.scoring import score_pair
+from services.matching.scoring import breakdown, distance_part
 
 MARGIN = 1e-9
 """Room left for roundings of the array arithmetic, in km and in score (they are ~1e-15)."""
 
-_MODEL_BIT = {model: 1 << number for number, model in enumerate(PriceModel)}
-_UNPRICED = (PriceModel.FREE, PriceModel.TIME_CREDITS)
-_MAX_WORDS = 62  # kinds or features a bit mask holds (int64, sign bit spare)
-
-GroupKey = tuple[str, str, Unit]
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
-
-
-class _Vocabulary:
-    """Bits for strings (requester kinds, features), so that sets become int64 masks."""
-
-    def __init__(self) -> None:
-        self.bits: dict[str, int] = {}
-        self.overflow = False
-
-    def mask(self, words: Iterable[str]) -> int:
-        mask = 0
-        for word in words:
-            bit = self.bits.get(word)
-            if bit is None:
-                if len(self.bits) >= _MAX_WORDS:
-                    self.overflow = True
-                    continue
-                bit = self.bits[word] = 1 << len(self.bits)
-            mask |= bit
-        return mask
-
-    @property
-    def full(self) -> bool:
-        """Whether some word got no bit (the masks are then not to be used)."""
-        return self.overflow
-
-
-_HOURS = 168
 
 
 def _hour_minutes(
@@ -92,110 +59,75 @@ def _hour_minutes(
     hour = np.repeat(first, spans) + offsets
     lo = np.maximum(np.repeat(starts, spans), hour * 60)
     hi = np.minimum(np.repeat(ends, spans), hour * 60 + 60)
-    minutes = np.zeros((count, _HOURS), dtype=dtype)
-    np.add.at(minutes, (owner, hour % _HOURS), (hi - lo).astype(dtype))
-    times = np.zeros((count, _HOURS), dtype=dtype)
-    np.add.at(times, (owner, hour % _HOURS), 1)
+    minutes = np.zeros((count, HOURS), dtype=dtype)
+    np.add.at(minutes, (owner, hour % HOURS), (hi - lo).astype(dtype))
+    times = np.zeros((count, HOURS), dtype=dtype)
+    np.add.at(times, (owner, hour % HOURS), 1)
     return minutes, times
 
 
 def _intervals(lists: Sequence[Sequence[tuple[int, int]]], shift: int = 0) -> tuple[I64, I64, I64]:
-    starts, ends, owners = [], [], []
-    for owner, intervals in enumerate(lists):
-        for start, end in intervals:
-            starts.append(start - shift)
-            ends.append(end - shift)
-            owners.append(owner)
-    return (
-        np.array(starts, dtype=np.int64),
-        np.array(ends, dtype=np.int64),
-        np.array(owners, dtype=np.int64),
-    )
+    counts = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+    flat = np.array([bound for intervals in lists for pair in intervals for bound in pair])
+    flat = flat.astype(np.int64).reshape(-1, 2) - shift
+    owners = np.repeat(np.arange(len(lists), dtype=np.int64), counts)
+    return flat[:, 0].copy(), flat[:, 1].copy(), owners
 
 
-class _Offers:
-    """The columns of the offers that the group arithmetic reads, each computed once."""
+class _Needs:
+    """The columns of the needs, each computed once."""
 
-    def __init__(self, offers: Sequence[OfferView], kinds: _Vocabulary, features: _Vocabulary):
-        self.items = offers
-        # One pass over the offers, one number per column.
+    def __init__(self, needs: Sequence[NeedView], offers: OfferColumns):
+        self.items = needs
+        kinds, features = offers.kinds_vocabulary, offers.features_vocabulary
+        free = MODEL_BIT[PriceModel.FREE]
         table = np.array(
             [
                 (
-                    o.capacity,
-                    _MODEL_BIT[o.price_model],
-                    o.price_model in _UNPRICED,
-                    o.unit_price,
-                    o.weekdays,
-                    o.location.phi,
-                    o.location.lam,
-                    o.location.cos_phi,
-                    o.max_distance_km,
-                    o.idle_share,
-                    o.valid_from is not None or o.valid_to is not None,
-                    len(o.text),
+                    n.quantity,
+                    sum(MODEL_BIT[m] for m in n.accepted_price_models) | free,
+                    math.inf if n.max_unit_price is None else n.max_unit_price,
+                    kinds.bits.get(n.requester_kind, 0),  # no bit: no offer names the kind
+                    n.weekdays,
+                    n.location.phi,
+                    n.location.lam,
+                    n.location.cos_phi,
+                    n.max_distance_km,
+                    features.known(n.required_features),
+                    len(n.required_features),
+                    n.social_priority,
+                    len(n.text),
+                    n.min_duration_minutes,
+                    sum(e - s for s, e in n.week) + sum(e - s for s, e in n.dated),
+                    bool(n.dated),
                 )
-                for o in offers
+                for n in needs
             ],
             dtype=np.float64,
-        ).reshape(-1, 12)
-        self.capacity = table[:, 0].copy()
-        self.model = table[:, 1].astype(np.int64)
-        self.unpriced = table[:, 2] != 0
-        self.price = table[:, 3].copy()
-        self.euros = np.where(self.unpriced, 0.0, self.price)
+        ).reshape(-1, 16)
+        self.quantity = table[:, 0].copy()
+        self.payable = table[:, 1].astype(np.int64)
+        self.ceiling = table[:, 2].copy()
+        self.kind = table[:, 3].astype(np.int64)
         self.days = table[:, 4].astype(np.int64)
         self.phi, self.lam, self.cos_phi = (
             table[:, 5].copy(),
             table[:, 6].copy(),
             table[:, 7].copy(),
         )
-        self.radius, self.idle = table[:, 8].copy(), table[:, 9].copy()
-        self.bounded = table[:, 10] != 0
-        self.grams = table[:, 11].copy()
-        self.kinds = np.array([kinds.mask(o.eligible_requester_kinds) for o in offers], np.int64)
-        self.features = np.array([features.mask(o.features) for o in offers], dtype=np.int64)
-        # Minutes open in each hour of the week (at most 60, so one byte each).
-        self.hours = _hour_minutes(*_intervals([o.week for o in offers]), len(offers), np.uint8)[0]
-
-
-class _Needs:
-    """The same for the needs of a group."""
-
-    def __init__(self, needs: Sequence[NeedView], kinds: _Vocabulary, features: _Vocabulary):
-        self.items = needs
-        self.quantity = np.array([n.quantity for n in needs], dtype=np.float64)
-        self.payable = np.array(
-            [
-                sum(_MODEL_BIT[m] for m in n.accepted_price_models | {PriceModel.FREE})
-                for n in needs
-            ],
-            dtype=np.int64,
-        )
-        self.ceiling = np.array(
-            [math.inf if n.max_unit_price is None else n.max_unit_price for n in needs],
-            dtype=np.float64,
-        )
-        self.kind = np.array([kinds.bits[n.requester_kind] for n in needs], dtype=np.int64)
-        self.days = np.array([n.weekdays for n in needs], dtype=np.int64)
-        self.phi = np.array([n.location.phi for n in needs], dtype=np.float64)
-        self.lam = np.array([n.location.lam for n in needs], dtype=np.float64)
-        self.cos_phi = np.array([n.location.cos_phi for n in needs], dtype=np.float64)
-        self.radius = np.array([n.max_distance_km for n in needs], dtype=np.float64)
-        self.required = np.array([features.mask(n.required_features) for n in needs], np.int64)
-        self.social = np.array([n.social_priority for n in needs], dtype=np.float64)
-        self.grams = np.array([len(n.text) for n in needs], dtype=np.float64)
-        self.shortest = np.array([n.min_duration_minutes for n in needs], dtype=np.float64)
-        self.requested = np.array(
-            [sum(e - s for s, e in n.week) + sum(e - s for s, e in n.dated) for n in needs],
-            dtype=np.float64,
-        )
-        self.week = _hour_minutes(*_intervals([n.week for n in needs]), len(needs), np.int64)[0]
+        self.radius = table[:, 8].copy()
+        self.required = table[:, 9].astype(np.int64)
+        self.wanted = table[:, 10].copy()
+        self.social = table[:, 11].copy()
+        self.grams = table[:, 12].copy()
+        self.shortest = table[:, 13].copy()
+        self.requested = table[:, 14].copy()
+        self.has_dated = table[:, 15] != 0
+        self.week = _hour_minutes(*_intervals([n.week for n in needs]), len(needs), np.uint8)[0]
         # Dated windows on the same hours of the week: absolute minute 1440 (day 1) is a Monday.
         self.dated_minutes, self.dated_times = _hour_minutes(
             *_intervals([n.dated for n in needs], shift=MINUTES_PER_DAY), len(needs), np.int64
         )
-        self.has_dated = np.array([bool(n.dated) for n in needs], dtype=bool)
 
 
 def _haversine(phi1: F64, lam1: F64, cos1: F64, phi2: F64, lam2: F64, cos2: F64) -> F64:
@@ -210,53 +142,60 @@ def _clamp(values: F64) -> F64:
 
 
 def rematch_all(
-    needs: Iterable[NeedView], offers: Iterable[OfferView], policy: Policy
+    needs: Iterable[NeedView], offers: Iterable[OfferView] | OfferColumns, policy: Policy
 ) -> dict[str, list[Candidate]] | None:
-    """`rank_for_need` for every need against `offers`, by need id; None when the offers or
-    needs name more requester kinds or features than a bit mask holds (the caller then ranks
-    need by need)."""
-    kinds, features = _Vocabulary(), _Vocabulary()
-    listed = list(offers)
-    by_key: dict[GroupKey, list[int]] = defaultdict(list)
-    for number, offer in enumerate(listed):
-        by_key[(offer.territory_id, offer.category, offer.unit)].append(number)
-    groups: dict[GroupKey, list[NeedView]] = defaultdict(list)
-    for need in needs:
-        groups[(need.territory_id, need.category, need.unit)].append(need)
-        kinds.mask((need.requester_kind,))
-        features.mask(need.required_features)
-    table = _Offers(listed, kinds, features)
-    if kinds.full or features.full:
+    """`rank_for_need` for every need against `offers` (views, or the columns an `OfferIndex`
+    keeps), by need id; None when the offers name more requester kinds or features than a
+    bit mask holds (the caller then ranks need by need)."""
+    table = offers if isinstance(offers, OfferColumns) else OfferColumns.of(offers)
+    if table.full:
         return None
-    found: dict[str, list[Candidate]] = {}
+    listed = list(needs)
+    found: dict[str, list[Candidate]] = {need.need_id: [] for need in listed}
+    if not listed:
+        return found
+    columns = _Needs(listed, table)
+    groups: dict[GroupKey, list[int]] = defaultdict(list)
+    for number, need in enumerate(listed):
+        groups[(need.territory_id, need.category, need.unit)].append(number)
+    # The pairs of every group, then everything else at once on them.
+    all_rows, all_cols = [], []
     for (territory, category, unit), members in groups.items():
         served = [
-            number
+            slot
             for sub in sorted(descendants(category))
-            for number in by_key.get((territory, sub, unit), ())
+            for slot in table.by_key.get((territory, sub, unit), ())
         ]
+        if served:
+            rows, cols = _fitting(columns, table, np.array(members), np.array(served))
+            all_rows.append(rows)
+            all_cols.append(cols)
+    if all_rows:
         found.update(
-            _rank_group(_Needs(members, kinds, features), table, np.array(served, np.intp), policy)
+            _rank(columns, table, np.concatenate(all_rows), np.concatenate(all_cols), policy)
         )
     return found
 
 
-def _rank_group(
-    needs: _Needs, offers: _Offers, served: NDArray[np.intp], policy: Policy
-) -> dict[str, list[Candidate]]:
-    none: dict[str, list[Candidate]] = {need.need_id: [] for need in needs.items}
-    if served.size == 0:
-        return none
-    # The filters that compare one number of each side, for every need and offer at once.
+def _fitting(needs: _Needs, offers: OfferColumns, members: I64, served: I64) -> tuple[I64, I64]:
+    """The pairs of needs and offers of a group that pass the filters comparing one number of
+    each side, evaluated for every need and offer at once."""
+    capacity, model, euros = offers.capacity[served], offers.model[served], offers.euros[served]
+    kinds, days = offers.kinds[served], offers.days[served]
     fit = (
-        (offers.capacity[served] >= needs.quantity[:, None])
-        & (offers.model[served] & needs.payable[:, None] != 0)
-        & (offers.euros[served] <= needs.ceiling[:, None])
-        & ((offers.kinds[served] == 0) | (offers.kinds[served] & needs.kind[:, None] != 0))
-        & (offers.days[served] & needs.days[:, None] != 0)
+        (capacity >= needs.quantity[members, None])
+        & (model & needs.payable[members, None] != 0)
+        & (euros <= needs.ceiling[members, None])
+        & ((kinds == 0) | (kinds & needs.kind[members, None] != 0))
+        & (days & needs.days[members, None] != 0)
     )
     rows, cols = np.nonzero(fit)
-    cols = served[cols]
+    return members[rows], served[cols]
+
+
+def _rank(
+    needs: _Needs, offers: OfferColumns, rows: I64, cols: I64, policy: Policy
+) -> dict[str, list[Candidate]]:
     distance = _haversine(
         offers.phi[cols],
         offers.lam[cols],
@@ -270,12 +209,13 @@ def _rank_group(
     rows, cols, distance, radius = rows[keep], cols[keep], distance[keep], radius[keep]
     # At most the minutes both sides have in each hour of the week are shared (closures only
     # take some away): a bound of the time overlap, and of its longest stretch.
-    open_hours = offers.hours[cols].astype(np.int64)
-    total = np.minimum(needs.week[rows], open_hours).sum(axis=1)
+    open_hours = offers.hours[cols]
+    total = np.minimum(needs.week[rows], open_hours).sum(axis=1, dtype=np.int64)
     dated = needs.has_dated[rows]
     if dated.any():
         total[dated] += np.minimum(
-            needs.dated_minutes[rows[dated]], needs.dated_times[rows[dated]] * open_hours[dated]
+            needs.dated_minutes[rows[dated]],
+            needs.dated_times[rows[dated]] * open_hours[dated].astype(np.int64),
         ).sum(axis=1)
     keep = total >= needs.shortest[rows]
     rows, cols, distance, radius, total = (
@@ -286,7 +226,7 @@ def _rank_group(
         total[keep],
     )
     if rows.size == 0:
-        return none
+        return {}
     # A pair within a hair of a radius, or of an offer with a validity, is checked one by one.
     doubtful = (np.abs(distance - radius) <= MARGIN) | offers.bounded[cols]
 
@@ -315,10 +255,12 @@ def _rank_group(
             ),
         ),
     )
-    required = needs.required[rows]
-    wanted = np.where(required == 0, 1, np.bitwise_count(required)).astype(np.float64)
+    wanted = needs.wanted[rows]
     parts["features"] = np.where(
-        required == 0, 1.0, np.bitwise_count(required & offers.features[cols]) / wanted
+        wanted == 0,
+        1.0,
+        np.bitwise_count(needs.required[rows] & offers.features[cols])
+        / np.where(wanted == 0, 1.0, wanted),
     )
     parts["text_similarity"] = np.ones(rows.size, dtype=np.float64)
     parts["dormancy"] = offers.idle[cols]
@@ -342,29 +284,48 @@ def _rank_group(
     # Each need's pairs, best bound first.
     order = np.lexsort((-ceiling, rows))
     rows = rows[order]
-    starts = np.searchsorted(rows, np.arange(len(needs.items) + 1)).tolist()
-    listed_cols = cols[order].tolist()
-    listed_known = known[order].tolist()
-    listed_ceiling = ceiling[order].tolist()
-    listed_doubt = doubtful[order].tolist()
-    found = {}
-    for number, need in enumerate(needs.items):
-        lo, hi = starts[number], starts[number + 1]
-        found[need.need_id] = _rank_need(
-            need,
-            offers.items,
-            listed_cols[lo:hi],
-            listed_known[lo:hi],
-            listed_ceiling[lo:hi],
-            listed_doubt[lo:hi],
-            policy,
+    numbers = np.unique(rows)
+    starts = [*np.searchsorted(rows, numbers).tolist(), rows.size]
+    exact = {name: parts[name][order].tolist() for name in _EXACT}
+    listed = _Listed(
+        cols[order].tolist(),
+        known[order].tolist(),
+        ceiling[order].tolist(),
+        doubtful[order].tolist(),
+        exact,
+    )
+    items = offers.items
+    return {
+        needs.items[number].need_id: _rank_need(
+            needs.items[number], items, listed, starts[at], starts[at + 1], policy
         )
-    return found
+        for at, number in enumerate(numbers.tolist())
+    }
 
 
-def _similarities(
-    needs: _Needs, offers: _Offers, rows: NDArray[np.intp], cols: NDArray[np.intp]
-) -> F64:
+_EXACT = ("capacity_fit", "price_fit", "features", "text_similarity")
+"""The parts the arrays compute to the last bit as the scalar parts do (the distance may
+differ by a rounding, the time overlap is only bounded)."""
+
+
+class _Listed:
+    """The pairs in visiting order, as lists: offer slot, the sum of the parts but the time
+    overlap, the bound of the total and whether a filter is to be checked one by one; and the
+    exact parts."""
+
+    def __init__(
+        self,
+        cols: list[int],
+        known: list[float],
+        bound: list[float],
+        doubtful: list[bool],
+        exact: dict[str, list[float]],
+    ):
+        self.cols, self.known, self.bound, self.doubtful = cols, known, bound, doubtful
+        self.exact = exact
+
+
+def _similarities(needs: _Needs, offers: OfferColumns, rows: I64, cols: I64) -> F64:
     """`text.similarity` of each pair: the shared trigrams counted, then the same division."""
     texts = [n.text for n in needs.items]
     items = offers.items
@@ -379,27 +340,29 @@ def _similarities(
 
 def _rank_need(
     need: NeedView,
-    offers: Sequence[OfferView],
-    cols: list[int],
-    known: list[float],
-    bound: list[float],  # known parts and the time overlap's bound, over the weight sum
-    doubtful: list[bool],
+    offers: Sequence[OfferView | None],
+    listed: _Listed,
+    lo: int,
+    hi: int,
     policy: Policy,
 ) -> list[Candidate]:
     """The need's best pairs, visiting them best bound first until no bound left can beat the
     `top_k` already found."""
     threshold, top_k = policy.threshold, policy.top_k
     w_time = policy.weights["time_overlap"] / policy.weight_sum
-    pool: list[tuple[float, OfferView, Overlap]] = []
+    pool: list[tuple[float, int, OfferView, Overlap]] = []
     sure: list[float] = []  # a min-heap of the best `top_k` approximate totals above threshold
     week, dated, days, shortest = need.week, need.dated, need.weekdays, need.min_duration_minutes
-    for col, part_sum, ceiling, doubt in zip(cols, known, bound, doubtful, strict=True):
+    cols, known, bound, doubtful = listed.cols, listed.known, listed.bound, listed.doubtful
+    for at in range(lo, hi):
+        ceiling = bound[at]
         if ceiling < threshold - MARGIN:
             break
         if len(sure) == top_k and ceiling < sure[0] - MARGIN:
             break
-        offer = offers[col]
-        if doubt and not (within_both_radii(offer, need) and within_validity(offer, need)):
+        offer = offers[cols[at]]
+        assert offer is not None  # a slot of a pair holds an offer
+        if doubtful[at] and not (within_both_radii(offer, need) and within_validity(offer, need)):
             continue
         if not offer.weekdays & days:
             continue
@@ -407,10 +370,10 @@ def _rank_need(
         if shared.longest < shortest:
             continue
         time_part = min(1.0, max(0.0, shared.total / shared.requested)) if shared.requested else 0
-        total = min(1.0, max(0.0, part_sum + w_time * time_part))
+        total = min(1.0, max(0.0, known[at] + w_time * time_part))
         if total < threshold - MARGIN:
             continue
-        pool.append((total, offer, shared))
+        pool.append((total, at, offer, shared))
         if total >= threshold + MARGIN:
             if len(sure) < top_k:
                 heapq.heappush(sure, total)
@@ -418,7 +381,23 @@ def _rank_need(
                 heapq.heapreplace(sure, total)
     if len(sure) == top_k:
         pool = [entry for entry in pool if entry[0] >= sure[0] - 2 * MARGIN]
-    scored = [Candidate(o, need, score_pair(o, need, policy, shared)) for _, o, shared in pool]
-    kept = [c for c in scored if c.score >= threshold]
+    capacity, price, features, text = (listed.exact[name] for name in _EXACT)
+    kept = []
+    for _, at, offer, shared in pool:
+        parts = {
+            "distance": distance_part(offer, need),
+            "time_overlap": (
+                min(1.0, max(0.0, shared.total / shared.requested)) if shared.requested else 0.0
+            ),
+            "capacity_fit": capacity[at],
+            "price_fit": price[at],
+            "features": features[at],
+            "text_similarity": text[at],
+            "dormancy": offer.idle_share,
+            "social_priority": need.social_priority,
+        }
+        scored = breakdown(parts, policy)
+        if scored.total >= threshold:
+            kept.append(Candidate(offer, need, scored))
     kept.sort(key=lambda c: (-c.score, c.offer.offer_id))
     return kept[:top_k]

@@ -118,6 +118,11 @@ def score_pair(
         else part(offer, need)
         for name, part in PART_FUNCTIONS.items()
     }
+    return breakdown(parts, policy)
+
+
+def breakdown(parts: dict[str, float], policy: Policy) -> ScoreBreakdown:
+    """The breakdown of `parts` (every part of `PARTS`, in that order) under `policy`."""
     weights = policy.weights
     total = sum([weights[name] * value for name, value in parts.items()]) / policy.weight_sum
     return ScoreBreakdown(

@@ -77,16 +77,62 @@ def test_many_equal_offers_are_cut_to_top_k_by_offer_id() -> None:
     assert [c.offer.offer_id for c in found["need-0"]] == [f"offer-{i:02}" for i in range(5)]
 
 
+def test_kinds_that_no_offer_names_take_no_bit() -> None:
+    kinds = [f"kind-{i}" for i in range(70)]
+    need_list = [van_need(need_id=f"need-{kind}", requester_kind=kind) for kind in kinds]
+    offer_list = [
+        van_offer(offer_id="some", eligible_requester_kinds=frozenset(kinds[:40:2])),
+        van_offer(offer_id="all", eligible_requester_kinds=frozenset()),
+    ]
+    found = rematch_all(need_list, offer_list, DEFAULT_POLICY)
+    assert found == _one_by_one(need_list, offer_list, DEFAULT_POLICY)
+    assert found is not None
+    assert sum(map(len, found.values())) == 70 + 20
+
+
 def test_too_many_requester_kinds_fall_back_to_ranking_need_by_need() -> None:
     kinds = [f"kind-{i}" for i in range(70)]
     need_list = [van_need(need_id=f"need-{kind}", requester_kind=kind) for kind in kinds]
-    offer_list = [van_offer(eligible_requester_kinds=frozenset(kinds[::2]))]
+    # Only the offers' words take bits: 35 kinds of the needs and 30 others are too many.
+    others = [f"other-{i}" for i in range(30)]
+    offer_list = [van_offer(eligible_requester_kinds=frozenset(kinds[::2] + others))]
     assert rematch_all(need_list, offer_list, DEFAULT_POLICY) is None
     index = OfferIndex()
     index.add(offer_list[0])
     found = rematch(need_list, index, DEFAULT_POLICY)
     assert found == _one_by_one(need_list, offer_list, DEFAULT_POLICY)
     assert sum(map(len, found.values())) == 35
+
+
+@slow
+@given(
+    st.lists(offers(dense=True), min_size=1, max_size=30, unique_by=lambda o: o.offer_id),
+    st.lists(needs(dense=True), min_size=1, max_size=8, unique_by=lambda n: n.need_id),
+    policies(),
+    st.data(),
+)
+def test_the_columns_an_index_keeps_through_replacements_and_removals(
+    offer_list: list[OfferView],
+    need_list: list[NeedView],
+    policy: Policy,
+    data: st.DataObject,
+) -> None:
+    index = OfferIndex()
+    for offer in offer_list:
+        index.add(offer)
+    # Some offers replaced by a newer version elsewhere, some removed, some added back.
+    changed = data.draw(st.lists(st.sampled_from(offer_list), unique_by=lambda o: o.offer_id))
+    removed = data.draw(st.lists(st.sampled_from(offer_list), unique_by=lambda o: o.offer_id))
+    for offer in changed:
+        moved = replace(offer, version=offer.version + 1, location=need_list[0].location)
+        index.add(moved)
+    for offer in removed:
+        index.discard(offer.offer_id, offer.version + 1)
+    for offer in removed[::2]:
+        index.add(replace(offer, version=offer.version + 2))
+    current = list(index)
+    assert rematch(need_list, index, policy) == _one_by_one(need_list, current, policy)
+    assert rematch_all(need_list, index.columns, policy) == _one_by_one(need_list, current, policy)
 
 
 @settings(deadline=None)

@@ -1,0 +1,185 @@
+"""The offers as columns of numbers, kept up to date offer by offer, for the array re-match.
+
+Each offer holds a slot, a row of every column; a replaced offer keeps its slot, a removed
+one frees it for the next. The re-match (`bulk`) then reads the columns as they stand instead
+of walking 100,000 views. Requester kinds and features become bits of an int64 mask; the
+words get their bits in order of appearance and keep them (a word no offer names any more
+still holds its bit), and past 62 words `full` says the masks are not to be used. Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from services.matching.model import OfferView, PriceModel, Unit
+
+MODEL_BIT = {model: 1 << number for number, model in enumerate(PriceModel)}
+UNPRICED = (PriceModel.FREE, PriceModel.TIME_CREDITS)
+HOURS = 168  # hours of the week
+_MAX_WORDS = 62  # kinds or features a bit mask holds (int64, sign bit spare)
+_FIRST_SIZE = 64
+
+GroupKey = tuple[str, str, Unit]
+
+
+class Vocabulary:
+    """Bits for strings (requester kinds, features), so that sets become int64 masks."""
+
+    def __init__(self) -> None:
+        self.bits: dict[str, int] = {}
+        self.full = False  # some word got no bit: the masks are not to be used
+
+    def mask(self, words: Iterable[str]) -> int:
+        """The mask of `words`, giving a bit to each word not seen yet."""
+        mask = 0
+        for word in words:
+            bit = self.bits.get(word)
+            if bit is None:
+                if len(self.bits) >= _MAX_WORDS:
+                    self.full = True
+                    continue
+                bit = self.bits[word] = 1 << len(self.bits)
+            mask |= bit
+        return mask
+
+    def known(self, words: Iterable[str]) -> int:
+        """The mask of the words that have a bit (a word without one matches no offer)."""
+        bits = self.bits
+        mask = 0
+        for word in words:
+            mask |= bits.get(word, 0)
+        return mask
+
+
+def hour_minutes(week: Iterable[tuple[int, int]]) -> list[int]:
+    """Minutes of minute-of-week intervals falling in each hour of the week."""
+    row = [0] * HOURS
+    for start, end in week:
+        for hour in range(start // 60, (end - 1) // 60 + 1):
+            row[hour % HOURS] += min(end, hour * 60 + 60) - max(start, hour * 60)
+    return row
+
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+Bools = NDArray[np.bool_]
+
+_COLUMNS: tuple[tuple[str, type[np.generic]], ...] = (
+    *((name, np.float64) for name in ("capacity", "price", "euros", "phi", "lam", "cos_phi")),
+    *((name, np.float64) for name in ("radius", "idle", "grams")),
+    *((name, np.int64) for name in ("model", "days", "kinds", "features")),
+    ("unpriced", np.bool_),
+    ("bounded", np.bool_),
+    ("hours", np.uint8),  # minutes open in each hour of the week: at most 60
+)
+
+
+class OfferColumns:
+    """Every column the array re-match reads, one row per offer slot."""
+
+    capacity: F64
+    price: F64
+    euros: F64  # the price a budget applies to: 0 when free or in time credits
+    phi: F64
+    lam: F64
+    cos_phi: F64
+    radius: F64
+    idle: F64
+    grams: F64  # trigrams of the description
+    model: I64  # the price model's bit
+    days: I64
+    kinds: I64
+    features: I64
+    unpriced: Bools
+    bounded: Bools  # with a validity
+    hours: NDArray[np.uint8]
+
+    def __init__(self) -> None:
+        self.kinds_vocabulary = Vocabulary()
+        self.features_vocabulary = Vocabulary()
+        self.slots: dict[str, int] = {}
+        self.items: list[OfferView | None] = []
+        self._free: list[int] = []
+        # (territory, category, unit) -> slots of its offers, in a dict for an O(1) removal.
+        self.by_key: dict[GroupKey, dict[int, None]] = {}
+        self._allocate(_FIRST_SIZE)
+
+    @classmethod
+    def of(cls, offers: Iterable[OfferView]) -> OfferColumns:
+        """Columns of `offers` (the last one of an id wins)."""
+        columns = cls()
+        for offer in offers:
+            columns.put(offer)
+        return columns
+
+    def _allocate(self, size: int) -> None:
+        for name, dtype in _COLUMNS:
+            old = getattr(self, name, None)
+            new = np.zeros((size, HOURS) if name == "hours" else size, dtype=dtype)
+            if old is not None:
+                new[: old.shape[0]] = old
+            setattr(self, name, new)
+        self.items.extend([None] * (size - len(self.items)))
+
+    def put(self, offer: OfferView) -> None:
+        """Write `offer` in its slot (a new one for a new offer)."""
+        slot = self.slots.get(offer.offer_id)
+        if slot is None:
+            if self._free:
+                slot = self._free.pop()
+            else:
+                slot = len(self.slots)
+                if slot == len(self.items):
+                    self._allocate(2 * len(self.items))
+            self.slots[offer.offer_id] = slot
+        else:
+            self._unfile(slot)
+        self.items[slot] = offer
+        self.by_key.setdefault((offer.territory_id, offer.category, offer.unit), {})[slot] = None
+        unpriced = offer.price_model in UNPRICED
+        location = offer.location
+        self.capacity[slot] = offer.capacity
+        self.model[slot] = MODEL_BIT[offer.price_model]
+        self.unpriced[slot] = unpriced
+        self.price[slot] = offer.unit_price
+        self.euros[slot] = 0.0 if unpriced else offer.unit_price
+        self.days[slot] = offer.weekdays
+        self.phi[slot], self.lam[slot], self.cos_phi[slot] = (
+            location.phi,
+            location.lam,
+            location.cos_phi,
+        )
+        self.radius[slot] = offer.max_distance_km
+        self.idle[slot] = offer.idle_share
+        self.bounded[slot] = offer.valid_from is not None or offer.valid_to is not None
+        self.grams[slot] = len(offer.text)
+        self.kinds[slot] = self.kinds_vocabulary.mask(offer.eligible_requester_kinds)
+        self.features[slot] = self.features_vocabulary.mask(offer.features)
+        self.hours[slot] = hour_minutes(offer.week)
+
+    def remove(self, offer_id: str) -> None:
+        """Free the slot of `offer_id`, if it has one."""
+        slot = self.slots.pop(offer_id, None)
+        if slot is None:
+            return
+        self._unfile(slot)
+        self.items[slot] = None
+        self._free.append(slot)
+
+    def _unfile(self, slot: int) -> None:
+        offer = self.items[slot]
+        if offer is None:
+            return
+        key = (offer.territory_id, offer.category, offer.unit)
+        filed = self.by_key[key]
+        del filed[slot]
+        if not filed:
+            del self.by_key[key]
+
+    @property
+    def full(self) -> bool:
+        """Whether the offers name more requester kinds or features than a mask holds."""
+        return self.kinds_vocabulary.full or self.features_vocabulary.full
