@@ -2,21 +2,23 @@
 
 Needs are taken in groups that read the same offers (same territory, category and unit). For
 a group, the conditions that compare one number of each side (capacity, price model, budget,
-requester kind, a shared weekday) are evaluated for every need and offer at once; the pairs
-left get their distance and every part of the score but the time overlap as arrays. The time
-overlap, integer interval arithmetic, is the one part computed pair by pair, and only where it
-can change the answer: a need's pairs are visited best bound first (the score with a full time
-overlap), and the visit stops once `top_k` pairs already score more than any bound left.
+requester kind, a shared weekday) are evaluated for every need and offer at once; the pairs of
+all groups left then get, as arrays, their distance, their time overlap (the integer interval
+arithmetic of `availability.overlap`, on the week's intervals padded to a common width) and
+every part of the score. A pair the arrays do not cover (an offer with more week intervals
+than its row holds, a dated window longer than a week, a closure within a dated window) gets
+its overlap from `availability.overlap` itself. The text, the costliest part, is compared only
+for the pairs that may still reach the threshold and a need's `top_k`.
 
 The answer is exactly `rank_for_need`'s: the array distance may differ from the scalar one by a
 rounding, so a pair within a hair of a radius is checked with the scalar filter, and every
 comparison of totals leaves a margin far wider than any rounding; the pairs finally proposed
-are scored by `score_pair` and ordered by that score, as `rank_for_need` orders them. Pure.
+get the scalar distance and are ordered by their exact score, as `rank_for_need` orders them.
+Every other part is the same arithmetic on the same numbers, so the same to the last bit. Pure.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -25,18 +27,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from contracts.taxonomy import descendants
-from services.matching.availability import MINUTES_PER_DAY, Overlap, overlap
-from services.matching.columns import HOURS, MODEL_BIT, GroupKey, OfferColumns
+from services.matching.availability import MINUTES_PER_DAY, MINUTES_PER_WEEK, overlap
+from services.matching.columns import MODEL_BIT, WIDTH, GroupKey, OfferColumns
 from services.matching.filters import within_both_radii, within_validity
 from services.matching.geo import EARTH_RADIUS_KM
-from services.matching.model import (
-    PARTS,
-    Candidate,
-    NeedView,
-    OfferView,
-    Policy,
-    PriceModel,
-)
+from services.matching.model import PARTS, Candidate, NeedView, OfferView, Policy, PriceModel
 from services.matching.scoring import breakdown, distance_part
 
 MARGIN = 1e-9
@@ -44,34 +39,15 @@ MARGIN = 1e-9
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
+Bools = NDArray[np.bool_]
 
 
-def _hour_minutes(
-    starts: I64, ends: I64, owners: I64, count: int, dtype: type[np.generic]
-) -> tuple[NDArray[np.generic], NDArray[np.generic]]:
-    """Minutes of [start, end) intervals (minute of the week, or absolute minutes shifted to
-    start on a Monday) falling in each hour of the week, per owner; and how many distinct
-    hours of each owner's intervals fall on each hour of the week."""
-    first, last = starts // 60, (ends - 1) // 60
-    spans = last - first + 1
-    owner = np.repeat(owners, spans)
-    offsets = np.arange(int(spans.sum())) - np.repeat(np.cumsum(spans) - spans, spans)
-    hour = np.repeat(first, spans) + offsets
-    lo = np.maximum(np.repeat(starts, spans), hour * 60)
-    hi = np.minimum(np.repeat(ends, spans), hour * 60 + 60)
-    minutes = np.zeros((count, HOURS), dtype=dtype)
-    np.add.at(minutes, (owner, hour % HOURS), (hi - lo).astype(dtype))
-    times = np.zeros((count, HOURS), dtype=dtype)
-    np.add.at(times, (owner, hour % HOURS), 1)
-    return minutes, times
-
-
-def _intervals(lists: Sequence[Sequence[tuple[int, int]]], shift: int = 0) -> tuple[I64, I64, I64]:
-    counts = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
-    flat = np.array([bound for intervals in lists for pair in intervals for bound in pair])
-    flat = flat.astype(np.int64).reshape(-1, 2) - shift
-    owners = np.repeat(np.arange(len(lists), dtype=np.int64), counts)
-    return flat[:, 0].copy(), flat[:, 1].copy(), owners
+def _padded(lists: Sequence[Sequence[tuple[int, int]]]) -> tuple[I64, I64]:
+    """Interval lists as two arrays (starts, ends), one row each, padded with (0, 0)."""
+    width = max(1, max(map(len, lists), default=1))
+    rows = [[*intervals, *[(0, 0)] * (width - len(intervals))] for intervals in lists]
+    table = np.array(rows, dtype=np.int64).reshape(len(lists), width, 2)
+    return table[:, :, 0].copy(), table[:, :, 1].copy()
 
 
 class _Needs:
@@ -123,11 +99,15 @@ class _Needs:
         self.shortest = table[:, 13].copy()
         self.requested = table[:, 14].copy()
         self.has_dated = table[:, 15] != 0
-        self.week = _hour_minutes(*_intervals([n.week for n in needs]), len(needs), np.uint8)[0]
-        # Dated windows on the same hours of the week: absolute minute 1440 (day 1) is a Monday.
-        self.dated_minutes, self.dated_times = _hour_minutes(
-            *_intervals([n.dated for n in needs], shift=MINUTES_PER_DAY), len(needs), np.int64
-        )
+        self.week_starts, self.week_ends = _padded([n.week for n in needs])
+        # A dated window as a stretch of the week line doubled: from its minute of the week
+        # (absolute minute 1440, day 1, is a Monday) for its length, which a week bounds.
+        self.from_, ends = _padded([n.dated for n in needs])
+        self.length = ends - self.from_
+        self.dated_lo = np.where(self.has_dated, self.from_[:, 0], 0)
+        self.dated_hi = ends.max(axis=1)
+        self.long = (self.length > MINUTES_PER_WEEK).any(axis=1)
+        self.from_ = (self.from_ - MINUTES_PER_DAY) % MINUTES_PER_WEEK
 
 
 def _haversine(phi1: F64, lam1: F64, cos1: F64, phi2: F64, lam2: F64, cos2: F64) -> F64:
@@ -207,17 +187,14 @@ def _rank(
     radius = np.minimum(offers.radius[cols], needs.radius[rows])
     keep = distance <= radius + MARGIN
     rows, cols, distance, radius = rows[keep], cols[keep], distance[keep], radius[keep]
-    # At most the minutes both sides have in each hour of the week are shared (closures only
-    # take some away): a bound of the time overlap, and of its longest stretch.
-    open_hours = offers.hours[cols]
-    total = np.minimum(needs.week[rows], open_hours).sum(axis=1, dtype=np.int64)
-    dated = needs.has_dated[rows]
-    if dated.any():
-        total[dated] += np.minimum(
-            needs.dated_minutes[rows[dated]],
-            needs.dated_times[rows[dated]] * open_hours[dated].astype(np.int64),
-        ).sum(axis=1)
-    keep = total >= needs.shortest[rows]
+    total, longest = _time(needs, offers, rows, cols)
+    keep = longest >= needs.shortest[rows]
+    # A pair within a hair of a radius, or of an offer with a validity, is checked one by one.
+    doubtful = keep & ((np.abs(distance - radius) <= MARGIN) | offers.bounded[cols])
+    for at in np.flatnonzero(doubtful).tolist():
+        offer, need = offers.items[cols[at]], needs.items[rows[at]]
+        assert offer is not None  # a slot of a pair holds an offer
+        keep[at] = within_both_radii(offer, need) and within_validity(offer, need)
     rows, cols, distance, radius, total = (
         rows[keep],
         cols[keep],
@@ -225,10 +202,6 @@ def _rank(
         radius[keep],
         total[keep],
     )
-    if rows.size == 0:
-        return {}
-    # A pair within a hair of a radius, or of an offer with a validity, is checked one by one.
-    doubtful = (np.abs(distance - radius) <= MARGIN) | offers.bounded[cols]
 
     weights = policy.weights
     parts: dict[str, F64] = {}
@@ -262,67 +235,101 @@ def _rank(
         np.bitwise_count(needs.required[rows] & offers.features[cols])
         / np.where(wanted == 0, 1.0, wanted),
     )
-    parts["text_similarity"] = np.ones(rows.size, dtype=np.float64)
+    parts["text_similarity"] = np.zeros(rows.size, dtype=np.float64)
     parts["dormancy"] = offers.idle[cols]
     parts["social_priority"] = needs.social[rows]
 
-    def bound() -> F64:
-        summed = np.zeros(rows.size, dtype=np.float64)
+    def summed() -> F64:
+        result = np.zeros(rows.size, dtype=np.float64)
         for name in PARTS:
-            summed += weights[name] * parts[name]
-        return summed / policy.weight_sum
+            result += weights[name] * parts[name]
+        return result / policy.weight_sum
 
-    # The text last, and only for the pairs that may still reach the threshold.
-    keep = bound() >= policy.threshold - MARGIN
-    rows, cols, doubtful = rows[keep], cols[keep], doubtful[keep]
+    # The text last, and only for the pairs that may still reach the threshold and, with the
+    # best text, the score the need's `top_k`-th pair has with none.
+    lowest = summed()
+    highest = lowest + weights["text_similarity"] / policy.weight_sum
+    cut = _kth(rows, np.where(lowest >= policy.threshold + MARGIN, lowest, -np.inf), policy.top_k)
+    keep = (highest >= policy.threshold - MARGIN) & (highest >= cut[rows] - MARGIN)
+    rows, cols = rows[keep], cols[keep]
     for name in PARTS:
         parts[name] = parts[name][keep]
     parts["text_similarity"] = _similarities(needs, offers, rows, cols)
-    ceiling = bound()
-    known = ceiling - weights["time_overlap"] * parts["time_overlap"] / policy.weight_sum
-
-    # Each need's pairs, best bound first.
-    order = np.lexsort((-ceiling, rows))
-    rows = rows[order]
-    numbers = np.unique(rows)
-    starts = [*np.searchsorted(rows, numbers).tolist(), rows.size]
-    exact = {name: parts[name][order].tolist() for name in _EXACT}
-    listed = _Listed(
-        cols[order].tolist(),
-        known[order].tolist(),
-        ceiling[order].tolist(),
-        doubtful[order].tolist(),
-        exact,
+    score = summed()
+    # The pairs within a margin of the threshold and of the need's `top_k`-th score.
+    sure = np.where(score >= policy.threshold + MARGIN, score, -np.inf)
+    keep = (score >= policy.threshold - MARGIN) & (
+        score >= _kth(rows, sure, policy.top_k)[rows] - 2 * MARGIN
     )
-    items = offers.items
-    return {
-        needs.items[number].need_id: _rank_need(
-            needs.items[number], items, listed, starts[at], starts[at + 1], policy
+    order = np.flatnonzero(keep)
+    order = order[np.argsort(rows[order], kind="stable")]
+    return _candidates(needs, offers, rows[order], cols[order], parts, order, policy)
+
+
+def _time(needs: _Needs, offers: OfferColumns, rows: I64, cols: I64) -> tuple[I64, I64]:
+    """The total and the longest stretch of `availability.overlap` for each pair."""
+    width = int(min(WIDTH, max(1, offers.intervals[cols].max(initial=1))))
+    o_starts, o_ends = offers.starts[cols, :width], offers.ends[cols, :width]
+    # Weekly windows: each window against each slot; the week runs on from Sunday to Monday.
+    lo = np.maximum(needs.week_starts[rows][:, :, None], o_starts[:, None, :])
+    hi = np.minimum(needs.week_ends[rows][:, :, None], o_ends[:, None, :])
+    length = np.maximum(hi - lo, 0)
+    total = length.sum(axis=(1, 2))
+    longest = length.max(axis=(1, 2))
+    head = np.where(lo == 0, length, 0).sum(axis=(1, 2))
+    tail = np.where(hi == MINUTES_PER_WEEK, length, 0).sum(axis=(1, 2))
+    wraps = (head > 0) & (tail > 0) & (total < MINUTES_PER_WEEK) & (head + tail > longest)
+    longest = np.where(wraps, head + tail, longest)
+    # Dated windows: against the slots of two weeks in a row, the stretches meeting at the
+    # turn of the week joined.
+    dated = np.flatnonzero(needs.has_dated[rows])
+    if dated.size:
+        d_rows = rows[dated]
+        starts = needs.from_[d_rows][:, :, None]
+        ends = starts + needs.length[d_rows][:, :, None]
+        two_starts = np.concatenate([o_starts[dated], o_starts[dated] + MINUTES_PER_WEEK], axis=1)
+        two_ends = np.concatenate([o_ends[dated], o_ends[dated] + MINUTES_PER_WEEK], axis=1)
+        lo = np.maximum(starts, two_starts[:, None, :])
+        hi = np.minimum(ends, two_ends[:, None, :])
+        length = np.maximum(hi - lo, 0)
+        before = np.where(hi[:, :, :width] == MINUTES_PER_WEEK, length[:, :, :width], 0).sum(2)
+        after = np.where(lo[:, :, width:] == MINUTES_PER_WEEK, length[:, :, width:], 0).sum(2)
+        joined = np.where((before > 0) & (after > 0), before + after, 0)
+        total[dated] += length.sum(axis=(1, 2))
+        longest[dated] = np.maximum(
+            longest[dated], np.maximum(length.max(axis=2), joined).max(axis=1)
         )
-        for at, number in enumerate(numbers.tolist())
-    }
+    # What the arrays do not cover is computed pair by pair.
+    closed = offers.closed_from[cols] < offers.closed_to[cols]
+    alone = (offers.intervals[cols] > WIDTH) | (
+        needs.has_dated[rows]
+        & (
+            needs.long[rows]
+            | (
+                closed
+                & (offers.closed_from[cols] < needs.dated_hi[rows])
+                & (needs.dated_lo[rows] < offers.closed_to[cols])
+            )
+        )
+    )
+    for at in np.flatnonzero(alone).tolist():
+        offer, need = offers.items[cols[at]], needs.items[rows[at]]
+        assert offer is not None  # a slot of a pair holds an offer
+        shared = overlap(offer.week, offer.closures, need.week, need.dated)
+        total[at], longest[at] = shared.total, shared.longest
+    return total, longest
 
 
-_EXACT = ("capacity_fit", "price_fit", "features", "text_similarity")
-"""The parts the arrays compute to the last bit as the scalar parts do (the distance may
-differ by a rounding, the time overlap is only bounded)."""
-
-
-class _Listed:
-    """The pairs in visiting order, as lists: offer slot, the sum of the parts but the time
-    overlap, the bound of the total and whether a filter is to be checked one by one; and the
-    exact parts."""
-
-    def __init__(
-        self,
-        cols: list[int],
-        known: list[float],
-        bound: list[float],
-        doubtful: list[bool],
-        exact: dict[str, list[float]],
-    ):
-        self.cols, self.known, self.bound, self.doubtful = cols, known, bound, doubtful
-        self.exact = exact
+def _kth(rows: I64, values: F64, k: int) -> F64:
+    """For each need number, the `k`-th largest of its pairs' `values` (-inf if fewer)."""
+    count = int(rows.max(initial=-1)) + 1
+    order = np.lexsort((-values, rows))
+    ordered = values[order]
+    first = np.searchsorted(rows[order], np.arange(count))
+    has = np.bincount(rows, weights=np.isfinite(values), minlength=count) >= k
+    kth = np.full(count, -np.inf)
+    kth[has] = ordered[first[has] + k - 1]
+    return kth
 
 
 def _similarities(needs: _Needs, offers: OfferColumns, rows: I64, cols: I64) -> F64:
@@ -330,7 +337,10 @@ def _similarities(needs: _Needs, offers: OfferColumns, rows: I64, cols: I64) -> 
     texts = [n.text for n in needs.items]
     items = offers.items
     shared = np.array(
-        [len(texts[r] & items[c].text) for r, c in zip(rows.tolist(), cols.tolist(), strict=True)],
+        [
+            len(texts[r] & items[c].text)  # type: ignore[union-attr]
+            for r, c in zip(rows.tolist(), cols.tolist(), strict=True)
+        ],
         dtype=np.float64,
     )
     product = needs.grams[rows] * offers.grams[cols]
@@ -338,66 +348,50 @@ def _similarities(needs: _Needs, offers: OfferColumns, rows: I64, cols: I64) -> 
     return np.where(empty, 0.0, np.minimum(1.0, shared / np.sqrt(np.where(empty, 1.0, product))))
 
 
-def _rank_need(
-    need: NeedView,
-    offers: Sequence[OfferView | None],
-    listed: _Listed,
-    lo: int,
-    hi: int,
+def _candidates(
+    needs: _Needs,
+    offers: OfferColumns,
+    rows: I64,
+    cols: I64,
+    parts: dict[str, F64],
+    order: I64,
     policy: Policy,
-) -> list[Candidate]:
-    """The need's best pairs, visiting them best bound first until no bound left can beat the
-    `top_k` already found."""
+) -> dict[str, list[Candidate]]:
+    """The pairs left, by need, scored exactly (the distance by the scalar formula) and cut to
+    `top_k` in `rank_for_need`'s order."""
     threshold, top_k = policy.threshold, policy.top_k
-    w_time = policy.weights["time_overlap"] / policy.weight_sum
-    pool: list[tuple[float, int, OfferView, Overlap]] = []
-    sure: list[float] = []  # a min-heap of the best `top_k` approximate totals above threshold
-    week, dated, days, shortest = need.week, need.dated, need.weekdays, need.min_duration_minutes
-    cols, known, bound, doubtful = listed.cols, listed.known, listed.bound, listed.doubtful
-    for at in range(lo, hi):
-        ceiling = bound[at]
-        if ceiling < threshold - MARGIN:
-            break
-        if len(sure) == top_k and ceiling < sure[0] - MARGIN:
-            break
-        offer = offers[cols[at]]
+    columns = [parts[name][order].tolist() for name in PARTS[1:6]]
+    found: dict[str, list[Candidate]] = {}
+    kept: list[Candidate] = []
+    last = -1
+    items = offers.items
+    for row, col, time_part, capacity, price, features, text in zip(
+        rows.tolist(), cols.tolist(), *columns, strict=True
+    ):
+        need = needs.items[row]
+        if row != last:
+            if kept:
+                kept.sort(key=lambda c: (-c.score, c.offer.offer_id))
+                found[kept[0].need.need_id] = kept[:top_k]
+            kept, last = [], row
+        offer = items[col]
         assert offer is not None  # a slot of a pair holds an offer
-        if doubtful[at] and not (within_both_radii(offer, need) and within_validity(offer, need)):
-            continue
-        if not offer.weekdays & days:
-            continue
-        shared = overlap(offer.week, offer.closures, week, dated)
-        if shared.longest < shortest:
-            continue
-        time_part = min(1.0, max(0.0, shared.total / shared.requested)) if shared.requested else 0
-        total = min(1.0, max(0.0, known[at] + w_time * time_part))
-        if total < threshold - MARGIN:
-            continue
-        pool.append((total, at, offer, shared))
-        if total >= threshold + MARGIN:
-            if len(sure) < top_k:
-                heapq.heappush(sure, total)
-            elif total > sure[0]:
-                heapq.heapreplace(sure, total)
-    if len(sure) == top_k:
-        pool = [entry for entry in pool if entry[0] >= sure[0] - 2 * MARGIN]
-    capacity, price, features, text = (listed.exact[name] for name in _EXACT)
-    kept = []
-    for _, at, offer, shared in pool:
-        parts = {
-            "distance": distance_part(offer, need),
-            "time_overlap": (
-                min(1.0, max(0.0, shared.total / shared.requested)) if shared.requested else 0.0
-            ),
-            "capacity_fit": capacity[at],
-            "price_fit": price[at],
-            "features": features[at],
-            "text_similarity": text[at],
-            "dormancy": offer.idle_share,
-            "social_priority": need.social_priority,
-        }
-        scored = breakdown(parts, policy)
+        scored = breakdown(
+            {
+                "distance": distance_part(offer, need),
+                "time_overlap": time_part,
+                "capacity_fit": capacity,
+                "price_fit": price,
+                "features": features,
+                "text_similarity": text,
+                "dormancy": offer.idle_share,
+                "social_priority": need.social_priority,
+            },
+            policy,
+        )
         if scored.total >= threshold:
             kept.append(Candidate(offer, need, scored))
-    kept.sort(key=lambda c: (-c.score, c.offer.offer_id))
-    return kept[:top_k]
+    if kept:
+        kept.sort(key=lambda c: (-c.score, c.offer.offer_id))
+        found[kept[0].need.need_id] = kept[:top_k]
+    return found

@@ -18,7 +18,8 @@ from services.matching.model import OfferView, PriceModel, Unit
 
 MODEL_BIT = {model: 1 << number for number, model in enumerate(PriceModel)}
 UNPRICED = (PriceModel.FREE, PriceModel.TIME_CREDITS)
-HOURS = 168  # hours of the week
+WIDTH = 8
+"""Week intervals an offer's row holds; an offer with more is compared one pair at a time."""
 _MAX_WORDS = 62  # kinds or features a bit mask holds (int64, sign bit spare)
 _FIRST_SIZE = 64
 
@@ -54,15 +55,6 @@ class Vocabulary:
         return mask
 
 
-def hour_minutes(week: Iterable[tuple[int, int]]) -> list[int]:
-    """Minutes of minute-of-week intervals falling in each hour of the week."""
-    row = [0] * HOURS
-    for start, end in week:
-        for hour in range(start // 60, (end - 1) // 60 + 1):
-            row[hour % HOURS] += min(end, hour * 60 + 60) - max(start, hour * 60)
-    return row
-
-
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 Bools = NDArray[np.bool_]
@@ -73,7 +65,11 @@ _COLUMNS: tuple[tuple[str, type[np.generic]], ...] = (
     *((name, np.int64) for name in ("model", "days", "kinds", "features")),
     ("unpriced", np.bool_),
     ("bounded", np.bool_),
-    ("hours", np.uint8),  # minutes open in each hour of the week: at most 60
+    ("intervals", np.int64),  # how many intervals the week has
+    ("closed_from", np.int64),  # the closures' span, in absolute minutes (empty: none)
+    ("closed_to", np.int64),
+    ("starts", np.int64),  # the week's first `WIDTH` intervals, padded with (0, 0)
+    ("ends", np.int64),
 )
 
 
@@ -95,7 +91,11 @@ class OfferColumns:
     features: I64
     unpriced: Bools
     bounded: Bools  # with a validity
-    hours: NDArray[np.uint8]
+    intervals: I64
+    closed_from: I64
+    closed_to: I64
+    starts: I64
+    ends: I64
 
     def __init__(self) -> None:
         self.kinds_vocabulary = Vocabulary()
@@ -118,7 +118,7 @@ class OfferColumns:
     def _allocate(self, size: int) -> None:
         for name, dtype in _COLUMNS:
             old = getattr(self, name, None)
-            new = np.zeros((size, HOURS) if name == "hours" else size, dtype=dtype)
+            new = np.zeros((size, WIDTH) if name in ("starts", "ends") else size, dtype=dtype)
             if old is not None:
                 new[: old.shape[0]] = old
             setattr(self, name, new)
@@ -158,7 +158,13 @@ class OfferColumns:
         self.grams[slot] = len(offer.text)
         self.kinds[slot] = self.kinds_vocabulary.mask(offer.eligible_requester_kinds)
         self.features[slot] = self.features_vocabulary.mask(offer.features)
-        self.hours[slot] = hour_minutes(offer.week)
+        week, closures = offer.week, offer.closures
+        self.intervals[slot] = len(week)
+        self.closed_from[slot] = closures[0][0] if closures else 0
+        self.closed_to[slot] = closures[-1][1] if closures else 0
+        padded = [*week[:WIDTH], *[(0, 0)] * (WIDTH - len(week))]
+        self.starts[slot] = [start for start, _ in padded]
+        self.ends[slot] = [end for _, end in padded]
 
     def remove(self, offer_id: str) -> None:
         """Free the slot of `offer_id`, if it has one."""
