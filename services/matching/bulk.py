@@ -99,15 +99,17 @@ class _Needs:
         self.shortest = table[:, 13].copy()
         self.requested = table[:, 14].copy()
         self.has_dated = table[:, 15] != 0
-        self.week_starts, self.week_ends = _padded([n.week for n in needs])
+        starts, ends = _padded([n.week for n in needs])
+        self.week_starts, self.week_ends = starts.astype(np.int32), ends.astype(np.int32)
         # A dated window as a stretch of the week line doubled: from its minute of the week
-        # (absolute minute 1440, day 1, is a Monday) for its length, which a week bounds.
-        self.from_, ends = _padded([n.dated for n in needs])
-        self.length = ends - self.from_
-        self.dated_lo = np.where(self.has_dated, self.from_[:, 0], 0)
+        # (absolute minute 1440, day 1, is a Monday) for its length, at most a week (a longer
+        # one is compared pair by pair).
+        starts, ends = _padded([n.dated for n in needs])
+        self.dated_lo = np.where(self.has_dated, starts[:, 0], 0)
         self.dated_hi = ends.max(axis=1)
-        self.long = (self.length > MINUTES_PER_WEEK).any(axis=1)
-        self.from_ = (self.from_ - MINUTES_PER_DAY) % MINUTES_PER_WEEK
+        self.long = (ends - starts > MINUTES_PER_WEEK).any(axis=1)
+        self.length = np.minimum(ends - starts, MINUTES_PER_WEEK).astype(np.int32)
+        self.from_ = ((starts - MINUTES_PER_DAY) % MINUTES_PER_WEEK).astype(np.int32)
 
 
 def _haversine(phi1: F64, lam1: F64, cos1: F64, phi2: F64, lam2: F64, cos2: F64) -> F64:
@@ -187,22 +189,6 @@ def _rank(
     radius = np.minimum(offers.radius[cols], needs.radius[rows])
     keep = distance <= radius + MARGIN
     rows, cols, distance, radius = rows[keep], cols[keep], distance[keep], radius[keep]
-    total, longest = _time(needs, offers, rows, cols)
-    keep = longest >= needs.shortest[rows]
-    # A pair within a hair of a radius, or of an offer with a validity, is checked one by one.
-    doubtful = keep & ((np.abs(distance - radius) <= MARGIN) | offers.bounded[cols])
-    for at in np.flatnonzero(doubtful).tolist():
-        offer, need = offers.items[cols[at]], needs.items[rows[at]]
-        assert offer is not None  # a slot of a pair holds an offer
-        keep[at] = within_both_radii(offer, need) and within_validity(offer, need)
-    rows, cols, distance, radius, total = (
-        rows[keep],
-        cols[keep],
-        distance[keep],
-        radius[keep],
-        total[keep],
-    )
-
     weights = policy.weights
     parts: dict[str, F64] = {}
     positive = radius > 0
@@ -211,7 +197,7 @@ def _rank(
         _clamp(1 - distance / np.where(positive, radius, 1.0)),
         (distance == 0).astype(np.float64),
     )
-    parts["time_overlap"] = _clamp(total / needs.requested[rows])
+    parts["time_overlap"] = np.ones(rows.size, dtype=np.float64)
     capacity, asked = offers.capacity[cols], needs.quantity[rows]
     parts["capacity_fit"] = _clamp(np.minimum(capacity, asked) / np.maximum(capacity, asked))
     price, limit = offers.price[cols], needs.ceiling[rows]
@@ -235,7 +221,7 @@ def _rank(
         np.bitwise_count(needs.required[rows] & offers.features[cols])
         / np.where(wanted == 0, 1.0, wanted),
     )
-    parts["text_similarity"] = np.zeros(rows.size, dtype=np.float64)
+    parts["text_similarity"] = np.ones(rows.size, dtype=np.float64)
     parts["dormancy"] = offers.idle[cols]
     parts["social_priority"] = needs.social[rows]
 
@@ -244,6 +230,25 @@ def _rank(
         for name in PARTS:
             result += weights[name] * parts[name]
         return result / policy.weight_sum
+
+    # The time overlap only for the pairs that may reach the threshold with a full one.
+    keep = summed() >= policy.threshold - MARGIN
+    rows, cols, distance, radius = rows[keep], cols[keep], distance[keep], radius[keep]
+    for name in PARTS:
+        parts[name] = parts[name][keep]
+    total, longest = _time(needs, offers, rows, cols)
+    keep = longest >= needs.shortest[rows]
+    # A pair within a hair of a radius, or of an offer with a validity, is checked one by one.
+    doubtful = keep & ((np.abs(distance - radius) <= MARGIN) | offers.bounded[cols])
+    for at in np.flatnonzero(doubtful).tolist():
+        offer, need = offers.items[cols[at]], needs.items[rows[at]]
+        assert offer is not None  # a slot of a pair holds an offer
+        keep[at] = within_both_radii(offer, need) and within_validity(offer, need)
+    rows, cols, total = rows[keep], cols[keep], total[keep]
+    for name in PARTS:
+        parts[name] = parts[name][keep]
+    parts["time_overlap"] = _clamp(total / needs.requested[rows])
+    parts["text_similarity"] = np.zeros(rows.size, dtype=np.float64)
 
     # The text last, and only for the pairs that may still reach the threshold and, with the
     # best text, the score the need's `top_k`-th pair has with none.
@@ -274,10 +279,10 @@ def _time(needs: _Needs, offers: OfferColumns, rows: I64, cols: I64) -> tuple[I6
     lo = np.maximum(needs.week_starts[rows][:, :, None], o_starts[:, None, :])
     hi = np.minimum(needs.week_ends[rows][:, :, None], o_ends[:, None, :])
     length = np.maximum(hi - lo, 0)
-    total = length.sum(axis=(1, 2))
-    longest = length.max(axis=(1, 2))
-    head = np.where(lo == 0, length, 0).sum(axis=(1, 2))
-    tail = np.where(hi == MINUTES_PER_WEEK, length, 0).sum(axis=(1, 2))
+    total = length.sum(axis=(1, 2), dtype=np.int64)
+    longest = length.max(axis=(1, 2)).astype(np.int64)
+    head = np.where(lo == 0, length, 0).sum(axis=(1, 2), dtype=np.int64)
+    tail = np.where(hi == MINUTES_PER_WEEK, length, 0).sum(axis=(1, 2), dtype=np.int64)
     wraps = (head > 0) & (tail > 0) & (total < MINUTES_PER_WEEK) & (head + tail > longest)
     longest = np.where(wraps, head + tail, longest)
     # Dated windows: against the slots of two weeks in a row, the stretches meeting at the
@@ -295,7 +300,7 @@ def _time(needs: _Needs, offers: OfferColumns, rows: I64, cols: I64) -> tuple[I6
         before = np.where(hi[:, :, :width] == MINUTES_PER_WEEK, length[:, :, :width], 0).sum(2)
         after = np.where(lo[:, :, width:] == MINUTES_PER_WEEK, length[:, :, width:], 0).sum(2)
         joined = np.where((before > 0) & (after > 0), before + after, 0)
-        total[dated] += length.sum(axis=(1, 2))
+        total[dated] += length.sum(axis=(1, 2), dtype=np.int64)
         longest[dated] = np.maximum(
             longest[dated], np.maximum(length.max(axis=2), joined).max(axis=1)
         )

@@ -68,8 +68,8 @@ _COLUMNS: tuple[tuple[str, type[np.generic]], ...] = (
     ("intervals", np.int64),  # how many intervals the week has
     ("closed_from", np.int64),  # the closures' span, in absolute minutes (empty: none)
     ("closed_to", np.int64),
-    ("starts", np.int64),  # the week's first `WIDTH` intervals, padded with (0, 0)
-    ("ends", np.int64),
+    ("starts", np.int32),  # the week's first `WIDTH` intervals, padded with (0, 0)
+    ("ends", np.int32),
 )
 
 
@@ -94,8 +94,8 @@ class OfferColumns:
     intervals: I64
     closed_from: I64
     closed_to: I64
-    starts: I64
-    ends: I64
+    starts: NDArray[np.int32]
+    ends: NDArray[np.int32]
 
     def __init__(self) -> None:
         self.kinds_vocabulary = Vocabulary()
