@@ -28,11 +28,11 @@ from numpy.typing import NDArray
 
 from contracts.taxonomy import descendants
 from services.matching.availability import MINUTES_PER_DAY, MINUTES_PER_WEEK, overlap
-from services.matching.columns import MODEL_BIT, WIDTH, GroupKey, OfferColumns
+from services.matching.columns import MODEL_BIT, OTHER_KIND, WIDTH, GroupKey, OfferColumns
 from services.matching.filters import within_both_radii, within_validity
-from services.matching.geo import EARTH_RADIUS_KM
+from services.matching.geo import EARTH_RADIUS_KM, haversine_radians_km
 from services.matching.model import PARTS, Candidate, NeedView, OfferView, Policy, PriceModel
-from services.matching.scoring import breakdown, distance_part
+from services.matching.scoring import breakdown, distance_share
 
 MARGIN = 1e-9
 """Room left for roundings of the array arithmetic, in km and in score (they are ~1e-15)."""
@@ -63,13 +63,13 @@ class _Needs:
                     n.quantity,
                     sum(MODEL_BIT[m] for m in n.accepted_price_models) | free,
                     math.inf if n.max_unit_price is None else n.max_unit_price,
-                    kinds.bits.get(n.requester_kind, 0),  # no bit: no offer names the kind
+                    0,
                     n.weekdays,
                     n.location.phi,
                     n.location.lam,
                     n.location.cos_phi,
                     n.max_distance_km,
-                    features.known(n.required_features),
+                    0,
                     len(n.required_features),
                     n.social_priority,
                     len(n.text),
@@ -82,17 +82,20 @@ class _Needs:
             dtype=np.float64,
         ).reshape(-1, 16)
         self.quantity = table[:, 0].copy()
-        self.payable = table[:, 1].astype(np.int64)
+        self.payable = table[:, 1].astype(np.uint8)
         self.ceiling = table[:, 2].copy()
-        self.kind = table[:, 3].astype(np.int64)
-        self.days = table[:, 4].astype(np.int64)
+        # Masks apart: a float does not hold 62 bits.
+        self.kind = np.array(
+            [kinds.bits.get(n.requester_kind, OTHER_KIND) for n in needs], np.int64
+        )
+        self.days = table[:, 4].astype(np.uint8)
         self.phi, self.lam, self.cos_phi = (
             table[:, 5].copy(),
             table[:, 6].copy(),
             table[:, 7].copy(),
         )
         self.radius = table[:, 8].copy()
-        self.required = table[:, 9].astype(np.int64)
+        self.required = np.array([features.known(n.required_features) for n in needs], np.int64)
         self.wanted = table[:, 10].copy()
         self.social = table[:, 11].copy()
         self.grams = table[:, 12].copy()
@@ -107,7 +110,7 @@ class _Needs:
         starts, ends = _padded([n.dated for n in needs])
         self.dated_lo = np.where(self.has_dated, starts[:, 0], 0)
         self.dated_hi = ends.max(axis=1)
-        self.long = (ends - starts > MINUTES_PER_WEEK).any(axis=1)
+        self.long: Bools = np.any(ends - starts > MINUTES_PER_WEEK, axis=1)
         self.length = np.minimum(ends - starts, MINUTES_PER_WEEK).astype(np.int32)
         self.from_ = ((starts - MINUTES_PER_DAY) % MINUTES_PER_WEEK).astype(np.int32)
 
@@ -168,7 +171,7 @@ def _fitting(needs: _Needs, offers: OfferColumns, members: I64, served: I64) -> 
         (capacity >= needs.quantity[members, None])
         & (model & needs.payable[members, None] != 0)
         & (euros <= needs.ceiling[members, None])
-        & ((kinds == 0) | (kinds & needs.kind[members, None] != 0))
+        & (kinds & needs.kind[members, None] != 0)
         & (days & needs.days[members, None] != 0)
     )
     rows, cols = np.nonzero(fit)
@@ -253,7 +256,10 @@ def _rank(
     # The text last, and only for the pairs that may still reach the threshold and, with the
     # best text, the score the need's `top_k`-th pair has with none.
     lowest = summed()
-    highest = lowest + weights["text_similarity"] / policy.weight_sum
+    # At most the smaller profile is shared.
+    grams = np.sort(np.stack([needs.grams[rows], offers.grams[cols]]), axis=0)
+    best_text = np.sqrt(grams[0] / np.where(grams[1] > 0, grams[1], 1.0))
+    highest = lowest + weights["text_similarity"] * best_text / policy.weight_sum
     cut = _kth(rows, np.where(lowest >= policy.threshold + MARGIN, lowest, -np.inf), policy.top_k)
     keep = (highest >= policy.threshold - MARGIN) & (highest >= cut[rows] - MARGIN)
     rows, cols = rows[keep], cols[keep]
@@ -273,7 +279,37 @@ def _rank(
 
 def _time(needs: _Needs, offers: OfferColumns, rows: I64, cols: I64) -> tuple[I64, I64]:
     """The total and the longest stretch of `availability.overlap` for each pair."""
-    width = int(min(WIDTH, max(1, offers.intervals[cols].max(initial=1))))
+    total = np.zeros(rows.size, dtype=np.int64)
+    longest = np.zeros(rows.size, dtype=np.int64)
+    # The pairs by how many week intervals the offer has, each lot as wide as that.
+    widths = np.clip(offers.intervals[cols], 1, WIDTH)
+    for width in np.unique(widths).tolist():
+        lot = np.flatnonzero(widths == width)
+        total[lot], longest[lot] = _time_at(needs, offers, rows[lot], cols[lot], width)
+    # What the arrays do not cover is computed pair by pair.
+    closed = offers.closed_from[cols] < offers.closed_to[cols]
+    alone = (offers.intervals[cols] > WIDTH) | (
+        needs.has_dated[rows]
+        & (
+            needs.long[rows]
+            | (
+                closed
+                & (offers.closed_from[cols] < needs.dated_hi[rows])
+                & (needs.dated_lo[rows] < offers.closed_to[cols])
+            )
+        )
+    )
+    for at in np.flatnonzero(alone).tolist():
+        offer, need = offers.items[cols[at]], needs.items[rows[at]]
+        assert offer is not None  # a slot of a pair holds an offer
+        shared = overlap(offer.week, offer.closures, need.week, need.dated)
+        total[at], longest[at] = shared.total, shared.longest
+    return total, longest
+
+
+def _time_at(
+    needs: _Needs, offers: OfferColumns, rows: I64, cols: I64, width: int
+) -> tuple[I64, I64]:
     o_starts, o_ends = offers.starts[cols, :width], offers.ends[cols, :width]
     # Weekly windows: each window against each slot; the week runs on from Sunday to Monday.
     lo = np.maximum(needs.week_starts[rows][:, :, None], o_starts[:, None, :])
@@ -304,24 +340,6 @@ def _time(needs: _Needs, offers: OfferColumns, rows: I64, cols: I64) -> tuple[I6
         longest[dated] = np.maximum(
             longest[dated], np.maximum(length.max(axis=2), joined).max(axis=1)
         )
-    # What the arrays do not cover is computed pair by pair.
-    closed = offers.closed_from[cols] < offers.closed_to[cols]
-    alone = (offers.intervals[cols] > WIDTH) | (
-        needs.has_dated[rows]
-        & (
-            needs.long[rows]
-            | (
-                closed
-                & (offers.closed_from[cols] < needs.dated_hi[rows])
-                & (needs.dated_lo[rows] < offers.closed_to[cols])
-            )
-        )
-    )
-    for at in np.flatnonzero(alone).tolist():
-        offer, need = offers.items[cols[at]], needs.items[rows[at]]
-        assert offer is not None  # a slot of a pair holds an offer
-        shared = overlap(offer.week, offer.closures, need.week, need.dated)
-        total[at], longest[at] = shared.total, shared.longest
     return total, longest
 
 
@@ -342,10 +360,7 @@ def _similarities(needs: _Needs, offers: OfferColumns, rows: I64, cols: I64) -> 
     texts = [n.text for n in needs.items]
     items = offers.items
     shared = np.array(
-        [
-            len(texts[r] & items[c].text)  # type: ignore[union-attr]
-            for r, c in zip(rows.tolist(), cols.tolist(), strict=True)
-        ],
+        [len(texts[r] & items[c].text) for r, c in zip(rows.tolist(), cols.tolist(), strict=True)],
         dtype=np.float64,
     )
     product = needs.grams[rows] * offers.grams[cols]
@@ -381,9 +396,12 @@ def _candidates(
             kept, last = [], row
         offer = items[col]
         assert offer is not None  # a slot of a pair holds an offer
+        a, b = offer.location, need.location
+        radius = min(offer.max_distance_km, need.max_distance_km)
+        distance = haversine_radians_km(a.phi, a.lam, a.cos_phi, b.phi, b.lam, b.cos_phi)
         scored = breakdown(
             {
-                "distance": distance_part(offer, need),
+                "distance": distance_share(distance, radius),
                 "time_overlap": time_part,
                 "capacity_fit": capacity,
                 "price_fit": price,

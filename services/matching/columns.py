@@ -21,6 +21,9 @@ UNPRICED = (PriceModel.FREE, PriceModel.TIME_CREDITS)
 WIDTH = 8
 """Week intervals an offer's row holds; an offer with more is compared one pair at a time."""
 _MAX_WORDS = 62  # kinds or features a bit mask holds (int64, sign bit spare)
+OTHER_KIND = 1 << _MAX_WORDS
+"""The bit of a requester kind that no offer names."""
+_EVERY_KIND = (1 << (_MAX_WORDS + 1)) - 1  # what an offer open to every kind admits
 _FIRST_SIZE = 64
 
 GroupKey = tuple[str, str, Unit]
@@ -62,7 +65,8 @@ Bools = NDArray[np.bool_]
 _COLUMNS: tuple[tuple[str, type[np.generic]], ...] = (
     *((name, np.float64) for name in ("capacity", "price", "euros", "phi", "lam", "cos_phi")),
     *((name, np.float64) for name in ("radius", "idle", "grams")),
-    *((name, np.int64) for name in ("model", "days", "kinds", "features")),
+    *((name, np.uint8) for name in ("model", "days")),  # bytes: the filters test every pair
+    *((name, np.int64) for name in ("kinds", "features")),
     ("unpriced", np.bool_),
     ("bounded", np.bool_),
     ("intervals", np.int64),  # how many intervals the week has
@@ -85,9 +89,9 @@ class OfferColumns:
     radius: F64
     idle: F64
     grams: F64  # trigrams of the description
-    model: I64  # the price model's bit
-    days: I64
-    kinds: I64
+    model: NDArray[np.uint8]  # the price model's bit
+    days: NDArray[np.uint8]
+    kinds: I64  # the kinds of requester admitted (every bit when all are)
     features: I64
     unpriced: Bools
     bounded: Bools  # with a validity
@@ -156,7 +160,7 @@ class OfferColumns:
         self.idle[slot] = offer.idle_share
         self.bounded[slot] = offer.valid_from is not None or offer.valid_to is not None
         self.grams[slot] = len(offer.text)
-        self.kinds[slot] = self.kinds_vocabulary.mask(offer.eligible_requester_kinds)
+        self.kinds[slot] = self.kinds_vocabulary.mask(offer.eligible_requester_kinds) or _EVERY_KIND
         self.features[slot] = self.features_vocabulary.mask(offer.features)
         week, closures = offer.week, offer.closures
         self.intervals[slot] = len(week)

@@ -21,8 +21,13 @@ def _clamp(value: float) -> float:
 
 def distance_part(offer: OfferView, need: NeedView) -> float:
     """1 at the same place, falling linearly to 0 at the smaller of the two radii."""
-    radius = min(offer.max_distance_km, need.max_distance_km)
-    distance = distance_km(offer, need)
+    return distance_share(
+        distance_km(offer, need), min(offer.max_distance_km, need.max_distance_km)
+    )
+
+
+def distance_share(distance: float, radius: float) -> float:
+    """The distance part of a pair `distance` km apart whose radii allow `radius` km."""
     if radius <= 0:
         return 1.0 if distance == 0 else 0.0
     return _clamp(1 - distance / radius)
