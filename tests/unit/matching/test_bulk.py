@@ -162,3 +162,50 @@ def test_a_pair_whose_bound_overstates_it_does_not_hide_a_better_one() -> None:
     assert found == _one_by_one([need], [a, b], policy)
     assert found is not None
     assert [c.offer.offer_id for c in found[need.need_id]] == ["b"]
+
+
+def test_a_pair_ahead_without_the_text_does_not_hide_one_the_text_puts_first() -> None:
+    # Without the text, A leads B by 0.01; B's text (the need's own words) puts it 0.09 ahead.
+    need = van_need()
+    a = van_offer(offer_id="a", idle_share=0.9, description="tracteur agricole")
+    b = van_offer(offer_id="b", idle_share=0.8, description=need.description)
+    policy = replace(DEFAULT_POLICY, top_k=1)
+    found = rematch_all([need], [a, b], policy)
+    assert found == _one_by_one([need], [a, b], policy)
+    assert found is not None
+    assert [c.offer.offer_id for c in found[need.need_id]] == ["b"]
+
+
+def test_a_pair_that_reaches_the_threshold_only_by_its_time_overlap_is_kept() -> None:
+    # Every part but the time overlap is low: the pair reaches the threshold by sharing all of
+    # the need's time, which the bound taken before the overlap must count in full.
+    need = van_need(max_unit_price=None, required_features=frozenset({"tail_lift"}))
+    offer = van_offer(idle_share=0.0, capacity=100, description="")
+    weights = {"time_overlap": 1.0, "features": 1.0, "dormancy": 1.0}
+    policy = replace(DEFAULT_POLICY, weights=weights, threshold=0.3)
+    found = rematch_all([need], [offer], policy)
+    assert found == _one_by_one([need], [offer], policy)
+    assert found is not None
+    assert [c.offer.offer_id for c in found[need.need_id]] == [offer.offer_id]
+
+
+def test_a_stretch_over_the_turn_of_the_week_counts_whole() -> None:
+    # Open Sunday 22:00 to Monday 02:00: two hours are one stretch, weekly or on a date.
+    slots = (WeeklySlot(6, 22 * 60, 24 * 60), WeeklySlot(0, 0, 2 * 60))
+    offer = van_offer(weekly_slots=slots)
+    weekly = van_need(
+        need_id="weekly",
+        weekly_windows=(WeeklySlot(6, 23 * 60, 24 * 60), WeeklySlot(0, 0, 60)),
+        min_duration_minutes=120,
+    )
+    sunday = MONDAY + timedelta(days=6)
+    dated = van_need(
+        need_id="dated",
+        weekly_windows=(),
+        dated_windows=(DatedWindow(sunday + timedelta(hours=23), sunday + timedelta(hours=25)),),
+        min_duration_minutes=120,
+    )
+    found = rematch_all([weekly, dated], [offer], DEFAULT_POLICY)
+    assert found == _one_by_one([weekly, dated], [offer], DEFAULT_POLICY)
+    assert found is not None
+    assert [len(found[n]) for n in ("weekly", "dated")] == [1, 1]
