@@ -146,13 +146,11 @@ def rematch_all(
     # The pairs of every group, then everything else at once on them.
     all_rows, all_cols = [], []
     for (territory, category, unit), members in groups.items():
-        served = [
-            slot
-            for sub in sorted(descendants(category))
-            for slot in table.by_key.get((territory, sub, unit), ())
-        ]
-        if served:
-            rows, cols = _fitting(columns, table, np.array(members), np.array(served))
+        served = np.concatenate(
+            [table.filed((territory, sub, unit)) for sub in sorted(descendants(category))]
+        )
+        if served.size:
+            rows, cols = _fitting(columns, table, np.array(members), served)
             all_rows.append(rows)
             all_cols.append(cols)
     if all_rows:

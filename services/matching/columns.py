@@ -109,6 +109,7 @@ class OfferColumns:
         self._free: list[int] = []
         # (territory, category, unit) -> slots of its offers, in a dict for an O(1) removal.
         self.by_key: dict[GroupKey, dict[int, None]] = {}
+        self._filed: dict[GroupKey, I64] = {}  # the same as arrays, made when first asked for
         self._allocate(_FIRST_SIZE)
 
     @classmethod
@@ -142,7 +143,9 @@ class OfferColumns:
         else:
             self._unfile(slot)
         self.items[slot] = offer
-        self.by_key.setdefault((offer.territory_id, offer.category, offer.unit), {})[slot] = None
+        key = (offer.territory_id, offer.category, offer.unit)
+        self.by_key.setdefault(key, {})[slot] = None
+        self._filed.pop(key, None)
         unpriced = offer.price_model in UNPRICED
         location = offer.location
         self.capacity[slot] = offer.capacity
@@ -184,10 +187,19 @@ class OfferColumns:
         if offer is None:
             return
         key = (offer.territory_id, offer.category, offer.unit)
+        self._filed.pop(key, None)
         filed = self.by_key[key]
         del filed[slot]
         if not filed:
             del self.by_key[key]
+
+    def filed(self, key: GroupKey) -> I64:
+        """The slots of the offers filed under `key`."""
+        slots = self._filed.get(key)
+        if slots is None:
+            filed = self.by_key.get(key, {})
+            slots = self._filed[key] = np.fromiter(filed, dtype=np.int64, count=len(filed))
+        return slots
 
     @property
     def full(self) -> bool:
