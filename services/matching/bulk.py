@@ -31,7 +31,15 @@ from services.matching.availability import MINUTES_PER_DAY, MINUTES_PER_WEEK, ov
 from services.matching.columns import MODEL_BIT, OTHER_KIND, WIDTH, GroupKey, OfferColumns
 from services.matching.filters import within_both_radii, within_validity
 from services.matching.geo import EARTH_RADIUS_KM, haversine_radians_km
-from services.matching.model import PARTS, Candidate, NeedView, OfferView, Policy, PriceModel
+from services.matching.model import (
+    PARTS,
+    Candidate,
+    NeedView,
+    OfferView,
+    Policy,
+    PriceModel,
+    ScoreBreakdown,
+)
 from services.matching.scoring import breakdown, distance_share
 
 MARGIN = 1e-9
@@ -380,19 +388,17 @@ def _candidates(
     threshold, top_k = policy.threshold, policy.top_k
     columns = [parts[name][order].tolist() for name in PARTS[1:6]]
     found: dict[str, list[Candidate]] = {}
-    kept: list[Candidate] = []
+    kept: list[tuple[float, str, OfferView, ScoreBreakdown]] = []
     last = -1
-    items = offers.items
+    items, views = offers.items, needs.items
     for row, col, time_part, capacity, price, features, text in zip(
         rows.tolist(), cols.tolist(), *columns, strict=True
     ):
-        need = needs.items[row]
         if row != last:
             if kept:
-                kept.sort(key=lambda c: (-c.score, c.offer.offer_id))
-                found[kept[0].need.need_id] = kept[:top_k]
+                found[views[last].need_id] = _best(views[last], kept, top_k)
             kept, last = [], row
-        offer = items[col]
+        need, offer = views[row], items[col]
         assert offer is not None  # a slot of a pair holds an offer
         a, b = offer.location, need.location
         radius = min(offer.max_distance_km, need.max_distance_km)
@@ -411,8 +417,15 @@ def _candidates(
             policy,
         )
         if scored.total >= threshold:
-            kept.append(Candidate(offer, need, scored))
+            kept.append((-scored.total, offer.offer_id, offer, scored))
     if kept:
-        kept.sort(key=lambda c: (-c.score, c.offer.offer_id))
-        found[kept[0].need.need_id] = kept[:top_k]
+        found[views[last].need_id] = _best(views[last], kept, top_k)
     return found
+
+
+def _best(
+    need: NeedView, kept: list[tuple[float, str, OfferView, ScoreBreakdown]], top_k: int
+) -> list[Candidate]:
+    """The `top_k` best, ties broken by offer id."""
+    kept.sort(key=lambda entry: (entry[0], entry[1]))
+    return [Candidate(offer, need, scored) for _, _, offer, scored in kept[:top_k]]
