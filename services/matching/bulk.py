@@ -141,6 +141,9 @@ def rematch_all(
     keeps), by need id; None when the offers name more requester kinds or features than a
     bit mask holds (the caller then ranks need by need)."""
     table = offers if isinstance(offers, OfferColumns) else OfferColumns.of(offers)
+    if table.full and isinstance(offers, OfferColumns):
+        # Words of offers gone may hold bits: the offers in place may need fewer.
+        table = OfferColumns.of(offer for offer in offers.items if offer is not None)
     if table.full:
         return None
     listed = list(needs)

@@ -4,7 +4,8 @@ Each offer holds a slot, a row of every column; a replaced offer keeps its slot,
 one frees it for the next. The re-match (`bulk`) then reads the columns as they stand instead
 of walking 100,000 views. Requester kinds and features become bits of an int64 mask; the
 words get their bits in order of appearance and keep them (a word no offer names any more
-still holds its bit), and past 62 words `full` says the masks are not to be used. Pure.
+still holds its bit, until the re-match rebuilds the columns of the offers in place), and
+past 62 words `full` says the masks are not to be used. Pure.
 """
 
 from __future__ import annotations

@@ -209,3 +209,30 @@ def test_a_stretch_over_the_turn_of_the_week_counts_whole() -> None:
     assert found == _one_by_one([weekly, dated], [offer], DEFAULT_POLICY)
     assert found is not None
     assert [len(found[n]) for n in ("weekly", "dated")] == [1, 1]
+
+
+def test_an_offer_with_more_week_intervals_than_its_row_holds() -> None:
+    # Two slots a day: the Sunday evening slot, the one the need shares, is the fourteenth.
+    slots = tuple(
+        WeeklySlot(day, start, start + 120) for day in range(7) for start in (8 * 60, 18 * 60)
+    )
+    offer = van_offer(weekly_slots=slots)
+    need = van_need(weekly_windows=(WeeklySlot(6, 18 * 60, 20 * 60),), min_duration_minutes=120)
+    found = rematch_all([need], [offer], DEFAULT_POLICY)
+    assert found == _one_by_one([need], [offer], DEFAULT_POLICY)
+    assert found is not None
+    assert len(found[need.need_id]) == 1
+
+
+def test_an_index_whose_gone_offers_named_too_many_kinds_ranks_with_arrays_again() -> None:
+    kinds = [f"kind-{i}" for i in range(70)]
+    index = OfferIndex()
+    index.add(van_offer(offer_id="many", eligible_requester_kinds=frozenset(kinds)))
+    index.add(van_offer(offer_id="few", eligible_requester_kinds=frozenset(kinds[:2])))
+    need_list = [van_need(need_id=f"need-{kind}", requester_kind=kind) for kind in kinds[:3]]
+    assert rematch_all(need_list, index.columns, DEFAULT_POLICY) is None
+    index.discard("many", 2)
+    found = rematch_all(need_list, index.columns, DEFAULT_POLICY)
+    assert found == _one_by_one(need_list, list(index), DEFAULT_POLICY)
+    assert found is not None
+    assert [len(found[n.need_id]) for n in need_list] == [1, 1, 0]
