@@ -2,21 +2,23 @@
 
 Needs are taken in groups that read the same offers (same territory, category and unit). For
 a group, the conditions that compare one number of each side (capacity, price model, budget,
-requester kind, a shared weekday) are evaluated for every need and offer at once; the pairs
-left get their distance and every part of the score but the time overlap as arrays. The time
-overlap, integer interval arithmetic, is the one part computed pair by pair, and only where it
-can change the answer: a need's pairs are visited best bound first (the score with a full time
-overlap), and the visit stops once `top_k` pairs already score more than any bound left.
+requester kind, a shared weekday) are evaluated for every need and offer at once; the pairs of
+all groups left then get, as arrays, their distance, their time overlap (the integer interval
+arithmetic of `availability.overlap`, on the week's intervals padded to a common width) and
+every part of the score. A pair the arrays do not cover (an offer with more week intervals
+than its row holds, a dated window longer than a week, a closure within a dated window) gets
+its overlap from `availability.overlap` itself. The text, the costliest part, is compared only
+for the pairs that may still reach the threshold and a need's `top_k`.
 
 The answer is exactly `rank_for_need`'s: the array distance may differ from the scalar one by a
 rounding, so a pair within a hair of a radius is checked with the scalar filter, and every
 comparison of totals leaves a margin far wider than any rounding; the pairs finally proposed
-are scored by `score_pair` and ordered by that score, as `rank_for_need` orders them. Pure.
+get the scalar distance and are ordered by their exact score, as `rank_for_need` orders them.
+Every other part is the same arithmetic on the same numbers, so the same to the last bit. Pure.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -25,9 +27,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from contracts.taxonomy import descendants
-from services.matching.availability import MINUTES_PER_DAY, Overlap, overlap
+from services.matching.availability import MINUTES_PER_DAY, MINUTES_PER_WEEK, overlap
+from services.matching.columns import MODEL_BIT, OTHER_KIND, WIDTH, GroupKey, OfferColumns
 from services.matching.filters import within_both_radii, within_validity
-from services.matching.geo import EARTH_RADIUS_KM
+from services.matching.geo import EARTH_RADIUS_KM, haversine_radians_km
 from services.matching.model import (
     PARTS,
     Candidate,
@@ -35,167 +38,89 @@ from services.matching.model import (
     OfferView,
     Policy,
     PriceModel,
-    Unit,
+    ScoreBreakdown,
 )
-from services.matching.scoring import score_pair
+from services.matching.scoring import breakdown, distance_share
 
 MARGIN = 1e-9
 """Room left for roundings of the array arithmetic, in km and in score (they are ~1e-15)."""
 
-_MODEL_BIT = {model: 1 << number for number, model in enumerate(PriceModel)}
-_UNPRICED = (PriceModel.FREE, PriceModel.TIME_CREDITS)
-_MAX_WORDS = 62  # kinds or features a bit mask holds (int64, sign bit spare)
-
-GroupKey = tuple[str, str, Unit]
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
+Bools = NDArray[np.bool_]
 
 
-class _Vocabulary:
-    """Bits for strings (requester kinds, features), so that sets become int64 masks."""
-
-    def __init__(self) -> None:
-        self.bits: dict[str, int] = {}
-        self.overflow = False
-
-    def mask(self, words: Iterable[str]) -> int:
-        mask = 0
-        for word in words:
-            bit = self.bits.get(word)
-            if bit is None:
-                if len(self.bits) >= _MAX_WORDS:
-                    self.overflow = True
-                    continue
-                bit = self.bits[word] = 1 << len(self.bits)
-            mask |= bit
-        return mask
-
-    @property
-    def full(self) -> bool:
-        """Whether some word got no bit (the masks are then not to be used)."""
-        return self.overflow
+def _padded(lists: Sequence[Sequence[tuple[int, int]]]) -> tuple[I64, I64]:
+    """Interval lists as two arrays (starts, ends), one row each, padded with (0, 0)."""
+    width = max(1, max(map(len, lists), default=1))
+    rows = [[*intervals, *[(0, 0)] * (width - len(intervals))] for intervals in lists]
+    table = np.array(rows, dtype=np.int64).reshape(len(lists), width, 2)
+    return table[:, :, 0].copy(), table[:, :, 1].copy()
 
 
-_HOURS = 168
+class _Needs:
+    """The columns of the needs, each computed once."""
 
-
-def _hour_minutes(
-    starts: I64, ends: I64, owners: I64, count: int, dtype: type[np.generic]
-) -> tuple[NDArray[np.generic], NDArray[np.generic]]:
-    """Minutes of [start, end) intervals (minute of the week, or absolute minutes shifted to
-    start on a Monday) falling in each hour of the week, per owner; and how many distinct
-    hours of each owner's intervals fall on each hour of the week."""
-    first, last = starts // 60, (ends - 1) // 60
-    spans = last - first + 1
-    owner = np.repeat(owners, spans)
-    offsets = np.arange(int(spans.sum())) - np.repeat(np.cumsum(spans) - spans, spans)
-    hour = np.repeat(first, spans) + offsets
-    lo = np.maximum(np.repeat(starts, spans), hour * 60)
-    hi = np.minimum(np.repeat(ends, spans), hour * 60 + 60)
-    minutes = np.zeros((count, _HOURS), dtype=dtype)
-    np.add.at(minutes, (owner, hour % _HOURS), (hi - lo).astype(dtype))
-    times = np.zeros((count, _HOURS), dtype=dtype)
-    np.add.at(times, (owner, hour % _HOURS), 1)
-    return minutes, times
-
-
-def _intervals(lists: Sequence[Sequence[tuple[int, int]]], shift: int = 0) -> tuple[I64, I64, I64]:
-    starts, ends, owners = [], [], []
-    for owner, intervals in enumerate(lists):
-        for start, end in intervals:
-            starts.append(start - shift)
-            ends.append(end - shift)
-            owners.append(owner)
-    return (
-        np.array(starts, dtype=np.int64),
-        np.array(ends, dtype=np.int64),
-        np.array(owners, dtype=np.int64),
-    )
-
-
-class _Offers:
-    """The columns of the offers that the group arithmetic reads, each computed once."""
-
-    def __init__(self, offers: Sequence[OfferView], kinds: _Vocabulary, features: _Vocabulary):
-        self.items = offers
-        # One pass over the offers, one number per column.
+    def __init__(self, needs: Sequence[NeedView], offers: OfferColumns):
+        self.items = needs
+        kinds, features = offers.kinds_vocabulary, offers.features_vocabulary
+        free = MODEL_BIT[PriceModel.FREE]
         table = np.array(
             [
                 (
-                    o.capacity,
-                    _MODEL_BIT[o.price_model],
-                    o.price_model in _UNPRICED,
-                    o.unit_price,
-                    o.weekdays,
-                    o.location.phi,
-                    o.location.lam,
-                    o.location.cos_phi,
-                    o.max_distance_km,
-                    o.idle_share,
-                    o.valid_from is not None or o.valid_to is not None,
-                    len(o.text),
+                    n.quantity,
+                    sum(MODEL_BIT[m] for m in n.accepted_price_models) | free,
+                    math.inf if n.max_unit_price is None else n.max_unit_price,
+                    0,
+                    n.weekdays,
+                    n.location.phi,
+                    n.location.lam,
+                    n.location.cos_phi,
+                    n.max_distance_km,
+                    0,
+                    len(n.required_features),
+                    n.social_priority,
+                    len(n.text),
+                    n.min_duration_minutes,
+                    sum(e - s for s, e in n.week) + sum(e - s for s, e in n.dated),
+                    bool(n.dated),
                 )
-                for o in offers
+                for n in needs
             ],
             dtype=np.float64,
-        ).reshape(-1, 12)
-        self.capacity = table[:, 0].copy()
-        self.model = table[:, 1].astype(np.int64)
-        self.unpriced = table[:, 2] != 0
-        self.price = table[:, 3].copy()
-        self.euros = np.where(self.unpriced, 0.0, self.price)
-        self.days = table[:, 4].astype(np.int64)
+        ).reshape(-1, 16)
+        self.quantity = table[:, 0].copy()
+        self.payable = table[:, 1].astype(np.uint8)
+        self.ceiling = table[:, 2].copy()
+        # Masks apart: a float does not hold 62 bits.
+        self.kind = np.array(
+            [kinds.bits.get(n.requester_kind, OTHER_KIND) for n in needs], np.int64
+        )
+        self.days = table[:, 4].astype(np.uint8)
         self.phi, self.lam, self.cos_phi = (
             table[:, 5].copy(),
             table[:, 6].copy(),
             table[:, 7].copy(),
         )
-        self.radius, self.idle = table[:, 8].copy(), table[:, 9].copy()
-        self.bounded = table[:, 10] != 0
-        self.grams = table[:, 11].copy()
-        self.kinds = np.array([kinds.mask(o.eligible_requester_kinds) for o in offers], np.int64)
-        self.features = np.array([features.mask(o.features) for o in offers], dtype=np.int64)
-        # Minutes open in each hour of the week (at most 60, so one byte each).
-        self.hours = _hour_minutes(*_intervals([o.week for o in offers]), len(offers), np.uint8)[0]
-
-
-class _Needs:
-    """The same for the needs of a group."""
-
-    def __init__(self, needs: Sequence[NeedView], kinds: _Vocabulary, features: _Vocabulary):
-        self.items = needs
-        self.quantity = np.array([n.quantity for n in needs], dtype=np.float64)
-        self.payable = np.array(
-            [
-                sum(_MODEL_BIT[m] for m in n.accepted_price_models | {PriceModel.FREE})
-                for n in needs
-            ],
-            dtype=np.int64,
-        )
-        self.ceiling = np.array(
-            [math.inf if n.max_unit_price is None else n.max_unit_price for n in needs],
-            dtype=np.float64,
-        )
-        self.kind = np.array([kinds.bits[n.requester_kind] for n in needs], dtype=np.int64)
-        self.days = np.array([n.weekdays for n in needs], dtype=np.int64)
-        self.phi = np.array([n.location.phi for n in needs], dtype=np.float64)
-        self.lam = np.array([n.location.lam for n in needs], dtype=np.float64)
-        self.cos_phi = np.array([n.location.cos_phi for n in needs], dtype=np.float64)
-        self.radius = np.array([n.max_distance_km for n in needs], dtype=np.float64)
-        self.required = np.array([features.mask(n.required_features) for n in needs], np.int64)
-        self.social = np.array([n.social_priority for n in needs], dtype=np.float64)
-        self.grams = np.array([len(n.text) for n in needs], dtype=np.float64)
-        self.shortest = np.array([n.min_duration_minutes for n in needs], dtype=np.float64)
-        self.requested = np.array(
-            [sum(e - s for s, e in n.week) + sum(e - s for s, e in n.dated) for n in needs],
-            dtype=np.float64,
-        )
-        self.week = _hour_minutes(*_intervals([n.week for n in needs]), len(needs), np.int64)[0]
-        # Dated windows on the same hours of the week: absolute minute 1440 (day 1) is a Monday.
-        self.dated_minutes, self.dated_times = _hour_minutes(
-            *_intervals([n.dated for n in needs], shift=MINUTES_PER_DAY), len(needs), np.int64
-        )
-        self.has_dated = np.array([bool(n.dated) for n in needs], dtype=bool)
+        self.radius = table[:, 8].copy()
+        self.required = np.array([features.known(n.required_features) for n in needs], np.int64)
+        self.wanted = table[:, 10].copy()
+        self.social = table[:, 11].copy()
+        self.grams = table[:, 12].copy()
+        self.shortest = table[:, 13].copy()
+        self.requested = table[:, 14].copy()
+        self.has_dated = table[:, 15] != 0
+        starts, ends = _padded([n.week for n in needs])
+        self.week_starts, self.week_ends = starts.astype(np.int32), ends.astype(np.int32)
+        # A dated window as a stretch of the week line doubled: from its minute of the week
+        # (absolute minute 1440, day 1, is a Monday) for its length, at most a week (a longer
+        # one is compared pair by pair).
+        starts, ends = _padded([n.dated for n in needs])
+        self.dated_lo = np.where(self.has_dated, starts[:, 0], 0)
+        self.dated_hi = ends.max(axis=1)
+        self.long: Bools = np.any(ends - starts > MINUTES_PER_WEEK, axis=1)
+        self.length = np.minimum(ends - starts, MINUTES_PER_WEEK).astype(np.int32)
+        self.from_ = ((starts - MINUTES_PER_DAY) % MINUTES_PER_WEEK).astype(np.int32)
 
 
 def _haversine(phi1: F64, lam1: F64, cos1: F64, phi2: F64, lam2: F64, cos2: F64) -> F64:
@@ -210,53 +135,61 @@ def _clamp(values: F64) -> F64:
 
 
 def rematch_all(
-    needs: Iterable[NeedView], offers: Iterable[OfferView], policy: Policy
+    needs: Iterable[NeedView], offers: Iterable[OfferView] | OfferColumns, policy: Policy
 ) -> dict[str, list[Candidate]] | None:
-    """`rank_for_need` for every need against `offers`, by need id; None when the offers or
-    needs name more requester kinds or features than a bit mask holds (the caller then ranks
-    need by need)."""
-    kinds, features = _Vocabulary(), _Vocabulary()
-    listed = list(offers)
-    by_key: dict[GroupKey, list[int]] = defaultdict(list)
-    for number, offer in enumerate(listed):
-        by_key[(offer.territory_id, offer.category, offer.unit)].append(number)
-    groups: dict[GroupKey, list[NeedView]] = defaultdict(list)
-    for need in needs:
-        groups[(need.territory_id, need.category, need.unit)].append(need)
-        kinds.mask((need.requester_kind,))
-        features.mask(need.required_features)
-    table = _Offers(listed, kinds, features)
-    if kinds.full or features.full:
+    """`rank_for_need` for every need against `offers` (views, or the columns an `OfferIndex`
+    keeps), by need id; None when the offers name more requester kinds or features than a
+    bit mask holds (the caller then ranks need by need)."""
+    table = offers if isinstance(offers, OfferColumns) else OfferColumns.of(offers)
+    if table.full and isinstance(offers, OfferColumns):
+        # Words of offers gone may hold bits: the offers in place may need fewer.
+        table = OfferColumns.of(offer for offer in offers.items if offer is not None)
+    if table.full:
         return None
-    found: dict[str, list[Candidate]] = {}
+    listed = list(needs)
+    found: dict[str, list[Candidate]] = {need.need_id: [] for need in listed}
+    if not listed:
+        return found
+    columns = _Needs(listed, table)
+    groups: dict[GroupKey, list[int]] = defaultdict(list)
+    for number, need in enumerate(listed):
+        groups[(need.territory_id, need.category, need.unit)].append(number)
+    # The pairs of every group, then everything else at once on them.
+    all_rows, all_cols = [], []
     for (territory, category, unit), members in groups.items():
-        served = [
-            number
-            for sub in sorted(descendants(category))
-            for number in by_key.get((territory, sub, unit), ())
-        ]
+        served = np.concatenate(
+            [table.filed((territory, sub, unit)) for sub in sorted(descendants(category))]
+        )
+        if served.size:
+            rows, cols = _fitting(columns, table, np.array(members), served)
+            all_rows.append(rows)
+            all_cols.append(cols)
+    if all_rows:
         found.update(
-            _rank_group(_Needs(members, kinds, features), table, np.array(served, np.intp), policy)
+            _rank(columns, table, np.concatenate(all_rows), np.concatenate(all_cols), policy)
         )
     return found
 
 
-def _rank_group(
-    needs: _Needs, offers: _Offers, served: NDArray[np.intp], policy: Policy
-) -> dict[str, list[Candidate]]:
-    none: dict[str, list[Candidate]] = {need.need_id: [] for need in needs.items}
-    if served.size == 0:
-        return none
-    # The filters that compare one number of each side, for every need and offer at once.
+def _fitting(needs: _Needs, offers: OfferColumns, members: I64, served: I64) -> tuple[I64, I64]:
+    """The pairs of needs and offers of a group that pass the filters comparing one number of
+    each side, evaluated for every need and offer at once."""
+    capacity, model, euros = offers.capacity[served], offers.model[served], offers.euros[served]
+    kinds, days = offers.kinds[served], offers.days[served]
     fit = (
-        (offers.capacity[served] >= needs.quantity[:, None])
-        & (offers.model[served] & needs.payable[:, None] != 0)
-        & (offers.euros[served] <= needs.ceiling[:, None])
-        & ((offers.kinds[served] == 0) | (offers.kinds[served] & needs.kind[:, None] != 0))
-        & (offers.days[served] & needs.days[:, None] != 0)
+        (capacity >= needs.quantity[members, None])
+        & (model & needs.payable[members, None] != 0)
+        & (euros <= needs.ceiling[members, None])
+        & (kinds & needs.kind[members, None] != 0)
+        & (days & needs.days[members, None] != 0)
     )
     rows, cols = np.nonzero(fit)
-    cols = served[cols]
+    return members[rows], served[cols]
+
+
+def _rank(
+    needs: _Needs, offers: OfferColumns, rows: I64, cols: I64, policy: Policy
+) -> dict[str, list[Candidate]]:
     distance = _haversine(
         offers.phi[cols],
         offers.lam[cols],
@@ -268,28 +201,6 @@ def _rank_group(
     radius = np.minimum(offers.radius[cols], needs.radius[rows])
     keep = distance <= radius + MARGIN
     rows, cols, distance, radius = rows[keep], cols[keep], distance[keep], radius[keep]
-    # At most the minutes both sides have in each hour of the week are shared (closures only
-    # take some away): a bound of the time overlap, and of its longest stretch.
-    open_hours = offers.hours[cols].astype(np.int64)
-    total = np.minimum(needs.week[rows], open_hours).sum(axis=1)
-    dated = needs.has_dated[rows]
-    if dated.any():
-        total[dated] += np.minimum(
-            needs.dated_minutes[rows[dated]], needs.dated_times[rows[dated]] * open_hours[dated]
-        ).sum(axis=1)
-    keep = total >= needs.shortest[rows]
-    rows, cols, distance, radius, total = (
-        rows[keep],
-        cols[keep],
-        distance[keep],
-        radius[keep],
-        total[keep],
-    )
-    if rows.size == 0:
-        return none
-    # A pair within a hair of a radius, or of an offer with a validity, is checked one by one.
-    doubtful = (np.abs(distance - radius) <= MARGIN) | offers.bounded[cols]
-
     weights = policy.weights
     parts: dict[str, F64] = {}
     positive = radius > 0
@@ -298,7 +209,7 @@ def _rank_group(
         _clamp(1 - distance / np.where(positive, radius, 1.0)),
         (distance == 0).astype(np.float64),
     )
-    parts["time_overlap"] = _clamp(total / needs.requested[rows])
+    parts["time_overlap"] = np.ones(rows.size, dtype=np.float64)
     capacity, asked = offers.capacity[cols], needs.quantity[rows]
     parts["capacity_fit"] = _clamp(np.minimum(capacity, asked) / np.maximum(capacity, asked))
     price, limit = offers.price[cols], needs.ceiling[rows]
@@ -315,56 +226,145 @@ def _rank_group(
             ),
         ),
     )
-    required = needs.required[rows]
-    wanted = np.where(required == 0, 1, np.bitwise_count(required)).astype(np.float64)
+    wanted = needs.wanted[rows]
     parts["features"] = np.where(
-        required == 0, 1.0, np.bitwise_count(required & offers.features[cols]) / wanted
+        wanted == 0,
+        1.0,
+        np.bitwise_count(needs.required[rows] & offers.features[cols])
+        / np.where(wanted == 0, 1.0, wanted),
     )
     parts["text_similarity"] = np.ones(rows.size, dtype=np.float64)
     parts["dormancy"] = offers.idle[cols]
     parts["social_priority"] = needs.social[rows]
 
-    def bound() -> F64:
-        summed = np.zeros(rows.size, dtype=np.float64)
+    def summed() -> F64:
+        result = np.zeros(rows.size, dtype=np.float64)
         for name in PARTS:
-            summed += weights[name] * parts[name]
-        return summed / policy.weight_sum
+            result += weights[name] * parts[name]
+        return result / policy.weight_sum
 
-    # The text last, and only for the pairs that may still reach the threshold.
-    keep = bound() >= policy.threshold - MARGIN
-    rows, cols, doubtful = rows[keep], cols[keep], doubtful[keep]
+    # The time overlap only for the pairs that may reach the threshold with a full one.
+    keep = summed() >= policy.threshold - MARGIN
+    rows, cols, distance, radius = rows[keep], cols[keep], distance[keep], radius[keep]
+    for name in PARTS:
+        parts[name] = parts[name][keep]
+    total, longest = _time(needs, offers, rows, cols)
+    keep = longest >= needs.shortest[rows]
+    # A pair within a hair of a radius, or of an offer with a validity, is checked one by one.
+    doubtful = keep & ((np.abs(distance - radius) <= MARGIN) | offers.bounded[cols])
+    for at in np.flatnonzero(doubtful).tolist():
+        offer, need = offers.items[cols[at]], needs.items[rows[at]]
+        assert offer is not None  # a slot of a pair holds an offer
+        keep[at] = within_both_radii(offer, need) and within_validity(offer, need)
+    rows, cols, total = rows[keep], cols[keep], total[keep]
+    for name in PARTS:
+        parts[name] = parts[name][keep]
+    parts["time_overlap"] = _clamp(total / needs.requested[rows])
+    parts["text_similarity"] = np.zeros(rows.size, dtype=np.float64)
+
+    # The text last, and only for the pairs that may still reach the threshold and, with the
+    # best text, the score the need's `top_k`-th pair has with none.
+    lowest = summed()
+    # At most the smaller profile is shared.
+    grams = np.sort(np.stack([needs.grams[rows], offers.grams[cols]]), axis=0)
+    best_text = np.sqrt(grams[0] / np.where(grams[1] > 0, grams[1], 1.0))
+    highest = lowest + weights["text_similarity"] * best_text / policy.weight_sum
+    cut = _kth(rows, np.where(lowest >= policy.threshold + MARGIN, lowest, -np.inf), policy.top_k)
+    keep = (highest >= policy.threshold - MARGIN) & (highest >= cut[rows] - MARGIN)
+    rows, cols = rows[keep], cols[keep]
     for name in PARTS:
         parts[name] = parts[name][keep]
     parts["text_similarity"] = _similarities(needs, offers, rows, cols)
-    ceiling = bound()
-    known = ceiling - weights["time_overlap"] * parts["time_overlap"] / policy.weight_sum
+    score = summed()
+    # The pairs within a margin of the threshold and of the need's `top_k`-th score.
+    sure = np.where(score >= policy.threshold + MARGIN, score, -np.inf)
+    keep = (score >= policy.threshold - MARGIN) & (
+        score >= _kth(rows, sure, policy.top_k)[rows] - 2 * MARGIN
+    )
+    order = np.flatnonzero(keep)
+    order = order[np.argsort(rows[order], kind="stable")]
+    return _candidates(needs, offers, rows[order], cols[order], parts, order, policy)
 
-    # Each need's pairs, best bound first.
-    order = np.lexsort((-ceiling, rows))
-    rows = rows[order]
-    starts = np.searchsorted(rows, np.arange(len(needs.items) + 1)).tolist()
-    listed_cols = cols[order].tolist()
-    listed_known = known[order].tolist()
-    listed_ceiling = ceiling[order].tolist()
-    listed_doubt = doubtful[order].tolist()
-    found = {}
-    for number, need in enumerate(needs.items):
-        lo, hi = starts[number], starts[number + 1]
-        found[need.need_id] = _rank_need(
-            need,
-            offers.items,
-            listed_cols[lo:hi],
-            listed_known[lo:hi],
-            listed_ceiling[lo:hi],
-            listed_doubt[lo:hi],
-            policy,
+
+def _time(needs: _Needs, offers: OfferColumns, rows: I64, cols: I64) -> tuple[I64, I64]:
+    """The total and the longest stretch of `availability.overlap` for each pair."""
+    total = np.zeros(rows.size, dtype=np.int64)
+    longest = np.zeros(rows.size, dtype=np.int64)
+    # The pairs by how many week intervals the offer has, each lot as wide as that.
+    widths = np.clip(offers.intervals[cols], 1, WIDTH)
+    for width in np.unique(widths).tolist():
+        lot = np.flatnonzero(widths == width)
+        total[lot], longest[lot] = _time_at(needs, offers, rows[lot], cols[lot], width)
+    # What the arrays do not cover is computed pair by pair.
+    closed = offers.closed_from[cols] < offers.closed_to[cols]
+    alone = (offers.intervals[cols] > WIDTH) | (
+        needs.has_dated[rows]
+        & (
+            needs.long[rows]
+            | (
+                closed
+                & (offers.closed_from[cols] < needs.dated_hi[rows])
+                & (needs.dated_lo[rows] < offers.closed_to[cols])
+            )
         )
-    return found
+    )
+    for at in np.flatnonzero(alone).tolist():
+        offer, need = offers.items[cols[at]], needs.items[rows[at]]
+        assert offer is not None  # a slot of a pair holds an offer
+        shared = overlap(offer.week, offer.closures, need.week, need.dated)
+        total[at], longest[at] = shared.total, shared.longest
+    return total, longest
 
 
-def _similarities(
-    needs: _Needs, offers: _Offers, rows: NDArray[np.intp], cols: NDArray[np.intp]
-) -> F64:
+def _time_at(
+    needs: _Needs, offers: OfferColumns, rows: I64, cols: I64, width: int
+) -> tuple[I64, I64]:
+    o_starts, o_ends = offers.starts[cols, :width], offers.ends[cols, :width]
+    # Weekly windows: each window against each slot; the week runs on from Sunday to Monday.
+    lo = np.maximum(needs.week_starts[rows][:, :, None], o_starts[:, None, :])
+    hi = np.minimum(needs.week_ends[rows][:, :, None], o_ends[:, None, :])
+    length = np.maximum(hi - lo, 0)
+    total = length.sum(axis=(1, 2), dtype=np.int64)
+    longest = length.max(axis=(1, 2)).astype(np.int64)
+    head = np.where(lo == 0, length, 0).sum(axis=(1, 2), dtype=np.int64)
+    tail = np.where(hi == MINUTES_PER_WEEK, length, 0).sum(axis=(1, 2), dtype=np.int64)
+    wraps = (head > 0) & (tail > 0) & (total < MINUTES_PER_WEEK) & (head + tail > longest)
+    longest = np.where(wraps, head + tail, longest)
+    # Dated windows: against the slots of two weeks in a row, the stretches meeting at the
+    # turn of the week joined.
+    dated = np.flatnonzero(needs.has_dated[rows])
+    if dated.size:
+        d_rows = rows[dated]
+        starts = needs.from_[d_rows][:, :, None]
+        ends = starts + needs.length[d_rows][:, :, None]
+        two_starts = np.concatenate([o_starts[dated], o_starts[dated] + MINUTES_PER_WEEK], axis=1)
+        two_ends = np.concatenate([o_ends[dated], o_ends[dated] + MINUTES_PER_WEEK], axis=1)
+        lo = np.maximum(starts, two_starts[:, None, :])
+        hi = np.minimum(ends, two_ends[:, None, :])
+        length = np.maximum(hi - lo, 0)
+        before = np.where(hi[:, :, :width] == MINUTES_PER_WEEK, length[:, :, :width], 0).sum(2)
+        after = np.where(lo[:, :, width:] == MINUTES_PER_WEEK, length[:, :, width:], 0).sum(2)
+        joined = np.where((before > 0) & (after > 0), before + after, 0)
+        total[dated] += length.sum(axis=(1, 2), dtype=np.int64)
+        longest[dated] = np.maximum(
+            longest[dated], np.maximum(length.max(axis=2), joined).max(axis=1)
+        )
+    return total, longest
+
+
+def _kth(rows: I64, values: F64, k: int) -> F64:
+    """For each need number, the `k`-th largest of its pairs' `values` (-inf if fewer)."""
+    count = int(rows.max(initial=-1)) + 1
+    order = np.lexsort((-values, rows))
+    ordered = values[order]
+    first = np.searchsorted(rows[order], np.arange(count))
+    has = np.bincount(rows, weights=np.isfinite(values), minlength=count) >= k
+    kth = np.full(count, -np.inf)
+    kth[has] = ordered[first[has] + k - 1]
+    return kth
+
+
+def _similarities(needs: _Needs, offers: OfferColumns, rows: I64, cols: I64) -> F64:
     """`text.similarity` of each pair: the shared trigrams counted, then the same division."""
     texts = [n.text for n in needs.items]
     items = offers.items
@@ -377,48 +377,58 @@ def _similarities(
     return np.where(empty, 0.0, np.minimum(1.0, shared / np.sqrt(np.where(empty, 1.0, product))))
 
 
-def _rank_need(
-    need: NeedView,
-    offers: Sequence[OfferView],
-    cols: list[int],
-    known: list[float],
-    bound: list[float],  # known parts and the time overlap's bound, over the weight sum
-    doubtful: list[bool],
+def _candidates(
+    needs: _Needs,
+    offers: OfferColumns,
+    rows: I64,
+    cols: I64,
+    parts: dict[str, F64],
+    order: I64,
     policy: Policy,
-) -> list[Candidate]:
-    """The need's best pairs, visiting them best bound first until no bound left can beat the
-    `top_k` already found."""
+) -> dict[str, list[Candidate]]:
+    """The pairs left, by need, scored exactly (the distance by the scalar formula) and cut to
+    `top_k` in `rank_for_need`'s order."""
     threshold, top_k = policy.threshold, policy.top_k
-    w_time = policy.weights["time_overlap"] / policy.weight_sum
-    pool: list[tuple[float, OfferView, Overlap]] = []
-    sure: list[float] = []  # a min-heap of the best `top_k` approximate totals above threshold
-    week, dated, days, shortest = need.week, need.dated, need.weekdays, need.min_duration_minutes
-    for col, part_sum, ceiling, doubt in zip(cols, known, bound, doubtful, strict=True):
-        if ceiling < threshold - MARGIN:
-            break
-        if len(sure) == top_k and ceiling < sure[0] - MARGIN:
-            break
-        offer = offers[col]
-        if doubt and not (within_both_radii(offer, need) and within_validity(offer, need)):
-            continue
-        if not offer.weekdays & days:
-            continue
-        shared = overlap(offer.week, offer.closures, week, dated)
-        if shared.longest < shortest:
-            continue
-        time_part = min(1.0, max(0.0, shared.total / shared.requested)) if shared.requested else 0
-        total = min(1.0, max(0.0, part_sum + w_time * time_part))
-        if total < threshold - MARGIN:
-            continue
-        pool.append((total, offer, shared))
-        if total >= threshold + MARGIN:
-            if len(sure) < top_k:
-                heapq.heappush(sure, total)
-            elif total > sure[0]:
-                heapq.heapreplace(sure, total)
-    if len(sure) == top_k:
-        pool = [entry for entry in pool if entry[0] >= sure[0] - 2 * MARGIN]
-    scored = [Candidate(o, need, score_pair(o, need, policy, shared)) for _, o, shared in pool]
-    kept = [c for c in scored if c.score >= threshold]
-    kept.sort(key=lambda c: (-c.score, c.offer.offer_id))
-    return kept[:top_k]
+    columns = [parts[name][order].tolist() for name in PARTS[1:6]]
+    found: dict[str, list[Candidate]] = {}
+    kept: list[tuple[float, str, OfferView, ScoreBreakdown]] = []
+    last = -1
+    items, views = offers.items, needs.items
+    for row, col, time_part, capacity, price, features, text in zip(
+        rows.tolist(), cols.tolist(), *columns, strict=True
+    ):
+        if row != last:
+            if kept:
+                found[views[last].need_id] = _best(views[last], kept, top_k)
+            kept, last = [], row
+        need, offer = views[row], items[col]
+        assert offer is not None  # a slot of a pair holds an offer
+        a, b = offer.location, need.location
+        radius = min(offer.max_distance_km, need.max_distance_km)
+        distance = haversine_radians_km(a.phi, a.lam, a.cos_phi, b.phi, b.lam, b.cos_phi)
+        scored = breakdown(
+            {
+                "distance": distance_share(distance, radius),
+                "time_overlap": time_part,
+                "capacity_fit": capacity,
+                "price_fit": price,
+                "features": features,
+                "text_similarity": text,
+                "dormancy": offer.idle_share,
+                "social_priority": need.social_priority,
+            },
+            policy,
+        )
+        if scored.total >= threshold:
+            kept.append((-scored.total, offer.offer_id, offer, scored))
+    if kept:
+        found[views[last].need_id] = _best(views[last], kept, top_k)
+    return found
+
+
+def _best(
+    need: NeedView, kept: list[tuple[float, str, OfferView, ScoreBreakdown]], top_k: int
+) -> list[Candidate]:
+    """The `top_k` best, ties broken by offer id."""
+    kept.sort(key=lambda entry: (entry[0], entry[1]))
+    return [Candidate(offer, need, scored) for _, _, offer, scored in kept[:top_k]]

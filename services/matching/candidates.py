@@ -33,6 +33,7 @@ from collections.abc import Hashable, Iterable, Iterator
 from typing import Generic, Protocol, TypeVar
 
 from contracts.taxonomy import descendants, lineage
+from services.matching.columns import OfferColumns
 from services.matching.geo import Cell, CellBox, Grid
 from services.matching.model import Location, NeedView, OfferView, PriceModel
 
@@ -205,7 +206,23 @@ def _euros(offer: OfferView) -> float:
 
 
 class OfferIndex(_BucketIndex[OfferView]):
-    """Published offers, found from a need."""
+    """Published offers, found from a need; also kept as columns for a full re-match."""
+
+    def __init__(self, grid: Grid = DEFAULT_GRID) -> None:
+        super().__init__(grid)
+        self.columns = OfferColumns()
+
+    def add(self, item: OfferView) -> bool:
+        stored = super().add(item)
+        if stored:
+            self.columns.put(item)
+        return stored
+
+    def _unlink(self, item_id: str) -> bool:
+        removed = super()._unlink(item_id)
+        if removed:
+            self.columns.remove(item_id)
+        return removed
 
     def _identity(self, item: OfferView) -> str:
         return item.offer_id

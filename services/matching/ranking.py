@@ -65,7 +65,7 @@ def rematch(
     rebuild of the read model. Ranked with array arithmetic (`bulk`), need by need when the
     offers name more requester kinds or features than that handles."""
     needs = list(needs)
-    found = rematch_all(needs, offers, policy)
+    found = rematch_all(needs, offers.columns, policy)
     if found is None:
         found = {need.need_id: rank_for_need(need, offers, policy) for need in needs}
     return found

@@ -21,8 +21,13 @@ def _clamp(value: float) -> float:
 
 def distance_part(offer: OfferView, need: NeedView) -> float:
     """1 at the same place, falling linearly to 0 at the smaller of the two radii."""
-    radius = min(offer.max_distance_km, need.max_distance_km)
-    distance = distance_km(offer, need)
+    return distance_share(
+        distance_km(offer, need), min(offer.max_distance_km, need.max_distance_km)
+    )
+
+
+def distance_share(distance: float, radius: float) -> float:
+    """The distance part of a pair `distance` km apart whose radii allow `radius` km."""
     if radius <= 0:
         return 1.0 if distance == 0 else 0.0
     return _clamp(1 - distance / radius)
@@ -118,6 +123,11 @@ def score_pair(
         else part(offer, need)
         for name, part in PART_FUNCTIONS.items()
     }
+    return breakdown(parts, policy)
+
+
+def breakdown(parts: dict[str, float], policy: Policy) -> ScoreBreakdown:
+    """The breakdown of `parts` (every part of `PARTS`, in that order) under `policy`."""
     weights = policy.weights
     total = sum([weights[name] * value for name, value in parts.items()]) / policy.weight_sum
     return ScoreBreakdown(

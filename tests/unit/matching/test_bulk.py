@@ -77,16 +77,62 @@ def test_many_equal_offers_are_cut_to_top_k_by_offer_id() -> None:
     assert [c.offer.offer_id for c in found["need-0"]] == [f"offer-{i:02}" for i in range(5)]
 
 
+def test_kinds_that_no_offer_names_take_no_bit() -> None:
+    kinds = [f"kind-{i}" for i in range(70)]
+    need_list = [van_need(need_id=f"need-{kind}", requester_kind=kind) for kind in kinds]
+    offer_list = [
+        van_offer(offer_id="some", eligible_requester_kinds=frozenset(kinds[:40:2])),
+        van_offer(offer_id="all", eligible_requester_kinds=frozenset()),
+    ]
+    found = rematch_all(need_list, offer_list, DEFAULT_POLICY)
+    assert found == _one_by_one(need_list, offer_list, DEFAULT_POLICY)
+    assert found is not None
+    assert sum(map(len, found.values())) == 70 + 20
+
+
 def test_too_many_requester_kinds_fall_back_to_ranking_need_by_need() -> None:
     kinds = [f"kind-{i}" for i in range(70)]
     need_list = [van_need(need_id=f"need-{kind}", requester_kind=kind) for kind in kinds]
-    offer_list = [van_offer(eligible_requester_kinds=frozenset(kinds[::2]))]
+    # Only the offers' words take bits: 35 kinds of the needs and 30 others are too many.
+    others = [f"other-{i}" for i in range(30)]
+    offer_list = [van_offer(eligible_requester_kinds=frozenset(kinds[::2] + others))]
     assert rematch_all(need_list, offer_list, DEFAULT_POLICY) is None
     index = OfferIndex()
     index.add(offer_list[0])
     found = rematch(need_list, index, DEFAULT_POLICY)
     assert found == _one_by_one(need_list, offer_list, DEFAULT_POLICY)
     assert sum(map(len, found.values())) == 35
+
+
+@slow
+@given(
+    st.lists(offers(dense=True), min_size=1, max_size=30, unique_by=lambda o: o.offer_id),
+    st.lists(needs(dense=True), min_size=1, max_size=8, unique_by=lambda n: n.need_id),
+    policies(),
+    st.data(),
+)
+def test_the_columns_an_index_keeps_through_replacements_and_removals(
+    offer_list: list[OfferView],
+    need_list: list[NeedView],
+    policy: Policy,
+    data: st.DataObject,
+) -> None:
+    index = OfferIndex()
+    for offer in offer_list:
+        index.add(offer)
+    # Some offers replaced by a newer version elsewhere, some removed, some added back.
+    changed = data.draw(st.lists(st.sampled_from(offer_list), unique_by=lambda o: o.offer_id))
+    removed = data.draw(st.lists(st.sampled_from(offer_list), unique_by=lambda o: o.offer_id))
+    for offer in changed:
+        moved = replace(offer, version=offer.version + 1, location=need_list[0].location)
+        index.add(moved)
+    for offer in removed:
+        index.discard(offer.offer_id, offer.version + 1)
+    for offer in removed[::2]:
+        index.add(replace(offer, version=offer.version + 2))
+    current = list(index)
+    assert rematch(need_list, index, policy) == _one_by_one(need_list, current, policy)
+    assert rematch_all(need_list, index.columns, policy) == _one_by_one(need_list, current, policy)
 
 
 @settings(deadline=None)
@@ -116,3 +162,77 @@ def test_a_pair_whose_bound_overstates_it_does_not_hide_a_better_one() -> None:
     assert found == _one_by_one([need], [a, b], policy)
     assert found is not None
     assert [c.offer.offer_id for c in found[need.need_id]] == ["b"]
+
+
+def test_a_pair_ahead_without_the_text_does_not_hide_one_the_text_puts_first() -> None:
+    # Without the text, A leads B by 0.01; B's text (the need's own words) puts it 0.09 ahead.
+    need = van_need()
+    a = van_offer(offer_id="a", idle_share=0.9, description="tracteur agricole")
+    b = van_offer(offer_id="b", idle_share=0.8, description=need.description)
+    policy = replace(DEFAULT_POLICY, top_k=1)
+    found = rematch_all([need], [a, b], policy)
+    assert found == _one_by_one([need], [a, b], policy)
+    assert found is not None
+    assert [c.offer.offer_id for c in found[need.need_id]] == ["b"]
+
+
+def test_a_pair_that_reaches_the_threshold_only_by_its_time_overlap_is_kept() -> None:
+    # Every part but the time overlap is low: the pair reaches the threshold by sharing all of
+    # the need's time, which the bound taken before the overlap must count in full.
+    need = van_need(max_unit_price=None, required_features=frozenset({"tail_lift"}))
+    offer = van_offer(idle_share=0.0, capacity=100, description="")
+    weights = {"time_overlap": 1.0, "features": 1.0, "dormancy": 1.0}
+    policy = replace(DEFAULT_POLICY, weights=weights, threshold=0.3)
+    found = rematch_all([need], [offer], policy)
+    assert found == _one_by_one([need], [offer], policy)
+    assert found is not None
+    assert [c.offer.offer_id for c in found[need.need_id]] == [offer.offer_id]
+
+
+def test_a_stretch_over_the_turn_of_the_week_counts_whole() -> None:
+    # Open Sunday 22:00 to Monday 02:00: two hours are one stretch, weekly or on a date.
+    slots = (WeeklySlot(6, 22 * 60, 24 * 60), WeeklySlot(0, 0, 2 * 60))
+    offer = van_offer(weekly_slots=slots)
+    weekly = van_need(
+        need_id="weekly",
+        weekly_windows=(WeeklySlot(6, 23 * 60, 24 * 60), WeeklySlot(0, 0, 60)),
+        min_duration_minutes=120,
+    )
+    sunday = MONDAY + timedelta(days=6)
+    dated = van_need(
+        need_id="dated",
+        weekly_windows=(),
+        dated_windows=(DatedWindow(sunday + timedelta(hours=23), sunday + timedelta(hours=25)),),
+        min_duration_minutes=120,
+    )
+    found = rematch_all([weekly, dated], [offer], DEFAULT_POLICY)
+    assert found == _one_by_one([weekly, dated], [offer], DEFAULT_POLICY)
+    assert found is not None
+    assert [len(found[n]) for n in ("weekly", "dated")] == [1, 1]
+
+
+def test_an_offer_with_more_week_intervals_than_its_row_holds() -> None:
+    # Two slots a day: the Sunday evening slot, the one the need shares, is the fourteenth.
+    slots = tuple(
+        WeeklySlot(day, start, start + 120) for day in range(7) for start in (8 * 60, 18 * 60)
+    )
+    offer = van_offer(weekly_slots=slots)
+    need = van_need(weekly_windows=(WeeklySlot(6, 18 * 60, 20 * 60),), min_duration_minutes=120)
+    found = rematch_all([need], [offer], DEFAULT_POLICY)
+    assert found == _one_by_one([need], [offer], DEFAULT_POLICY)
+    assert found is not None
+    assert len(found[need.need_id]) == 1
+
+
+def test_an_index_whose_gone_offers_named_too_many_kinds_ranks_with_arrays_again() -> None:
+    kinds = [f"kind-{i}" for i in range(70)]
+    index = OfferIndex()
+    index.add(van_offer(offer_id="many", eligible_requester_kinds=frozenset(kinds)))
+    index.add(van_offer(offer_id="few", eligible_requester_kinds=frozenset(kinds[:2])))
+    need_list = [van_need(need_id=f"need-{kind}", requester_kind=kind) for kind in kinds[:3]]
+    assert rematch_all(need_list, index.columns, DEFAULT_POLICY) is None
+    index.discard("many", 2)
+    found = rematch_all(need_list, index.columns, DEFAULT_POLICY)
+    assert found == _one_by_one(need_list, list(index), DEFAULT_POLICY)
+    assert found is not None
+    assert [len(found[n.need_id]) for n in need_list] == [1, 1, 0]
