@@ -178,7 +178,10 @@ async def test_a_batch_stores_each_aggregates_newest_version_and_forwards_only_i
     ours = only(offer_calls, {x, y, z})
     assert all(len(call) == len(set(call)) for call in ours), ours
     assert set().union(*ours) == {x, y, z}
-    assert only(need_calls, {n}) in ([[n]], [[n], [n]])
+    # n's two events give one call, or two if a fetch cut them apart, or more if a batch was
+    # retried one record at a time (another test's poison record on the partition): each call
+    # is given n once, its newest version of the run.
+    assert all(call == [n] for call in only(need_calls, {n})), need_calls
     # Only what was stored goes to the owners: never the overtaken publication of x, nor the
     # second event at y's version; z's and n's first versions only if a batch ended between.
     forwarded = await rm.forwarded()
