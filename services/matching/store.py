@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+from pydantic import TypeAdapter
 
 from contracts.actors import ActorState
 from contracts.matches import CancelReason, MatchStatus, Origin, Score
@@ -58,16 +59,20 @@ _NEEDS = Table(
 _ACTORS = Table("actors", ("actor_id", "territory_id", "kind", "status", "version"), key="actor_id")
 
 
-_OFFER_FIELDS = set(OfferState.model_fields)
-_NEED_FIELDS = set(NeedState.model_fields)
-_SAVE_OFFERS = _OFFERS.upsert_newest_sql(
+# A list of states serialises each one as its declared type, the contract's state without the
+# fields of a particular event (a pause's reason...).
+_OFFER_STATES = TypeAdapter(list[OfferState])
+_NEED_STATES = TypeAdapter(list[NeedState])
+_SAVE_OFFERS = _OFFERS.upsert_documents_sql(
     {"offer_id": "text", "territory_id": "text", "provider_id": "text", "status": "text",
-     "version": "integer", "state": "jsonb"},
+     "version": "integer"},
+    document="state",
     also="updated_at = now()",
 )  # fmt: skip
-_SAVE_NEEDS = _NEEDS.upsert_newest_sql(
+_SAVE_NEEDS = _NEEDS.upsert_documents_sql(
     {"need_id": "text", "territory_id": "text", "requester_id": "text", "status": "text",
-     "version": "integer", "state": "jsonb"},
+     "version": "integer"},
+    document="state",
     also="updated_at = now()",
 )  # fmt: skip
 
@@ -75,35 +80,17 @@ _SAVE_NEEDS = _NEEDS.upsert_newest_sql(
 async def save_offers(conn: Connection, states: Sequence[OfferState]) -> set[str]:
     """Store each offer unless a version at least as new is stored, in one statement; the
     ids of those stored. One state per offer (`rows.newest` picks them)."""
-    rows = [
-        {
-            "offer_id": state.offer_id,
-            "territory_id": state.territory_id,
-            "provider_id": state.provider_id,
-            "status": str(state.status),
-            "version": state.version,
-            "state": state.model_dump_json(include=_OFFER_FIELDS),
-        }
-        for state in sorted(states, key=lambda state: state.offer_id)  # rows locked in id order
-    ]
-    return {row["offer_id"] for row in await conn.fetch(_SAVE_OFFERS, *_OFFERS.arrays(rows))}
+    ordered = sorted(states, key=lambda state: state.offer_id)  # rows locked in id order
+    rows = await conn.fetch(_SAVE_OFFERS, _OFFER_STATES.dump_json(ordered).decode())
+    return {row["offer_id"] for row in rows}
 
 
 async def save_needs(conn: Connection, states: Sequence[NeedState]) -> set[str]:
     """Store each need unless a version at least as new is stored, in one statement; the ids
     of those stored. One state per need (`rows.newest` picks them)."""
-    rows = [
-        {
-            "need_id": state.need_id,
-            "territory_id": state.territory_id,
-            "requester_id": state.requester_id,
-            "status": str(state.status),
-            "version": state.version,
-            "state": state.model_dump_json(include=_NEED_FIELDS),
-        }
-        for state in sorted(states, key=lambda state: state.need_id)
-    ]
-    return {row["need_id"] for row in await conn.fetch(_SAVE_NEEDS, *_NEEDS.arrays(rows))}
+    ordered = sorted(states, key=lambda state: state.need_id)
+    rows = await conn.fetch(_SAVE_NEEDS, _NEED_STATES.dump_json(ordered).decode())
+    return {row["need_id"] for row in rows}
 
 
 async def save_actor(conn: Connection, state: ActorState) -> bool:

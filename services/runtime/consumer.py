@@ -50,7 +50,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Generic, Literal, TypeVar, Union, cast
+from typing import Annotated, Any, Generic, Literal, NamedTuple, TypeVar, Union, cast
 
 import asyncpg
 import structlog
@@ -108,9 +108,10 @@ class EventConsumer:
     """A consumer group (`<service>.<purpose>`) and its handlers, one per event type."""
 
     # The batch a read model's group takes: big enough that a replay from offset 0 pays for a
-    # transaction and an offset commit once per few hundred events, small enough that a batch
-    # applied again one record at a time, after a poison record, stays short.
-    READ_MODEL_BATCH = 500
+    # transaction and an offset commit once per several hundred events (a fetch brings about
+    # 700 of one partition), small enough that a partition's share applied again one record at
+    # a time, after a poison record, stays short.
+    READ_MODEL_BATCH = 2000
 
     def __init__(
         self,
@@ -230,9 +231,9 @@ class ConsumerRuntime:
     metrics: ConsumerMetrics = field(default_factory=lambda: ConsumerMetrics(CollectorRegistry()))
 
 
-@dataclass(frozen=True)
-class Record:
-    """A Kafka record as the consumer needs it: its bytes, key, headers and origin."""
+class Record(NamedTuple):
+    """A Kafka record as the consumer needs it: its bytes, key, headers and origin (a tuple,
+    as a replay from offset 0 makes one per record)."""
 
     value: bytes
     key: bytes | None

@@ -102,6 +102,27 @@ class Table:
             f"WHERE {self.name}.{version} < EXCLUDED.{version} RETURNING {self.name}.{self.key}"
         )
 
+    def upsert_documents_sql(
+        self, types: Mapping[str, str], *, document: str, version: str = "version", also: str = ""
+    ) -> str:
+        """`upsert_newest_sql` for rows that are JSON documents: they come as one JSON array
+        (text, `$1`), each element stored whole in the `document` column (jsonb), the other
+        columns read from its fields of the same names (`types` naming their SQL types), in
+        the array's order. One serialisation of the whole set, and no array per column."""
+        if set(types) | {document} != set(self.columns) or document in types:
+            raise ValueError(f"{self.name}: the types must name every column but the document")
+        picked = ", ".join(
+            "d.value" if c == document else f"(d.value->>'{c}')::{types[c]}" for c in self.columns
+        )
+        assignments = self.excluded_sql() + (f", {also}" if also else "")
+        return (
+            f"INSERT INTO {self.name} ({self.select_list()}) "
+            f"SELECT {picked} FROM jsonb_array_elements($1::text::jsonb) WITH ORDINALITY "
+            f"AS d(value, position) ORDER BY d.position "
+            f"ON CONFLICT ({self.key}) DO UPDATE SET {assignments} "
+            f"WHERE {self.name}.{version} < EXCLUDED.{version} RETURNING {self.name}.{self.key}"
+        )
+
     def arrays(self, rows: Sequence[Mapping[str, Any]]) -> tuple[list[Any], ...]:
         """The arguments of `upsert_newest_sql`: one list per column, in column order."""
         columns: tuple[list[Any], ...] = tuple([] for _ in self.columns)

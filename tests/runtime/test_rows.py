@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -118,3 +119,41 @@ async def test_upsert_newest_writes_a_set_as_the_upserts_one_by_one_would(outbox
     assert await write((1, 2, "overtaken")) == set()
     stored = await outbox_pool.fetch("SELECT id, owner, version FROM parcels ORDER BY id")
     assert [tuple(r) for r in stored] == [(1, "newer", 3), (2, "two", 1), (3, "three", 1)]
+
+
+async def test_upsert_documents_writes_a_set_as_the_upserts_one_by_one_would(outbox_pool) -> None:
+    """The rows come as one JSON array: each document stored whole, the other columns read
+    from its fields."""
+    await outbox_pool.execute(
+        "CREATE TABLE sheets (id int PRIMARY KEY, owner text, version int, doc jsonb)"
+    )
+    sheets = Table("sheets", ("id", "owner", "version", "doc"))
+    sql = sheets.upsert_documents_sql(
+        {"id": "integer", "owner": "text", "version": "integer"}, document="doc"
+    )
+
+    async def write(*rows: tuple[int, int, str]) -> set[int]:
+        docs = [{"id": i, "version": v, "owner": o, "note": f"{o}!"} for i, v, o in rows]
+        return {r["id"] for r in await outbox_pool.fetch(sql, json.dumps(docs))}
+
+    assert await write((1, 2, "first"), (2, 1, "two")) == {1, 2}  # inserted
+    # A newer version replaces, the same or an older one changes nothing.
+    assert await write((1, 3, "newer"), (2, 1, "same again"), (3, 1, "three")) == {1, 3}
+    assert await write((1, 2, "overtaken")) == set()
+    stored = await outbox_pool.fetch("SELECT id, owner, version, doc FROM sheets ORDER BY id")
+    assert [(r["id"], r["owner"], r["version"], r["doc"]["note"]) for r in stored] == [
+        (1, "newer", 3, "newer!"),
+        (2, "two", 1, "two!"),
+        (3, "three", 1, "three!"),
+    ]
+
+
+def test_upsert_documents_needs_every_column_typed_but_the_document() -> None:
+    sheets = Table("sheets", ("id", "owner", "version", "doc"))
+    with pytest.raises(ValueError):
+        sheets.upsert_documents_sql({"id": "integer", "version": "integer"}, document="doc")
+    with pytest.raises(ValueError):
+        sheets.upsert_documents_sql(
+            {"id": "integer", "owner": "text", "version": "integer", "doc": "jsonb"},
+            document="doc",
+        )
