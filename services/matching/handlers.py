@@ -33,7 +33,7 @@ from contracts.matches import (
 )
 from contracts.needs import NeedState
 from contracts.offers import OfferState, OfferStatus
-from services.matching import lifecycle, policies, projection, store
+from services.matching import lifecycle, ownership, policies, projection, store
 from services.matching.capacity import ALWAYS_OPEN, Booking, Opening, Windows, fits
 from services.matching.filters import HARD_FILTERS, Reason, first_failure
 from services.matching.lifecycle import Match
@@ -299,15 +299,20 @@ async def accept_match(
     """The caller accepts as provider or requester; the second acceptance confirms the match
     if the offer still has the capacity for it at those times, else cancels it (409).
 
-    Confirmations of one offer are serialised by a lock on the offer's row. A confirmed match
-    ends the need's other proposals, and the offer's proposals that no longer fit; the needs
-    those were for, and the need of a refused match, are re-matched once this commits, each in
-    a transaction of its own that holds the territory's lock.
+    Acceptances take the territory's lock, as every transaction that changes the territory's
+    matches does (and the offer's row, whoever else locks it). A confirmed match ends the need's
+    other proposals, and the offer's proposals that no longer fit; the needs those were for, and
+    the need of a refused match, are re-matched once this commits, each in a transaction of its
+    own that holds the territory's lock.
     """
     now = clock.now()
 
     async def accept(conn: Connection) -> _Acceptance:
         seen, party = _party(await store.get_match(conn, match_id), principal)
+        # The territory's lock first, as every transaction that changes its matches takes it:
+        # a confirmation ends proposals of other offers and needs, and taking their rows in
+        # another order than a concurrent confirmation or proposer would deadlock.
+        await ownership.lock(conn, seen.territory_id)
         offer = (await store.lock_offers(conn, [seen.offer_id], exclusive=True))[seen.offer_id]
         match = await store.get_match(conn, match_id, for_update=True)
         assert match is not None

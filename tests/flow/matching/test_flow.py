@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from services.matching import ownership
 from services.matching.model import DEFAULT_POLICY, PARTS
 from tests.flow.matching.steps import (
     Flow,
@@ -363,3 +364,27 @@ async def test_suspending_the_provider_cancels_its_open_matches(
     assert len([e for e in events if e["type"] == "mcvt.match.cancelled.v1"]) == 1
     accepted = await accept(flow, association, match_id)
     assert accepted.status_code == 409
+
+
+async def test_an_acceptance_waits_for_the_territory_s_lock(
+    flow: Flow, territory: Territory
+) -> None:
+    """A confirmation ends proposals of other offers and needs: it takes the territory's lock
+    first, as the proposers do, or two confirmations (or a confirmation and a proposer) taking
+    each other's match rows in opposite orders deadlock, and the loser's caller gets a 500."""
+    await adopt_policy(flow, territory, top_k=1)
+    best, _ = await two_vans(flow, territory)
+    requester = await new_member(flow.stack, territory, kind="association", name="Paniers")
+    requested = await need(flow.stack, requester)
+    [proposed] = await proposals_for(flow, requested["id"])
+    match_id = proposed["data"]["match_id"]
+    assert (await accept(flow, best["owner"], match_id)).status_code == 200
+
+    async with flow.pool.acquire() as conn, conn.transaction():
+        await ownership.lock(conn, territory.id)
+        confirming = asyncio.create_task(accept(flow, requester, match_id))
+        await asyncio.sleep(1.0)
+        assert not confirming.done()  # held behind the territory's lock
+    confirmed = await asyncio.wait_for(confirming, 30)
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["status"] == "confirmed"
