@@ -19,8 +19,9 @@ Tansu broker, fresh databases under a prefix of their own, dropped at the end; t
 lifted, since the load comes from one address), through the public APIs only:
 
 1. the ceiling: needs published at rising rates (x1.5 a step) until the p99 of POST /v1/needs
-   passes 1 s, requests fail, or an outbox backlog grows over a step; the last rate held is
-   printed;
+   passes 1 s, requests fail, or over a step an outbox backlog, a service's consumer lag or its
+   scheduled jobs due grow (the whole stack keeps up, not only the API); the last rate held is
+   printed, and the stack left to catch up;
 2. a steady run at half that ceiling (half the first rate if none held): needs (one in
    --accept-every accepted by both parties, its agreement signed by both and a use reported
    and confirmed; the others withdrawn after 30 s), a new offer every minute, votes on a
@@ -29,8 +30,8 @@ lifted, since the load comes from one address), through the public APIs only:
 3. a drain, then the effects read back through the APIs (each need listed once, each confirmed
    match one agreement, each usage report and vote recorded once, each webhook delivery
    received once by webhook-id), the memory of every process at the start and the end, the
-   trends of backlog, lag and memory over the last half, and a verdict line; the figures are
-   plotted to --plot.
+   trends of the outbox backlog, the scheduled jobs due (mails, deliveries), the lag and the
+   services' memory over the last half, and a verdict line; the figures are plotted to --plot.
 
 Exit status 0 when the verdict is PASS (no upward trend, nothing lost, nothing doubled)."""
 

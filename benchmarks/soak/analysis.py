@@ -6,13 +6,16 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 P99_LIMIT_S = 1.0  # the API's p99 past which the ramp stops
 # A backlog "grows" over a step when it ends higher than it began by more than this many rows
 # and its fitted slope is positive: the relay polls every second, so a few rows waiting at any
 # instant are its normal state, not a backlog.
 BACKLOG_NOISE_ROWS = 20
+# A consumer group commits per batch and the scheduler claims jobs a few at a time: a lag or a
+# count of jobs due "grows" over a step past this many, with a positive slope.
+QUEUE_NOISE = 50
 # Over the last half of the steady run, what counts as flat: a fitted rise there of at most
 # this share of the mean level, or of this floor when that is larger (rows for a backlog or a
 # lag, MiB for memory).
@@ -66,9 +69,19 @@ class Step:
     p99_s: float
     errors: int
     backlog: Mapping[str, Sequence[tuple[float, float]]]  # service -> (s, unpublished rows)
+    # service -> (s, records its groups have not committed), and (s, scheduled jobs due)
+    lag: Mapping[str, Sequence[tuple[float, float]]] = field(default_factory=dict)
+    jobs: Mapping[str, Sequence[tuple[float, float]]] = field(default_factory=dict)
 
     def growing(self) -> list[str]:
         return sorted(name for name, points in self.backlog.items() if grows(points))
+
+    def falling_behind(self) -> list[str]:
+        """The consumers and schedulers whose queue grew over the step."""
+        return sorted(
+            [f"{name} lag" for name, p in self.lag.items() if grows(p, QUEUE_NOISE)]
+            + [f"{name} jobs" for name, p in self.jobs.items() if grows(p, QUEUE_NOISE)]
+        )
 
     def why_not_stable(self) -> str | None:
         """None when the step held; else why it did not."""
@@ -80,6 +93,8 @@ class Step:
             return f"the client sent {self.sent_rate:.1f}/s of {self.rate:g}/s (too many in flight)"
         if growing := self.growing():
             return "outbox backlog growing at " + ", ".join(growing)
+        if behind := self.falling_behind():
+            return "falling behind: " + ", ".join(behind)
         return None
 
 

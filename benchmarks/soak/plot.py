@@ -1,5 +1,6 @@
-"""The soak's figure: four panels over the run's time (API latency with the need rate, outbox
-backlog per service, consumer lag per service's groups, resident memory per process)."""
+"""The soak's figure: five panels over the run's time (API latency with the need rate, outbox
+backlog per service, scheduled jobs due per service, consumer lag per service's groups, resident
+memory per process)."""
 
 from __future__ import annotations
 
@@ -32,10 +33,11 @@ def draw(
     latency: Series,  # "p50", "p99" -> (s, ms)
     rate: Sequence[tuple[float, float]],  # (s, needs per second)
     backlog: Series,
+    jobs: Series,
     lag: Series,
     rss: Series,
 ) -> None:
-    figure, axes = plt.subplots(4, 1, figsize=(11, 13), sharex=True)
+    figure, axes = plt.subplots(5, 1, figsize=(11, 16), sharex=True)
     top = axes[0]
     _lines(top, latency, "API latency (ms, log)")
     top.set_yscale("log")
@@ -45,11 +47,13 @@ def draw(
     twin.set_ylabel("needs / s (dashed)")
     axes[1].set_title("Outbox backlog: unpublished rows per service")
     _lines(axes[1], backlog, "rows")
-    axes[2].set_title("Consumer lag: end offset minus committed offset, summed per service")
-    _lines(axes[2], lag, "records")
-    axes[3].set_title("Resident memory per process")
-    _lines(axes[3], rss, "MiB")
-    axes[3].set_xlabel("minutes into the steady run")
+    axes[2].set_title("Scheduled jobs due, waiting for a worker (mails, deliveries), per service")
+    _lines(axes[2], jobs, "jobs")
+    axes[3].set_title("Consumer lag: end offset minus committed offset, summed per service")
+    _lines(axes[3], lag, "records")
+    axes[4].set_title("Resident memory per process")
+    _lines(axes[4], rss, "MiB")
+    axes[4].set_xlabel("minutes into the steady run")
     figure.suptitle(title, fontsize=10)
     figure.tight_layout()
     figure.savefig(path, dpi=90)

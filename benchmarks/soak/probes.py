@@ -1,6 +1,6 @@
 """What the soak reads from the running stack besides its APIs: each service's outbox backlog
-(from its database), each consumer group's lag (from the broker: committed against end offsets),
-and each process's resident memory."""
+and its scheduler's jobs due and not yet run (from its database), each consumer group's lag
+(from the broker: committed against end offsets), and each process's resident memory."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 UNPUBLISHED = "SELECT count(*) FROM outbox WHERE published_at IS NULL AND parked_at IS NULL"
+# The scheduler's backlog: jobs whose time has come, waiting for a worker (mails, deliveries...).
+DUE = "SELECT count(*) FROM scheduled_jobs WHERE status = 'pending' AND due_at <= now()"
 
 
 class Backlogs:
@@ -23,12 +25,20 @@ class Backlogs:
         self.connections = dict(connections)
 
     async def read(self) -> dict[str, int]:
+        """Outbox rows waiting for the relay, per service."""
+        return await self._count(UNPUBLISHED)
+
+    async def due_jobs(self) -> dict[str, int]:
+        """Scheduled jobs due and waiting for a worker, per service."""
+        return await self._count(DUE)
+
+    async def _count(self, query: str) -> dict[str, int]:
         found: dict[str, int] = {}
         for name, conn in self.connections.items():
             try:
-                found[name] = int(await conn.fetchval(UNPUBLISHED))
+                found[name] = int(await conn.fetchval(query))
             except asyncpg.UndefinedTableError:
-                continue  # a service without an outbox publishes nothing
+                continue  # a service without an outbox or a scheduler
         return found
 
 

@@ -33,6 +33,7 @@ class Series:
     """The sampled figures of the steady run, by time in seconds since it started."""
 
     backlog: dict[str, Points] = field(default_factory=lambda: defaultdict(list))
+    jobs: dict[str, Points] = field(default_factory=lambda: defaultdict(list))
     lag: dict[str, Points] = field(default_factory=lambda: defaultdict(list))
     rss: dict[str, Points] = field(default_factory=lambda: defaultdict(list))
 
@@ -70,13 +71,18 @@ class Watch:
         self.series = Series()
         self.origin = clock.now()
         self.last: tuple[dict[str, int], dict[str, int]] = ({}, {})
+        self.jobs: dict[str, int] = {}
 
     async def sample(self) -> tuple[dict[str, int], dict[str, int]]:
         t = self.clock.now() - self.origin
         backlog = await self.backlogs.read()
+        jobs = await self.backlogs.due_jobs()
         lag = by_service(await self.lags.read())
         for name, rows in backlog.items():
             self.series.backlog[name].append((t, rows))
+        for name, due in jobs.items():
+            self.series.jobs[name].append((t, due))
+        self.jobs = jobs
         for name, records in lag.items():
             self.series.lag[name].append((t, records))
         for name, mib in probes.rss_mib(self.processes).items():
@@ -96,7 +102,8 @@ class Watch:
             f"requests {len(window) / PROGRESS_S:5.1f}/s  "
             f"p50 {analysis.percentile(seconds, 50) * 1000:5.0f} ms  "
             f"p99 {analysis.percentile(seconds, 99) * 1000:5.0f} ms  "
-            f"backlog {sum(backlog.values()):4d}  lag {sum(lag.values()):5d} ({worst})  "
+            f"backlog {sum(backlog.values()):4d}  jobs due {sum(self.jobs.values()):4d}  "
+            f"lag {sum(lag.values()):5d} ({worst})  "
             f"confirmed {len(led.confirmed)}  signed {len(led.signed)}  "
             f"usage {sum(led.usage.values())}  votes {sum(led.votes.values())}  "
             f"webhooks {sum(partner.times.values())}"
@@ -123,18 +130,26 @@ async def background(
 
 
 async def ramp_step(
-    api: Api, cast: Cast, ledger: Ledger, backlogs: probes.Backlogs, rate: float,
-    seconds: float, window_end: datetime,
+    api: Api, cast: Cast, ledger: Ledger, backlogs: probes.Backlogs, lags: probes.Lags,
+    rate: float, seconds: float, window_end: datetime,
 ) -> Step:  # fmt: skip
-    """Needs published at `rate` for `seconds`, the outboxes sampled every 2 s meanwhile."""
+    """Needs published at `rate` for `seconds`, the outboxes, the jobs due and the consumers'
+    lag sampled every 2 s meanwhile."""
     t0 = api.clock.now()
     points: dict[str, Points] = defaultdict(list)
+    lag: dict[str, Points] = defaultdict(list)
+    jobs: dict[str, Points] = defaultdict(list)
     done = asyncio.Event()
 
     async def watch() -> None:
         while not done.is_set():
+            t = api.clock.now() - t0
             for name, rows in (await backlogs.read()).items():
-                points[name].append((api.clock.now() - t0, rows))
+                points[name].append((t, rows))
+            for name, due in (await backlogs.due_jobs()).items():
+                jobs[name].append((t, due))
+            for name, records in by_service(await lags.read()).items():
+                lag[name].append((t, records))
             await probes.wait_for(2.0, done)
 
     async def publish(n: int) -> None:
@@ -152,21 +167,26 @@ async def ramp_step(
         analysis.percentile([s.seconds for s in answered], 99),
         sum(1 for s in answered if s.status == 0 or s.status >= 500),
         dict(points),
+        dict(lag),
+        dict(jobs),
     )
 
 
 async def ramp(
-    api: Api, cast: Cast, ledger: Ledger, backlogs: probes.Backlogs, args: argparse.Namespace,
-    window_end: datetime,
+    api: Api, cast: Cast, ledger: Ledger, backlogs: probes.Backlogs, lags: probes.Lags,
+    args: argparse.Namespace, window_end: datetime,
 ) -> list[Step]:  # fmt: skip
     say(f"ramp: needs published at rising rates, {args.step_seconds:g} s each, until the p99 "
-        f"passes {analysis.P99_LIMIT_S:g} s or an outbox backlog grows")  # fmt: skip
+        f"passes {analysis.P99_LIMIT_S:g} s or an outbox backlog, a consumer's lag or the jobs "
+        "due grow")  # fmt: skip
     steps: list[Step] = []
     stop = asyncio.Event()
     withdrawer = await background(stop, (2.0, lambda: load.withdraw_due(api, cast, ledger)))
     try:
         for rate in analysis.ramp_rates(args.start_rate, 1.5, args.max_rate):
-            step = await ramp_step(api, cast, ledger, backlogs, rate, args.step_seconds, window_end)
+            step = await ramp_step(
+                api, cast, ledger, backlogs, lags, rate, args.step_seconds, window_end
+            )
             steps.append(step)
             why = step.why_not_stable()
             backlog_end = {name: int(p[-1][1]) for name, p in step.backlog.items() if p}
@@ -183,11 +203,16 @@ async def ramp(
     return steps
 
 
-async def settle(backlogs: probes.Backlogs, limit_s: float) -> None:
-    """Wait until every outbox is empty again (at most `limit_s`)."""
+async def settle(backlogs: probes.Backlogs, lags: probes.Lags, limit_s: float) -> None:
+    """Wait until every outbox is empty again and the consumers and schedulers have caught up
+    (at most `limit_s`)."""
     deadline = asyncio.get_running_loop().time() + limit_s
     while asyncio.get_running_loop().time() < deadline:
-        if sum((await backlogs.read()).values()) <= analysis.BACKLOG_NOISE_ROWS:
+        if (
+            sum((await backlogs.read()).values()) <= analysis.BACKLOG_NOISE_ROWS
+            and sum((await backlogs.due_jobs()).values()) <= analysis.QUEUE_NOISE
+            and sum((await lags.read()).values()) <= analysis.QUEUE_NOISE
+        ):
             return
         await asyncio.sleep(2)
 
@@ -342,12 +367,12 @@ async def soak(
                 ceiling, rate = math_nan(), args.rate
                 say(f"ramp skipped: --rate {args.rate:g}")
             else:
-                steps = await ramp(api, cast, ledger, backlogs, args, window_end)
+                steps = await ramp(api, cast, ledger, backlogs, lags, args, window_end)
                 ceiling = analysis.ceiling(steps)
                 say(f"ceiling: {ceiling:g} needs/s (the last rate held)")
                 # Below the first rate when none held: then half of that one.
                 rate = ceiling / 2 if ceiling else args.start_rate / 2
-                await settle(backlogs, 120)
+                await settle(backlogs, lags, 300)
             ports = {name: urlsplit(url).port or 80 for name, url in urls.items()}
             ports[BROKER] = int(kafka.split(",")[0].rsplit(":", 1)[1])
             watch = Watch(clock, ledger, backlogs, lags, ports)
@@ -412,6 +437,7 @@ def report(
     trends = [
         analysis.trend_of("outbox backlog", steady_only(series.total(series.backlog)), "rows"),
         analysis.trend_of("consumer lag", steady_only(series.total(series.lag)), "rows"),
+        analysis.trend_of("jobs due", steady_only(series.total(series.jobs)), "rows"),
         # The services' memory; Tansu's memory storage keeps every record it is sent (no
         # retention, BROKER.md), so its RSS grows with the load by design and is only shown.
         *(
@@ -460,6 +486,7 @@ def report(
         latency=windows,
         rate=needs_rate,
         backlog=series.backlog,
+        jobs=series.jobs,
         lag=series.lag,
         rss=series.rss,
     )

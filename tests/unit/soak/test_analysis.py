@@ -74,6 +74,11 @@ def test_a_step_holds_unless_slow_failing_short_of_its_rate_or_its_backlog_grows
     assert "client" in str(step(sent_rate=3.0).why_not_stable())
     growing = {"matching": [(0.0, 0), (10.0, 40), (20.0, 90), (30.0, 150)]}
     assert "matching" in str(step(backlog=growing).why_not_stable())
+    # The consumers and the schedulers must keep up too; a batch's jitter is not a trend.
+    assert "matching lag" in str(step(lag=growing).why_not_stable())
+    assert "matching jobs" in str(step(jobs=growing).why_not_stable())
+    jitter = {"notifications": [(0.0, 10), (10.0, 45), (20.0, 5), (30.0, 40)]}
+    assert step(lag=jitter, jobs=jitter).why_not_stable() is None
 
 
 def test_the_ceiling_is_the_last_rate_held_before_the_first_that_was_not() -> None:
