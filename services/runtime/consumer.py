@@ -17,7 +17,8 @@ The retry policy, by what goes wrong:
 - the handler raises a `DomainError` (the event is wrong for this service): dead-lettered at once;
 - the handler raises `NotYet` (it refers to what this service has not heard of yet): tried again
   with growing pauses for up to `not_yet_timeout_s`, then dead-lettered;
-- the database is out of reach: nothing is dead-lettered; the record is redelivered later;
+- the database is out of reach (or aborted the transaction for a concurrent one): nothing is
+  dead-lettered; the record is redelivered later;
 - anything else (a fault): tried `max_attempts` times, then dead-lettered.
 A dead-lettered record goes to the group's dead-letter topic with the error in its headers and
 the partition moves on. Each outcome (processed, duplicate, retried, dead_lettered, failed) and

@@ -1,4 +1,5 @@
-"""What "the database or the broker is out of reach" looks like, in one list.
+"""What "the database or the broker is out of reach" looks like, in one list (and a
+transaction PostgreSQL aborted for a concurrent one, which passes as well).
 
 The HTTP edge answers these with 503 and `Retry-After`; the consumer never dead-letters an event
 for them, it lets the record be redelivered. Nothing is wrong with the request or the event.
@@ -23,4 +24,8 @@ OUT_OF_REACH: tuple[type[Exception], ...] = (
     TimeoutError,  # connecting, or waiting for a pooled connection
     KafkaConnectionError,
     KafkaTimeoutError,
+    # PostgreSQL aborted the transaction for a concurrent one, still after `in_transaction`'s
+    # attempts: nothing is wrong with the request or the event either, and trying later works.
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
 )

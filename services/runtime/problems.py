@@ -2,10 +2,11 @@
 
 Domain errors get their status from one table; validation errors are 422 naming each field;
 the database or the broker out of reach (connection refused, reset or timed out, a server
-starting or shutting down, too many connections, a pool with no free connection in time) is a
-503 with `Retry-After`, logged as a warning without a traceback: the service recovers by itself
-when they are back. Every error a route may answer is declared in the OpenAPI document as
-problem+json (`PROBLEM_RESPONSES`, `problem_openapi`).
+starting or shutting down, too many connections, a pool with no free connection in time, a
+transaction aborted for a concurrent one after its attempts) is a 503 with `Retry-After`,
+logged as a warning without a traceback: the service recovers by itself when they are back.
+Every error a route may answer is declared in the OpenAPI document as problem+json
+(`PROBLEM_RESPONSES`, `problem_openapi`).
 """
 
 from __future__ import annotations
@@ -178,7 +179,7 @@ def install_problem_handlers(app: FastAPI, *, retry_after_s: int = 2) -> None:
         return problem(
             503,
             "Service unavailable",
-            "The database or the broker is out of reach; try again shortly.",
+            "The database or the broker is out of reach or busy; try again shortly.",
             headers={"Retry-After": str(retry_after_s)},
         )
 

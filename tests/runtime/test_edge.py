@@ -56,6 +56,8 @@ async def _get(app: FastAPI, path: str) -> httpx.Response:
         ConnectionResetError(104, "Connection reset by peer"),
         TimeoutError(),  # what pool.acquire(timeout=...) raises
         KafkaConnectionError("broker down"),
+        asyncpg.DeadlockDetectedError("deadlock detected"),
+        asyncpg.SerializationError("could not serialize access due to concurrent update"),
     ],
     ids=lambda error: type(error).__name__,
 )
