@@ -36,7 +36,6 @@ from services.matching.columns import (
     WIDTH,
     GroupKey,
     OfferColumns,
-    chord,
 )
 from services.matching.filters import within_both_radii, within_validity
 from services.matching.geo import EARTH_RADIUS_KM
@@ -118,7 +117,8 @@ class _Needs:
             [self.cos_phi * np.cos(self.lam), self.cos_phi * np.sin(self.lam), np.sin(self.phi)],
             axis=1,
         )
-        self.chord = np.array([chord(n.max_distance_km) for n in needs], np.float64)
+        # `columns.chord` on the array (a bound: its roundings are far within the margin).
+        self.chord = 2 * np.sin(np.minimum(self.radius / (2 * EARTH_RADIUS_KM), math.pi / 2))
         self.required = np.array([features.known(n.required_features) for n in needs], np.int64)
         self.wanted = table[:, 10].copy()
         self.social = table[:, 11].copy()
@@ -439,7 +439,7 @@ def _candidates(
         if row != last:
             last, listed = row, []
             found[views[row].need_id] = listed
-        parts_of = MappingProxyType(dict(zip(PARTS, values, strict=True)))
+        parts_of = MappingProxyType(dict(zip(PARTS, values, strict=False)))  # a row per part
         scored = ScoreBreakdown(parts_of, weights, score, version)
         listed.append(Candidate(_held(items[col]), views[row], scored))
     return found
