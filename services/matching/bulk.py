@@ -3,18 +3,22 @@
 Needs are taken in groups that read the same offers (same territory, category and unit). For
 a group, the conditions that compare one number of each side (capacity, price model, budget,
 requester kind, a shared weekday) are evaluated for every need and offer at once; the pairs of
-all groups left then get, as arrays, their distance, their time overlap (the integer interval
-arithmetic of `availability.overlap`, on the week's intervals padded to a common width) and
-every part of the score. A pair the arrays do not cover (an offer with more week intervals
-than its row holds, a dated window longer than a week, a closure within a dated window) gets
-its overlap from `availability.overlap` itself. The text, the costliest part, is compared only
-for the pairs that may still reach the threshold and a need's `top_k`.
+all groups left are first cut to those within a chord of the radius (a straight line through
+the Earth, cheaper than the great circle), then get, as arrays, their distance, their time
+overlap (the integer interval arithmetic of `availability.overlap`, on the week's intervals
+padded to a common width) and every part of the score. A pair the arrays do not cover (an
+offer with more week intervals than its row holds, a dated window longer than a week, a
+closure within a dated window) gets its overlap from `availability.overlap` itself. The text,
+the costliest part, is compared only for the pairs that may still reach the threshold and a
+need's `top_k`.
 
 The answer is exactly `rank_for_need`'s: the array distance may differ from the scalar one by a
 rounding, so a pair within a hair of a radius is checked with the scalar filter, and every
 comparison of totals leaves a margin far wider than any rounding; the pairs finally proposed
-get the scalar distance and are ordered by their exact score, as `rank_for_need` orders them.
-Every other part is the same arithmetic on the same numbers, so the same to the last bit. Pure.
+get the scalar distance (the same operations, the sines and arcsine by `math`'s functions) and
+totals (Python's `sum` of each pair's products), and are ordered by them as `rank_for_need`
+orders them. Every other part is the same arithmetic on the same numbers, so the same to the
+last bit. Pure.
 """
 
 from __future__ import annotations
