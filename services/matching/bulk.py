@@ -3,18 +3,22 @@
 Needs are taken in groups that read the same offers (same territory, category and unit). For
 a group, the conditions that compare one number of each side (capacity, price model, budget,
 requester kind, a shared weekday) are evaluated for every need and offer at once; the pairs of
-all groups left then get, as arrays, their distance, their time overlap (the integer interval
-arithmetic of `availability.overlap`, on the week's intervals padded to a common width) and
-every part of the score. A pair the arrays do not cover (an offer with more week intervals
-than its row holds, a dated window longer than a week, a closure within a dated window) gets
-its overlap from `availability.overlap` itself. The text, the costliest part, is compared only
-for the pairs that may still reach the threshold and a need's `top_k`.
+all groups left are first cut to those within a chord of the radius (a straight line through
+the Earth, cheaper than the great circle), then get, as arrays, their distance, their time
+overlap (the integer interval arithmetic of `availability.overlap`, on the week's intervals
+padded to a common width) and every part of the score. A pair the arrays do not cover (an
+offer with more week intervals than its row holds, a dated window longer than a week, a
+closure within a dated window) gets its overlap from `availability.overlap` itself. The text,
+the costliest part, is compared only for the pairs that may still reach the threshold and a
+need's `top_k`.
 
 The answer is exactly `rank_for_need`'s: the array distance may differ from the scalar one by a
 rounding, so a pair within a hair of a radius is checked with the scalar filter, and every
 comparison of totals leaves a margin far wider than any rounding; the pairs finally proposed
-get the scalar distance and are ordered by their exact score, as `rank_for_need` orders them.
-Every other part is the same arithmetic on the same numbers, so the same to the last bit. Pure.
+get the scalar distance (the same operations, the sines and arcsine by `math`'s functions) and
+totals (Python's `sum` of each pair's products), and are ordered by them as `rank_for_need`
+orders them. Every other part is the same arithmetic on the same numbers, so the same to the
+last bit. Pure.
 """
 
 from __future__ import annotations
@@ -22,15 +26,23 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from itertools import repeat
+from types import MappingProxyType
 
 import numpy as np
 from numpy.typing import NDArray
 
 from contracts.taxonomy import descendants
 from services.matching.availability import MINUTES_PER_DAY, MINUTES_PER_WEEK, overlap
-from services.matching.columns import MODEL_BIT, OTHER_KIND, WIDTH, GroupKey, OfferColumns
+from services.matching.columns import (
+    MODEL_BIT,
+    OTHER_KIND,
+    WIDTH,
+    GroupKey,
+    OfferColumns,
+)
 from services.matching.filters import within_both_radii, within_validity
-from services.matching.geo import EARTH_RADIUS_KM, haversine_radians_km
+from services.matching.geo import EARTH_RADIUS_KM
 from services.matching.model import (
     PARTS,
     Candidate,
@@ -40,10 +52,12 @@ from services.matching.model import (
     PriceModel,
     ScoreBreakdown,
 )
-from services.matching.scoring import breakdown, distance_share
 
 MARGIN = 1e-9
 """Room left for roundings of the array arithmetic, in km and in score (they are ~1e-15)."""
+
+CHORD_MARGIN = 1e-9
+"""Room left for roundings of the chords, in Earth radii."""
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -103,6 +117,12 @@ class _Needs:
             table[:, 7].copy(),
         )
         self.radius = table[:, 8].copy()
+        self.xyz = np.stack(
+            [self.cos_phi * np.cos(self.lam), self.cos_phi * np.sin(self.lam), np.sin(self.phi)],
+            axis=1,
+        )
+        # `columns.chord` on the array (a bound: its roundings are far within the margin).
+        self.chord = 2 * np.sin(np.minimum(self.radius / (2 * EARTH_RADIUS_KM), math.pi / 2))
         self.required = np.array([features.known(n.required_features) for n in needs], np.int64)
         self.wanted = table[:, 10].copy()
         self.social = table[:, 11].copy()
@@ -190,6 +210,12 @@ def _fitting(needs: _Needs, offers: OfferColumns, members: I64, served: I64) -> 
 def _rank(
     needs: _Needs, offers: OfferColumns, rows: I64, cols: I64, policy: Policy
 ) -> dict[str, list[Candidate]]:
+    # The chord first, cheaper than the great circle: a pair within a radius is within its
+    # chord (the margin, some metres, is far wider than the roundings of either).
+    apart = offers.xyz[cols] - needs.xyz[rows]
+    limit = np.minimum(offers.chord[cols], needs.chord[rows]) + CHORD_MARGIN
+    near = np.einsum("ij,ij->i", apart, apart) <= limit * limit
+    rows, cols = rows[near], cols[near]
     distance = _haversine(
         offers.phi[cols],
         offers.lam[cols],
@@ -386,49 +412,83 @@ def _candidates(
     order: I64,
     policy: Policy,
 ) -> dict[str, list[Candidate]]:
-    """The pairs left, by need, scored exactly (the distance by the scalar formula) and cut to
-    `top_k` in `rank_for_need`'s order."""
-    threshold, top_k = policy.threshold, policy.top_k
-    columns = [parts[name][order].tolist() for name in PARTS[1:6]]
+    """The pairs left, by need, scored exactly as `scoring.breakdown` scores them (the
+    distance by the scalar formula) and cut to `top_k` in `rank_for_need`'s order."""
+    shares = {name: parts[name][order] for name in PARTS}
+    shares["distance"] = _distance_shares(needs, offers, rows, cols)
+    table = np.stack([shares[name] for name in PARTS], axis=1)
+    weights = policy.weights
+    # Each product as Python's, then Python's own `sum` of each row: the same total to the
+    # last bit whatever the summation `sum` does.
+    weighted = (table * np.array([weights[name] for name in PARTS])).tolist()
+    total = _clamp(np.array(list(map(sum, weighted)), dtype=np.float64) / policy.weight_sum)
+    kept = np.flatnonzero(total >= policy.threshold)
+    rows, cols, total = rows[kept], cols[kept], total[kept]
+    # Best first within each need; equal totals by offer id.
+    ranked = np.lexsort((-total, rows))
+    ranked = _by_offer_id(offers, rows, cols, total, ranked)
+    rows, cols, kept = rows[ranked], cols[ranked], kept[ranked]
+    first = np.searchsorted(rows, rows, side="left")
+    cut = np.arange(rows.size) - first < policy.top_k
     found: dict[str, list[Candidate]] = {}
-    kept: list[tuple[float, str, OfferView, ScoreBreakdown]] = []
-    last = -1
-    items, views = offers.items, needs.items
-    for row, col, time_part, capacity, price, features, text in zip(
-        rows.tolist(), cols.tolist(), *columns, strict=True
+    items, views, version = offers.items, needs.items, policy.version
+    last, listed = -1, list[Candidate]()
+    for row, col, values, score in zip(
+        rows[cut].tolist(),
+        cols[cut].tolist(),
+        table[kept[cut]].tolist(),
+        total[ranked][cut].tolist(),
+        strict=True,
     ):
         if row != last:
-            if kept:
-                found[views[last].need_id] = _best(views[last], kept, top_k)
-            kept, last = [], row
-        need, offer = views[row], items[col]
-        assert offer is not None  # a slot of a pair holds an offer
-        a, b = offer.location, need.location
-        radius = min(offer.max_distance_km, need.max_distance_km)
-        distance = haversine_radians_km(a.phi, a.lam, a.cos_phi, b.phi, b.lam, b.cos_phi)
-        scored = breakdown(
-            {
-                "distance": distance_share(distance, radius),
-                "time_overlap": time_part,
-                "capacity_fit": capacity,
-                "price_fit": price,
-                "features": features,
-                "text_similarity": text,
-                "dormancy": offer.idle_share,
-                "social_priority": need.social_priority,
-            },
-            policy,
-        )
-        if scored.total >= threshold:
-            kept.append((-scored.total, offer.offer_id, offer, scored))
-    if kept:
-        found[views[last].need_id] = _best(views[last], kept, top_k)
+            last, listed = row, []
+            found[views[row].need_id] = listed
+        parts_of = MappingProxyType(dict(zip(PARTS, values, strict=False)))  # a row per part
+        scored = ScoreBreakdown(parts_of, weights, score, version)
+        listed.append(Candidate(_held(items[col]), views[row], scored))
     return found
 
 
-def _best(
-    need: NeedView, kept: list[tuple[float, str, OfferView, ScoreBreakdown]], top_k: int
-) -> list[Candidate]:
-    """The `top_k` best, ties broken by offer id."""
-    kept.sort(key=lambda entry: (entry[0], entry[1]))
-    return [Candidate(offer, need, scored) for _, _, offer, scored in kept[:top_k]]
+def _by_offer_id(offers: OfferColumns, rows: I64, cols: I64, total: F64, ranked: I64) -> I64:
+    """`ranked` (by need, then total) with each run of equal need and total put in order of
+    offer id."""
+    r, t = rows[ranked], total[ranked]
+    tied = (r[1:] == r[:-1]) & (t[1:] == t[:-1])
+    if not tied.any():
+        return ranked
+    ranked = ranked.copy()
+    starts = np.flatnonzero(tied & ~np.concatenate(([False], tied[:-1])))
+    ends = np.flatnonzero(tied & ~np.concatenate((tied[1:], [False]))) + 2
+    items = offers.items
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        run = ranked[start:end].tolist()
+        ids = [_held(items[col]).offer_id for col in cols[run].tolist()]
+        ranked[start:end] = [at for _, at in sorted(zip(ids, run, strict=True))]
+    return ranked
+
+
+def _held(offer: OfferView | None) -> OfferView:
+    assert offer is not None  # a slot of a pair holds an offer
+    return offer
+
+
+def _distance_shares(needs: _Needs, offers: OfferColumns, rows: I64, cols: I64) -> F64:
+    """`scoring.distance_share` of each pair at the distance `geo.haversine_radians_km`
+    gives, to the last bit: the arithmetic on arrays (the same IEEE operations in the same
+    order), the sines, powers and arcsine by the functions the scalar formula calls."""
+    phi1, lam1, cos1 = offers.phi[cols], offers.lam[cols], offers.cos_phi[cols]
+    phi2, lam2, cos2 = needs.phi[rows], needs.lam[rows], needs.cos_phi[rows]
+
+    def squared_sines(half: F64) -> F64:
+        return np.array(list(map(pow, map(math.sin, half.tolist()), repeat(2))), np.float64)
+
+    h = squared_sines((phi2 - phi1) / 2) + cos1 * cos2 * squared_sines((lam2 - lam1) / 2)
+    arcs = map(math.asin, np.minimum(1.0, np.sqrt(h)).tolist())
+    distance = 2 * EARTH_RADIUS_KM * np.array(list(arcs), np.float64)
+    radius = np.minimum(offers.radius[cols], needs.radius[rows])
+    positive = radius > 0
+    return np.where(
+        positive,
+        _clamp(1 - distance / np.where(positive, radius, 1.0)),
+        (distance == 0).astype(np.float64),
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import timedelta
 
@@ -10,11 +11,12 @@ from hypothesis import strategies as st
 
 from services.matching.bulk import rematch_all
 from services.matching.candidates import OfferIndex
-from services.matching.filters import shared_time
+from services.matching.filters import distance_km, shared_time
 from services.matching.model import (
     DEFAULT_POLICY,
     Candidate,
     DatedWindow,
+    Location,
     NeedView,
     OfferView,
     Policy,
@@ -236,3 +238,51 @@ def test_an_index_whose_gone_offers_named_too_many_kinds_ranks_with_arrays_again
     assert found == _one_by_one(need_list, list(index), DEFAULT_POLICY)
     assert found is not None
     assert [len(found[n.need_id]) for n in need_list] == [1, 1, 0]
+
+
+def _around(rng: random.Random, spread: float) -> Location:
+    return Location(44.93 + rng.uniform(-spread, spread), 5.68 + rng.uniform(-spread, spread))
+
+
+def test_every_distance_part_is_the_scalar_one_to_the_last_bit() -> None:
+    # A thousand pairs up to some hundred km apart scored on the distance alone, each offer
+    # reaching a little beyond its need, so that a part near 0 shows the distance's last bit:
+    # an arcsine taken another way than the scalar formula's (numpy's) differs there for a few.
+    rng = random.Random(7)
+    need = van_need(max_distance_km=1000)
+    offer_list = []
+    for i in range(1000):
+        offer = van_offer(offer_id=f"offer-{i:04}", location=_around(rng, 2.0))
+        offer_list.append(replace(offer, max_distance_km=distance_km(offer, need) * 1.001))
+    policy = replace(DEFAULT_POLICY, weights={"distance": 1.0}, threshold=0.0, top_k=1000)
+    found = rematch_all([need], offer_list, policy)
+    assert found == _one_by_one([need], offer_list, policy)
+    assert found is not None
+    assert len(found[need.need_id]) == 1000
+
+
+def test_equal_offers_are_ranked_by_offer_id_whatever_their_slots() -> None:
+    # Equal scores, the offers filed in another order than their ids'.
+    offer_list = [van_offer(offer_id=f"offer-{i:02}") for i in range(12)]
+    random.Random(3).shuffle(offer_list)
+    policy = replace(DEFAULT_POLICY, top_k=8)
+    found = rematch_all([van_need()], offer_list, policy)
+    assert found == _one_by_one([van_need()], offer_list, policy)
+    assert found is not None
+    assert [c.offer.offer_id for c in found["need-van"]] == [f"offer-{i:02}" for i in range(8)]
+
+
+def test_offers_at_the_very_edge_of_their_radius_are_kept() -> None:
+    # Each offer reaches exactly as far as the need: the bound taken on the chord before the
+    # great circle must keep every one of them.
+    rng = random.Random(11)
+    need = van_need(max_distance_km=100)
+    offer_list = []
+    for i in range(60):
+        offer = van_offer(offer_id=f"offer-{i:02}", location=_around(rng, 0.2))
+        offer_list.append(replace(offer, max_distance_km=distance_km(offer, need)))
+    policy = replace(DEFAULT_POLICY, threshold=0.0, top_k=100)
+    found = rematch_all([need], offer_list, policy)
+    assert found == _one_by_one([need], offer_list, policy)
+    assert found is not None
+    assert len(found[need.need_id]) == 60
