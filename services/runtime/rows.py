@@ -78,37 +78,14 @@ class Table:
             f"WHERE {self.name}.{version} < EXCLUDED.{version} RETURNING true"
         )
 
-    def upsert_newest_sql(
-        self, types: Mapping[str, str], *, version: str = "version", also: str = ""
-    ) -> str:
-        """`upsert_if_newer_sql` for many rows in one statement: they come as one array per
-        column (`arrays(rows)`), `types` naming each column's SQL type; a `jsonb` column's
-        values come as JSON text. The keys must be distinct (`newest` picks them), as one
-        statement cannot update a row twice. `RETURNING key` names the rows written."""
-        if set(types) != set(self.columns):
-            raise ValueError(f"{self.name}: the types must name every column, no more")
-        arrays = ", ".join(
-            f"${n}::{'text' if types[c] == 'jsonb' else types[c]}[]"
-            for n, c in enumerate(self.columns, start=1)
-        )
-        picked = ", ".join(
-            f"r.{c}::jsonb" if types[c] == "jsonb" else f"r.{c}" for c in self.columns
-        )
-        assignments = self.excluded_sql() + (f", {also}" if also else "")
-        return (
-            f"INSERT INTO {self.name} ({self.select_list()}) "
-            f"SELECT {picked} FROM unnest({arrays}) AS r({self.select_list()}) "
-            f"ON CONFLICT ({self.key}) DO UPDATE SET {assignments} "
-            f"WHERE {self.name}.{version} < EXCLUDED.{version} RETURNING {self.name}.{self.key}"
-        )
-
     def upsert_documents_sql(
         self, types: Mapping[str, str], *, document: str, version: str = "version", also: str = ""
     ) -> str:
-        """`upsert_newest_sql` for rows that are JSON documents: they come as one JSON array
-        (text, `$1`), each element stored whole in the `document` column (jsonb), the other
-        columns read from its fields of the same names (`types` naming their SQL types), in
-        the array's order. One serialisation of the whole set, and no array per column."""
+        """`upsert_if_newer_sql` for many rows that are JSON documents, in one statement: they
+        come as one JSON array (text, `$1`), each element stored whole in the `document` column
+        (jsonb), the other columns read from its fields of the same names (`types` naming their
+        SQL types), in the array's order. The keys must be distinct (`newest` picks them), as
+        one statement cannot update a row twice. `RETURNING key` names the rows written."""
         if set(types) | {document} != set(self.columns) or document in types:
             raise ValueError(f"{self.name}: the types must name every column but the document")
         picked = ", ".join(
@@ -122,14 +99,6 @@ class Table:
             f"ON CONFLICT ({self.key}) DO UPDATE SET {assignments} "
             f"WHERE {self.name}.{version} < EXCLUDED.{version} RETURNING {self.name}.{self.key}"
         )
-
-    def arrays(self, rows: Sequence[Mapping[str, Any]]) -> tuple[list[Any], ...]:
-        """The arguments of `upsert_newest_sql`: one list per column, in column order."""
-        columns: tuple[list[Any], ...] = tuple([] for _ in self.columns)
-        for row in rows:
-            for column, value in zip(columns, self.values(row), strict=True):
-                column.append(value)
-        return columns
 
     def values(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
         """The arguments of `insert_sql()`: `row`'s values in column order.

@@ -99,28 +99,6 @@ def test_newest_keeps_each_keys_first_highest_version_in_input_order() -> None:
     assert [i[2] for i in kept] == ["b2", "a3", "c1"]
 
 
-async def test_upsert_newest_writes_a_set_as_the_upserts_one_by_one_would(outbox_pool) -> None:
-    await outbox_pool.execute(
-        "CREATE TABLE parcels (id int PRIMARY KEY, owner text, area float, version int,"
-        " updated_at text)"
-    )
-    sql = PARCELS.upsert_newest_sql(
-        {"id": "integer", "owner": "text", "area": "float8", "version": "integer",
-         "updated_at": "text"}
-    )  # fmt: skip
-
-    async def write(*rows: tuple[int, int, str]) -> set[int]:
-        given = [{**ROW, "id": i, "version": v, "owner": o} for i, v, o in rows]
-        return {r["id"] for r in await outbox_pool.fetch(sql, *PARCELS.arrays(given))}
-
-    assert await write((1, 2, "first"), (2, 1, "two")) == {1, 2}  # inserted
-    # A newer version replaces, the same or an older one changes nothing.
-    assert await write((1, 3, "newer"), (2, 1, "same again"), (3, 1, "three")) == {1, 3}
-    assert await write((1, 2, "overtaken")) == set()
-    stored = await outbox_pool.fetch("SELECT id, owner, version FROM parcels ORDER BY id")
-    assert [tuple(r) for r in stored] == [(1, "newer", 3), (2, "two", 1), (3, "three", 1)]
-
-
 async def test_upsert_documents_writes_a_set_as_the_upserts_one_by_one_would(outbox_pool) -> None:
     """The rows come as one JSON array: each document stored whole, the other columns read
     from its fields."""
