@@ -35,20 +35,19 @@ OFFERS_PER_TERRITORY = 3  # fewer than the default top_k: a need's set is all of
 
 
 def territories(count: int) -> list[str]:
-    """Territory ids half of which fall on low even partitions and half on high odd ones, so
-    that two replicas split them evenly whether the group assigns by range or round robin, and
-    a third gets some of them either way."""
+    """Territory ids on low even partitions and high odd ones in turn (0, 7, 2, 9, 4, 11, ...),
+    so that two replicas split them evenly whether the group assigns by range or round robin,
+    and a third gets some of them either way (each of its shares holds one of those six
+    partitions, and every one of them gets a territory once `count` >= 6)."""
     partitions = list(range(PARTITIONS))
-    low_even: list[str] = []
-    high_odd: list[str] = []
-    while len(low_even) < count // 2 or len(high_odd) < count - count // 2:
+    targets = (0, 7, 2, 9, 4, 11)
+    found: list[str] = []
+    while len(found) < count:
         territory = str(uuid.uuid4())
         partition = DefaultPartitioner()(territory.encode(), partitions, partitions)
-        if partition in (0, 2, 4) and len(low_even) < count // 2:
-            low_even.append(territory)
-        elif partition in (7, 9, 11) and len(high_odd) < count - count // 2:
-            high_odd.append(territory)
-    return low_even + high_odd
+        if partition == targets[len(found) % len(targets)]:
+            found.append(territory)
+    return found
 
 
 @dataclass
