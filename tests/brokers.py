@@ -11,6 +11,7 @@ reads a topic from its beginning, and an event of another package that it cannot
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 
 import pytest
@@ -19,7 +20,7 @@ from services.devstack.tansu import TansuBroker, start_tansu
 
 
 @pytest.fixture(scope="package")
-def tansu(worker_id: str) -> Iterator[TansuBroker | None]:
+def tansu(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TansuBroker | None]:
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         if worker_id != "master":
             # The services' consumer groups have fixed names: two sessions on one broker would
@@ -27,9 +28,18 @@ def tansu(worker_id: str) -> Iterator[TansuBroker | None]:
             pytest.fail("KAFKA_BOOTSTRAP_SERVERS needs one test process: make test TEST_WORKERS=0")
         yield None
         return
-    broker = start_tansu()
+    log_path = tmp_path_factory.mktemp("tansu") / "tansu.log"
+    broker = start_tansu(log_path=log_path)
     yield broker
+    exited = broker.process.poll()
     broker.stop()
+    if exited is not None:
+        # Its tests then fail on refused connections; what the broker said is the clue.
+        tail = log_path.read_text(errors="replace")[-4000:]
+        warnings.warn(
+            f"the package's Tansu broker exited ({exited}) before its tests ended:\n{tail}",
+            stacklevel=1,
+        )
 
 
 @pytest.fixture(scope="package")
