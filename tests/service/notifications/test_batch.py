@@ -20,7 +20,7 @@ from tests.service.notifications.steps import proposal_opened, proposed
 
 
 class RolledBack(Exception):
-    pass
+    """Raised to end the test's transaction, so nothing it wrote stays."""
 
 
 def event(payload: EventPayload, territory: str) -> CloudEvent[Any]:

@@ -45,6 +45,16 @@ def _one_by_one(
     return {need.need_id: rank_for_need(need, index, policy) for need in need_list}
 
 
+def _as_one_by_one(
+    need_list: list[NeedView], offer_list: list[OfferView], policy: Policy
+) -> dict[str, list[Candidate]]:
+    """The re-match of these, checked equal to ranking need by need."""
+    found = rematch_all(need_list, offer_list, policy)
+    assert found == _one_by_one(need_list, offer_list, policy)
+    assert found is not None
+    return found
+
+
 @slow
 @given(
     st.lists(offers(dense=True), max_size=30, unique_by=lambda o: o.offer_id),
@@ -73,9 +83,7 @@ def test_many_equal_offers_are_cut_to_top_k_by_offer_id() -> None:
     # Equal scores everywhere: the cut and the order rest on the offer id alone.
     offer_list = [van_offer(offer_id=f"offer-{i:02}") for i in range(12)]
     need_list = [van_need(need_id=f"need-{i}") for i in range(3)]
-    found = rematch_all(need_list, offer_list, DEFAULT_POLICY)
-    assert found == _one_by_one(need_list, offer_list, DEFAULT_POLICY)
-    assert found is not None
+    found = _as_one_by_one(need_list, offer_list, DEFAULT_POLICY)
     assert [c.offer.offer_id for c in found["need-0"]] == [f"offer-{i:02}" for i in range(5)]
 
 
@@ -86,9 +94,7 @@ def test_kinds_that_no_offer_names_take_no_bit() -> None:
         van_offer(offer_id="some", eligible_requester_kinds=frozenset(kinds[:40:2])),
         van_offer(offer_id="all", eligible_requester_kinds=frozenset()),
     ]
-    found = rematch_all(need_list, offer_list, DEFAULT_POLICY)
-    assert found == _one_by_one(need_list, offer_list, DEFAULT_POLICY)
-    assert found is not None
+    found = _as_one_by_one(need_list, offer_list, DEFAULT_POLICY)
     assert sum(map(len, found.values())) == 70 + 20
 
 
@@ -160,9 +166,7 @@ def test_a_pair_whose_bound_overstates_it_does_not_hide_a_better_one() -> None:
     a = van_offer(offer_id="a", weekly_slots=slot, exceptions=(closure,), idle_share=1.0)
     b = van_offer(offer_id="b", weekly_slots=slot, idle_share=0.6)
     policy = replace(DEFAULT_POLICY, top_k=1)
-    found = rematch_all([need], [a, b], policy)
-    assert found == _one_by_one([need], [a, b], policy)
-    assert found is not None
+    found = _as_one_by_one([need], [a, b], policy)
     assert [c.offer.offer_id for c in found[need.need_id]] == ["b"]
 
 
@@ -172,9 +176,7 @@ def test_a_pair_ahead_without_the_text_does_not_hide_one_the_text_puts_first() -
     a = van_offer(offer_id="a", idle_share=0.9, description="tracteur agricole")
     b = van_offer(offer_id="b", idle_share=0.8, description=need.description)
     policy = replace(DEFAULT_POLICY, top_k=1)
-    found = rematch_all([need], [a, b], policy)
-    assert found == _one_by_one([need], [a, b], policy)
-    assert found is not None
+    found = _as_one_by_one([need], [a, b], policy)
     assert [c.offer.offer_id for c in found[need.need_id]] == ["b"]
 
 
@@ -185,9 +187,7 @@ def test_a_pair_that_reaches_the_threshold_only_by_its_time_overlap_is_kept() ->
     offer = van_offer(idle_share=0.0, capacity=100, description="")
     weights = {"time_overlap": 1.0, "features": 1.0, "dormancy": 1.0}
     policy = replace(DEFAULT_POLICY, weights=weights, threshold=0.3)
-    found = rematch_all([need], [offer], policy)
-    assert found == _one_by_one([need], [offer], policy)
-    assert found is not None
+    found = _as_one_by_one([need], [offer], policy)
     assert [c.offer.offer_id for c in found[need.need_id]] == [offer.offer_id]
 
 
@@ -207,9 +207,7 @@ def test_a_stretch_over_the_turn_of_the_week_counts_whole() -> None:
         dated_windows=(DatedWindow(sunday + timedelta(hours=23), sunday + timedelta(hours=25)),),
         min_duration_minutes=120,
     )
-    found = rematch_all([weekly, dated], [offer], DEFAULT_POLICY)
-    assert found == _one_by_one([weekly, dated], [offer], DEFAULT_POLICY)
-    assert found is not None
+    found = _as_one_by_one([weekly, dated], [offer], DEFAULT_POLICY)
     assert [len(found[n]) for n in ("weekly", "dated")] == [1, 1]
 
 
@@ -220,9 +218,7 @@ def test_an_offer_with_more_week_intervals_than_its_row_holds() -> None:
     )
     offer = van_offer(weekly_slots=slots)
     need = van_need(weekly_windows=(WeeklySlot(6, 18 * 60, 20 * 60),), min_duration_minutes=120)
-    found = rematch_all([need], [offer], DEFAULT_POLICY)
-    assert found == _one_by_one([need], [offer], DEFAULT_POLICY)
-    assert found is not None
+    found = _as_one_by_one([need], [offer], DEFAULT_POLICY)
     assert len(found[need.need_id]) == 1
 
 
@@ -244,20 +240,25 @@ def _around(rng: random.Random, spread: float) -> Location:
     return Location(44.93 + rng.uniform(-spread, spread), 5.68 + rng.uniform(-spread, spread))
 
 
+def _reaching(
+    need: NeedView, rng: random.Random, *, count: int, spread: float, reach: float
+) -> list[OfferView]:
+    """`count` offers scattered around the need, each reaching `reach` times its distance."""
+    offer_list = []
+    for i in range(count):
+        offer = van_offer(offer_id=f"offer-{i:04}", location=_around(rng, spread))
+        offer_list.append(replace(offer, max_distance_km=distance_km(offer, need) * reach))
+    return offer_list
+
+
 def test_every_distance_part_is_the_scalar_one_to_the_last_bit() -> None:
     # A thousand pairs up to some hundred km apart scored on the distance alone, each offer
     # reaching a little beyond its need, so that a part near 0 shows the distance's last bit:
     # an arcsine taken another way than the scalar formula's (numpy's) differs there for a few.
-    rng = random.Random(7)
     need = van_need(max_distance_km=1000)
-    offer_list = []
-    for i in range(1000):
-        offer = van_offer(offer_id=f"offer-{i:04}", location=_around(rng, 2.0))
-        offer_list.append(replace(offer, max_distance_km=distance_km(offer, need) * 1.001))
+    offer_list = _reaching(need, random.Random(7), count=1000, spread=2.0, reach=1.001)
     policy = replace(DEFAULT_POLICY, weights={"distance": 1.0}, threshold=0.0, top_k=1000)
-    found = rematch_all([need], offer_list, policy)
-    assert found == _one_by_one([need], offer_list, policy)
-    assert found is not None
+    found = _as_one_by_one([need], offer_list, policy)
     assert len(found[need.need_id]) == 1000
 
 
@@ -266,23 +267,15 @@ def test_equal_offers_are_ranked_by_offer_id_whatever_their_slots() -> None:
     offer_list = [van_offer(offer_id=f"offer-{i:02}") for i in range(12)]
     random.Random(3).shuffle(offer_list)
     policy = replace(DEFAULT_POLICY, top_k=8)
-    found = rematch_all([van_need()], offer_list, policy)
-    assert found == _one_by_one([van_need()], offer_list, policy)
-    assert found is not None
+    found = _as_one_by_one([van_need()], offer_list, policy)
     assert [c.offer.offer_id for c in found["need-van"]] == [f"offer-{i:02}" for i in range(8)]
 
 
 def test_offers_at_the_very_edge_of_their_radius_are_kept() -> None:
     # Each offer reaches exactly as far as the need: the bound taken on the chord before the
     # great circle must keep every one of them.
-    rng = random.Random(11)
     need = van_need(max_distance_km=100)
-    offer_list = []
-    for i in range(60):
-        offer = van_offer(offer_id=f"offer-{i:02}", location=_around(rng, 0.2))
-        offer_list.append(replace(offer, max_distance_km=distance_km(offer, need)))
+    offer_list = _reaching(need, random.Random(11), count=60, spread=0.2, reach=1.0)
     policy = replace(DEFAULT_POLICY, threshold=0.0, top_k=100)
-    found = rematch_all([need], offer_list, policy)
-    assert found == _one_by_one([need], offer_list, policy)
-    assert found is not None
+    found = _as_one_by_one([need], offer_list, policy)
     assert len(found[need.need_id]) == 60
