@@ -71,7 +71,6 @@ def spec(settings: NotificationsSettings) -> ServiceSpec:
     """The service as these settings make it."""
     sender = mail_sender(settings)
     mail_jobs = (
-        (mailing.MAIL, mailing.send_notification),
         (mailing.DIGEST, mailing.send_digest),
         (mailing.CONFIRM, mailing.send_confirmation),
     )

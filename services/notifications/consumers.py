@@ -40,7 +40,7 @@ def notification_of(event: CloudEvent[Any]) -> Notification:
     )
 
 
-async def take(conn: Connection, events: Sequence[CloudEvent[Any]]) -> None:
+async def take(conn: Connection, events: Sequence[CloudEvent[Any]], gather_s: float) -> None:
     """Log the events in their order and queue their deliveries and mails (nothing twice for
     one event id), with a few statements for the whole run."""
     logged = [
@@ -50,7 +50,7 @@ async def take(conn: Connection, events: Sequence[CloudEvent[Any]]) -> None:
     written = await store.append_many(conn, logged)
     new = [entry for entry in logged if entry.event_id in written]
     await store.fan_out(conn, new)
-    await mailing.route_many(conn, [(written[n.event_id], n.notification) for n in new])
+    await mailing.route_many(conn, [(written[n.event_id], n.notification) for n in new], gather_s)
 
 
 def event_consumers(settings: NotificationsSettings) -> tuple[EventConsumer, ...]:
@@ -66,7 +66,7 @@ def event_consumers(settings: NotificationsSettings) -> tuple[EventConsumer, ...
     # statement is what a busy loop makes slow.
     @events.on_batch(*NOTIFIED)
     async def on_events(conn: Connection, events: Sequence[CloudEvent[Any]], ctx: Context) -> None:
-        await take(conn, events)
+        await take(conn, events, settings.mail_gather_s)
 
     @events.on(ActorErasedV1)
     async def on_erased(conn: Connection, event: CloudEvent[ActorErasedV1], ctx: Context) -> None:

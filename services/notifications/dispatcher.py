@@ -201,5 +201,5 @@ async def disable(
     notice = Notification(event.type, territory, frozenset({owner}), "parties")
     seq = await store.append(conn, event.id, notice, event.model_dump_json())
     if seq is not None:
-        await mailing.route(conn, seq, notice)
+        await mailing.route(conn, seq, notice, settings.mail_gather_s)
     log.warning("subscription %s disabled (%s)", sub_id, reason.value)

@@ -8,9 +8,12 @@ mail sender (SMTP named in settings, or `.run/mail/` with `make run`).
   confirmation link mailed to it. One notification goes once to an address, whoever else of the
   actor shares it (a person's own choice first).
 - Each notification that concerns the person's actor (as for an `actor` webhook scope) and one
-  of its kinds becomes a job of the durable scheduler: `mail` (at once) or an item of the
-  `mail-digest` job due at the next 07:00 (France). A mail the server refuses or cannot take
-  fails the job, which the scheduler retries with backoff (parked after its attempts).
+  of its kinds becomes an item of the address's `mail-digest` job of the durable scheduler: due
+  `mail_gather_s` after the first item waiting (at once), or at the next 07:00 (France, the
+  daily digest); later items join it without putting it off. One item goes as a mail of its
+  own, several as a list, so an address busy with events gets a mail every `mail_gather_s` at
+  most, not one per event. A mail the server refuses or cannot take fails the job, which the
+  scheduler retries with backoff (parked after its attempts).
 - Every mail carries an unsubscribe link that works without signing in (its token is the
   recipient's random secret); the page asks for one click (a POST), so that a link checker that
   opens links does not unsubscribe anyone. Unsubscribing keeps the address with no kinds, so
@@ -24,7 +27,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +44,6 @@ from services.runtime.db import Connection
 from services.runtime.mail import Mail, MailSender
 from services.runtime.scheduler import Job, schedule, schedule_many
 
-MAIL = "mail"
 DIGEST = "mail-digest"
 CONFIRM = "mail-confirm"
 
@@ -74,15 +76,17 @@ def links(settings: NotificationsSettings) -> Links:
     return Links(settings.public_url.rstrip("/"), settings.portal_url.rstrip("/"))
 
 
-async def route(conn: Connection, seq: int, notification: Notification) -> int:
+async def route(conn: Connection, seq: int, notification: Notification, gather_s: float) -> int:
     """Queue the notification for every confirmed recipient it concerns; return how many."""
-    return await route_many(conn, [(seq, notification)])
+    return await route_many(conn, [(seq, notification)], gather_s)
 
 
-async def route_many(conn: Connection, logged: Sequence[tuple[int, Notification]]) -> int:
-    """Queue each notification (its log `seq`) for every confirmed recipient it concerns, with
-    one read of the territories' recipients and a statement per kind of job; return how many
-    were queued."""
+async def route_many(
+    conn: Connection, logged: Sequence[tuple[int, Notification]], gather_s: float
+) -> int:
+    """Queue each notification (its log `seq`) for every confirmed recipient it concerns, as an
+    item of the recipient's mail job (due in `gather_s`, or at the next digest), with one read
+    of the territories' recipients and two statements; return how many were queued."""
     if not logged:
         return 0
     territories = sorted({uuid.UUID(n.territory_id) for _, n in logged})
@@ -92,9 +96,12 @@ async def route_many(conn: Connection, logged: Sequence[tuple[int, Notification]
         territories,
     )
     now = clock.now()
-    due = next_digest(now)
-    mails: list[tuple[str, datetime, dict[str, Any]]] = []
-    digests: list[tuple[uuid.UUID, int]] = []
+    due = {
+        Frequency.IMMEDIATE: now + timedelta(seconds=gather_s),
+        Frequency.DAILY: next_digest(now),
+    }
+    items: list[tuple[uuid.UUID, int]] = []
+    jobs: list[tuple[str, datetime, dict[str, Any]]] = []
     for seq, notification in logged:
         addressed: set[str] = set()
         for row in rows:
@@ -107,21 +114,17 @@ async def route_many(conn: Connection, logged: Sequence[tuple[int, Notification]
             if row["email"].lower() in addressed:
                 continue
             addressed.add(row["email"].lower())
-            if row["frequency"] == Frequency.IMMEDIATE:
-                payload = {"recipient": str(row["id"]), "seq": seq}
-                mails.append((f"{row['id']}:{seq}", now, payload))
-            else:
-                digests.append((row["id"], seq))
-    await schedule_many(conn, MAIL, mails)
-    if digests:
+            items.append((row["id"], seq))
+            jobs.append((str(row["id"]), due[Frequency(row["frequency"])], {}))
+    if items:
         await conn.execute(
             """INSERT INTO mail_digest_items (recipient_id, seq)
             SELECT * FROM unnest($1::uuid[], $2::bigint[]) ON CONFLICT DO NOTHING""",
-            [recipient for recipient, _ in digests],
-            [seq for _, seq in digests],
+            [recipient for recipient, _ in items],
+            [seq for _, seq in items],
         )
-        await schedule_many(conn, DIGEST, [(str(r), due, {}) for r, _ in digests])
-    return len(mails) + len(digests)
+        await schedule_many(conn, DIGEST, jobs, sooner_only=True)
+    return len(items)
 
 
 async def _recipient(conn: Connection, recipient_id: str) -> asyncpg.Record | None:
@@ -138,41 +141,34 @@ def _item(row: asyncpg.Record) -> dict[str, str]:
     }
 
 
-async def send_notification(
-    conn: Connection, job: Job, ctx: Context, *, settings: NotificationsSettings, sender: MailSender
-) -> None:
-    """The `mail` job: one notification to one recipient (nothing if it left or it expired)."""
-    recipient = await _recipient(conn, job.payload["recipient"])
-    row = await conn.fetchrow(
-        "SELECT type, body, created_at FROM notifications WHERE seq = $1", job.payload["seq"]
-    )
-    if recipient is None or recipient["confirmed_at"] is None or not recipient["kinds"]:
-        return
-    if row is None:
-        return
-    item = _item(row)
-    await _send(sender, settings, recipient, f"MCVT · {item['title']}", "notification", item)
-
-
 async def send_digest(
     conn: Connection, job: Job, ctx: Context, *, settings: NotificationsSettings, sender: MailSender
 ) -> None:
-    """The `mail-digest` job: every waiting notification of a recipient in one mail."""
+    """The `mail-digest` job: every waiting notification of a recipient in one mail (one alone
+    as a mail of its own; nothing if the recipient left or they expired)."""
     recipient = await _recipient(conn, job.key)
     if recipient is None or recipient["confirmed_at"] is None:
         return
     rows = await conn.fetch(
-        """DELETE FROM mail_digest_items i USING notifications n
-        WHERE i.recipient_id = $1 AND n.seq = i.seq
-        RETURNING n.seq, n.type, n.body, n.created_at""",
+        """WITH taken AS (DELETE FROM mail_digest_items WHERE recipient_id = $1 RETURNING seq)
+        SELECT n.seq, n.type, n.body, n.created_at FROM taken JOIN notifications n USING (seq)""",
         recipient["id"],
     )
-    if not rows:
+    if not rows or not recipient["kinds"]:
         return
     items = [_item(row) for row in sorted(rows, key=lambda r: r["seq"])]
     count = len(items)
-    subject = f"MCVT · votre récapitulatif ({count} notification{'s' if count > 1 else ''})"
-    await _send(sender, settings, recipient, subject, "digest", {"items": items})
+    daily = recipient["frequency"] == Frequency.DAILY
+    if count == 1 and not daily:
+        item = items[0]
+        await _send(sender, settings, recipient, f"MCVT · {item['title']}", "notification", item)
+        return
+    subject = (
+        f"MCVT · votre récapitulatif ({count} notification{'s' if count > 1 else ''})"
+        if daily
+        else f"MCVT · {count} nouvelles notifications"
+    )
+    await _send(sender, settings, recipient, subject, "digest", {"items": items, "daily": daily})
 
 
 async def _send(

@@ -59,6 +59,14 @@ class NotificationsSettings(ServiceSettings, MailSettings):
         default=24 * 3600.0, ge=0, description="How long a rotated-out secret still signs."
     )
 
+    # E-mail.
+    mail_gather_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="Mails due at once to one address within this many seconds go as one (the "
+        "first waits that long): a busy actor's people get a mail a while, not one per event.",
+    )
+
     # The live stream (GET /v1/stream).
     stream_retention_s: float = Field(default=7 * 24 * 3600.0, gt=0)
     stream_ping_s: float = Field(default=15.0, gt=0)

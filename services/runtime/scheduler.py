@@ -61,13 +61,16 @@ WITH job AS (
 SELECT pg_notify('scheduled_jobs', extract(epoch FROM due_at)::text) FROM job
 """
 # Many jobs of one kind with one statement (keys distinct); one wake-up, for the earliest.
+# With $5, a job already scheduled keeps its time when that is sooner.
 _SCHEDULE_MANY = """
 WITH job AS (
     INSERT INTO scheduled_jobs (kind, key, due_at, payload)
     SELECT $1, j.key, j.due_at, j.payload::jsonb
     FROM unnest($2::text[], $3::timestamptz[], $4::text[]) AS j(key, due_at, payload)
     ON CONFLICT (kind, key) DO UPDATE SET
-        due_at = EXCLUDED.due_at, payload = EXCLUDED.payload, status = 'pending', attempts = 0,
+        due_at = CASE WHEN $5 THEN least(scheduled_jobs.due_at, EXCLUDED.due_at)
+                      ELSE EXCLUDED.due_at END,
+        payload = EXCLUDED.payload, status = 'pending', attempts = 0,
         lease_id = NULL, leased_until = NULL, last_error = NULL, updated_at = now()
     RETURNING due_at)
 SELECT pg_notify('scheduled_jobs', extract(epoch FROM min(due_at))::text) FROM job
@@ -218,10 +221,16 @@ async def schedule(
 
 
 async def schedule_many(
-    conn: Connection, kind: str, jobs: Sequence[tuple[str, datetime, dict[str, Any]]]
+    conn: Connection,
+    kind: str,
+    jobs: Sequence[tuple[str, datetime, dict[str, Any]]],
+    *,
+    sooner_only: bool = False,
 ) -> None:
     """Schedule jobs (kind, key) at their `due_at` with their payload, as `schedule` does each,
-    with one statement; a key given twice keeps its last time and payload."""
+    with one statement; a key given twice keeps its last time and payload. `sooner_only` moves
+    a job already scheduled only to a sooner time (a job gathering work is not put off by each
+    new piece)."""
     last = {key: (due_at, payload) for key, due_at, payload in jobs}
     if not last:
         return
@@ -231,6 +240,7 @@ async def schedule_many(
         list(last),
         [due_at for due_at, _ in last.values()],
         [json.dumps(payload, allow_nan=False) for _, payload in last.values()],
+        sooner_only,
     )
 
 

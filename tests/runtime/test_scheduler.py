@@ -26,6 +26,7 @@ from services.runtime.scheduler import (
     parked_jobs,
     retry_parked,
     schedule,
+    schedule_many,
     scheduler_backlog,
 )
 from services.runtime.settings import ServiceSettings
@@ -151,6 +152,23 @@ async def test_scheduling_the_same_key_again_moves_it_and_gives_one_run(pool: as
         await asyncio.sleep(0.5)
     [run] = await runs(pool, "k")
     assert run["payload"] == {"n": 3}
+
+
+async def test_sooner_only_moves_a_job_to_a_sooner_time_never_a_later_one(
+    pool: asyncpg.Pool,
+) -> None:
+    soon, later, sooner = (now() + timedelta(seconds=s) for s in (60, 120, 30))
+    async with pool.acquire() as conn:
+        await schedule_many(conn, "test.record", [("a", soon, {}), ("b", soon, {})])
+        await schedule_many(
+            conn, "test.record", [("a", later, {}), ("b", sooner, {})], sooner_only=True
+        )
+        rows = await conn.fetch("SELECT key, due_at FROM scheduled_jobs ORDER BY key")
+        due = {row["key"]: row["due_at"] for row in rows}
+        assert due == {"a": soon, "b": sooner}
+        # Without it, the last time wins, later or not.
+        await schedule_many(conn, "test.record", [("a", later, {})])
+        assert await conn.fetchval("SELECT due_at FROM scheduled_jobs WHERE key = 'a'") == later
 
 
 async def test_a_job_scheduled_in_a_rolled_back_transaction_never_runs(pool: asyncpg.Pool) -> None:

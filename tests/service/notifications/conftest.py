@@ -46,6 +46,7 @@ async def stack(databases: Databases, kafka: str, mailbox: FlakyMailbox) -> Asyn
             **mailbox.settings,
             "public_url": "http://notifications.test",
             "scheduler_poll_interval_s": 0.2,
+            "mail_gather_s": 0.5,
             "scheduler_retry_backoff_s": 0.2,
             "consumer_group_prefix": f"notifications.{uuid.uuid4().hex[:8]}",
         }
