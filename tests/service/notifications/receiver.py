@@ -1,5 +1,5 @@
 """A partner's webhook receiver on a real loopback socket: it records what it is sent and answers
-as each test tells it (a status, a Retry-After, a hang)."""
+as each test tells it (a status, a Retry-After, a hang, a redirect, a body that never ends)."""
 
 from __future__ import annotations
 
