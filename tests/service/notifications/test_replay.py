@@ -5,6 +5,7 @@ nothing is asked of a disabled subscription."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import uuid
 from datetime import UTC, datetime
@@ -116,8 +117,11 @@ async def test_a_replay_after_an_outage_delivers_what_was_missed_and_nothing_els
     def heard(name: str) -> list[str]:
         return [r.headers["webhook-id"] for r in partner.of(hooks[name])]
 
+    def all_heard(name: str) -> bool:
+        return len(heard(name)) >= len(expected[name])
+
     for name, (_, sub) in subs.items():
-        await eventually(lambda name=name: len(heard(name)) >= len(expected[name]))
+        await eventually(functools.partial(all_heard, name))
         await asyncio.sleep(0.5)  # what was queued has had time to be sent
         assert sorted(heard(name)) == sorted(expected[name])
         for got in partner.of(hooks[name]):
