@@ -182,3 +182,31 @@ async def test_nothing_is_asked_of_a_disabled_subscription(
 async def _succeeded(stack: Stack, owner: Member, sub_id: str) -> list[dict[str, Any]]:
     items = await deliveries(stack, owner, sub_id)
     return items if items and all(d["status"] == "succeeded" for d in items) else []
+
+
+async def test_a_territory_wide_replay_is_for_those_who_may_hear_of_the_territory_today(
+    stack: Stack, territory: TerritoryOf, partner: Receiver
+) -> None:
+    """A subscription whose owner may no longer hear of the whole territory (here its scope is
+    widened behind the API's back, as a partner's role taken away would leave it) replays
+    nothing of other actors."""
+    member = await new_member(stack, territory)
+    bystander = await new_member(stack, territory, name="Menuiserie Roux")
+    name = hook()
+    sub = await subscribe(stack, member, partner.url(name), ["mcvt.match.*"])
+    await stack.pool("notifications").execute(
+        "UPDATE subscriptions SET scope = 'territory' WHERE id = $1", uuid.UUID(sub["id"])
+    )
+    await set_enabled(stack, member, sub["id"], False)
+    since = datetime.now(UTC)
+    others = await publish(
+        stack, proposed(territory.id, bystander.id, str(uuid.uuid4())), "m", territory.id
+    )
+    await logged(stack, others.id)
+    await set_enabled(stack, member, sub["id"], True)
+
+    replayed = await replay(stack, member, sub["id"], since, datetime.now(UTC))
+    assert replayed.status_code == 403, replayed.text
+    assert replayed.json()["errors"][0]["field"] == "scope"
+    await asyncio.sleep(0.5)
+    assert partner.of(name) == []
