@@ -26,7 +26,7 @@ from services.runtime import clock
 from services.runtime.access import ADMITTED_ONLY
 from services.runtime.auth import CurrentActor
 from services.runtime.db import Connection, in_transaction
-from services.runtime.errors import InvalidInput, NotFound
+from services.runtime.errors import Conflict, InvalidInput, NotFound
 from services.runtime.pages import CursorParam, Limit, Page, decode_cursor, page_of
 from services.runtime.principal import Principal
 from services.runtime.service import Pool, settings_of
@@ -340,6 +340,7 @@ async def retry_delivery(
 ) -> Queued:
     async def retry(conn: Connection) -> None:
         current = await _own(conn, subscription_id, actor)
+        _ensure_active(current)
         found = await store.delivery(conn, current["id"], _delivery_id(delivery_id))
         if found is None:
             raise NotFound("no such delivery")
@@ -360,9 +361,22 @@ async def replay(subscription_id: str, body: ReplayIn, actor: CurrentActor, pool
 
     async def run(conn: Connection) -> int:
         current = await _own(conn, subscription_id, actor)
-        return await store.replay(conn, current["id"], body.since, body.until)
+        _ensure_active(current)
+        # What the owner may hear of today, not what it might have when it subscribed.
+        ensure_may_use(actor, Scope(current["scope"]))
+        return await store.replay(conn, current, body.since, body.until)
 
     return Queued(queued=await in_transaction(pool, run))
+
+
+def _ensure_active(subscription: asyncpg.Record) -> None:
+    """Nothing is sent to a disabled subscription: asking for it conflicts with its state."""
+    if subscription["status"] != "active":
+        raise Conflict(
+            f"the subscription is disabled ({subscription['disabled_reason']}): enable it "
+            "again (PATCH enabled=true) before asking for deliveries",
+            field="status",
+        )
 
 
 def _delivery_id(value: str) -> uuid.UUID:

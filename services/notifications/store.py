@@ -123,11 +123,12 @@ class Logged:
 # The rows in the order given (`ord`): `seq` follows it. `parties` travel as comma-joined ids, as
 # arrays of unequal lengths cannot be unnested.
 _APPEND = """
-INSERT INTO notifications (event_id, type, territory_id, parties, audience, body)
+INSERT INTO notifications (event_id, type, territory_id, parties, audience, body, event_time)
 SELECT e.event_id, e.type, e.territory_id, string_to_array(e.parties, ',')::uuid[], e.audience,
-       e.body
-FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[])
-     WITH ORDINALITY AS e(event_id, type, territory_id, parties, audience, body, ord)
+       e.body, e.event_time
+FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[],
+            $7::timestamptz[])
+     WITH ORDINALITY AS e(event_id, type, territory_id, parties, audience, body, event_time, ord)
 ORDER BY e.ord
 ON CONFLICT (event_id) DO NOTHING
 RETURNING seq, event_id
@@ -159,11 +160,21 @@ async def append_many(conn: Connection, logged: Sequence[Logged]) -> dict[str, i
         [",".join(sorted(n.notification.parties)) for n in logged],
         [n.notification.audience for n in logged],
         [n.body for n in logged],
+        [n.event_time for n in logged],
     )
     if rows:
         last = max(row["seq"] for row in rows)
         await conn.execute("SELECT pg_notify($1, $2)", NOTIFICATIONS_CHANNEL, str(last))
     return {row["event_id"]: row["seq"] for row in rows}
+
+
+def _subscriber(row: asyncpg.Record) -> Subscriber:
+    return Subscriber(
+        str(row["actor_id"]),
+        str(row["territory_id"]),
+        Scope(row["scope"]),
+        tuple(row["event_types"]),
+    )
 
 
 async def fan_out(conn: Connection, logged: Sequence[Logged]) -> int:
@@ -179,18 +190,7 @@ async def fan_out(conn: Connection, logged: Sequence[Logged]) -> int:
         WHERE s.territory_id = ANY($1::uuid[]) AND s.status = 'active' AND a.status = 'active'""",
         territories,
     )
-    subscribers = [
-        (
-            row["id"],
-            Subscriber(
-                str(row["actor_id"]),
-                str(row["territory_id"]),
-                Scope(row["scope"]),
-                tuple(row["event_types"]),
-            ),
-        )
-        for row in rows
-    ]
+    subscribers = [(row["id"], _subscriber(row)) for row in rows]
     chosen = [
         (sub_id, n)
         for n in logged
@@ -199,6 +199,14 @@ async def fan_out(conn: Connection, logged: Sequence[Logged]) -> int:
     ]
     if not chosen:
         return 0
+    await _queue(conn, chosen)
+    await conn.execute("SELECT pg_notify($1, '')", DELIVERIES_CHANNEL)
+    return len(chosen)
+
+
+async def _queue(conn: Connection, chosen: Sequence[tuple[uuid.UUID, Logged]]) -> None:
+    """Queue each (subscription, event) not queued yet: one row per pair, so an event never goes
+    twice to a subscription under two ids."""
     await conn.execute(
         """INSERT INTO deliveries (id, subscription_id, event_id, event_type, body, event_time)
         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[],
@@ -211,8 +219,6 @@ async def fan_out(conn: Connection, logged: Sequence[Logged]) -> int:
         [n.body for _, n in chosen],
         [n.event_time for _, n in chosen],
     )
-    await conn.execute("SELECT pg_notify($1, '')", DELIVERIES_CHANNEL)
-    return len(chosen)
 
 
 async def queue_one(
@@ -507,8 +513,49 @@ async def redeliver(conn: Connection, delivery_id: uuid.UUID) -> None:
     await conn.execute("SELECT pg_notify($1, '')", DELIVERIES_CHANNEL)
 
 
-async def replay(conn: Connection, sub_id: uuid.UUID, since: datetime, until: datetime) -> int:
-    """Deliver again every event of the subscription published in [since, until)."""
+# The log of one territory over a time range, a page at a time (keyset on the event's time).
+_LOGGED_IN_RANGE = """
+SELECT seq, event_id, type, territory_id, parties, audience, body, event_time FROM notifications
+WHERE territory_id = $1 AND event_time >= $2 AND event_time < $3
+  AND (event_time, seq) > ($4, $5)
+ORDER BY event_time, seq LIMIT $6
+"""
+_REPLAY_PAGE = 500
+
+
+async def replay(
+    conn: Connection, subscription: asyncpg.Record, since: datetime, until: datetime
+) -> int:
+    """Deliver again every event of the subscription published in [since, until); return how
+    many deliveries are due now.
+
+    The log's events of that range that reach the subscription (`reaches`, the rule fan_out
+    applies, so nothing its owner may not see) are queued where they were not, as while it was
+    disabled; then every delivery of the range is due now with a fresh schedule. There is one
+    delivery per (subscription, event), whose webhook id is the event's: replaying twice sends
+    the same message again, never a second one."""
+    sub_id: uuid.UUID = subscription["id"]
+    subscriber = _subscriber(subscription)
+    position: tuple[datetime, int] = (since, 0)
+    while True:
+        rows = await conn.fetch(
+            _LOGGED_IN_RANGE,
+            subscription["territory_id"],
+            since,
+            until,
+            *position,
+            _REPLAY_PAGE,
+        )
+        chosen = [
+            (sub_id, entry)
+            for entry in map(_logged_of, rows)
+            if reaches(subscriber, entry.notification)
+        ]
+        if chosen:
+            await _queue(conn, chosen)
+        if len(rows) < _REPLAY_PAGE:
+            break
+        position = (rows[-1]["event_time"], rows[-1]["seq"])
     done = await conn.execute(
         """UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = now(),
         updated_at = now()
@@ -519,3 +566,13 @@ async def replay(conn: Connection, sub_id: uuid.UUID, since: datetime, until: da
     )
     await conn.execute("SELECT pg_notify($1, '')", DELIVERIES_CHANNEL)
     return int(done.split()[-1])
+
+
+def _logged_of(row: asyncpg.Record) -> Logged:
+    notification = Notification(
+        row["type"],
+        str(row["territory_id"]),
+        frozenset(str(party) for party in row["parties"]),
+        row["audience"],
+    )
+    return Logged(row["event_id"], notification, row["body"], row["event_time"])

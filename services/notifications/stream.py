@@ -6,9 +6,12 @@
   after an id skips nothing.
 - New rows wake the streams through LISTEN/NOTIFY (one listening connection per replica), with a
   polling fallback; comments keep idle connections alive (`ping`).
-- Each connection queues at most `stream_buffer` notifications: a reader too slow to keep up is
-  cut (it reconnects with its last id and loses nothing), never allowed to grow memory. A send
-  that does not complete within the ping interval also ends the connection.
+- The backlog a stream starts with (what the log held when it was asked for, after its
+  `Last-Event-ID`) is read a page of `stream_buffer` at a time, the next page once the reader has
+  taken this one: however long, it is caught up on one connection, paced by the reader.
+- Then each connection queues at most `stream_buffer` live notifications: a reader too slow to
+  keep up is cut (it reconnects with its last id and loses nothing), never allowed to grow
+  memory. A send that does not complete within the ping interval also ends the connection.
 - At most `stream_connections_per_actor` connections per actor and replica (429 beyond).
 - Access is checked again at every read, as for a request: a stream ends when its actor is
   suspended or its session or API key ends, not when the client hangs up.
@@ -21,7 +24,7 @@ import contextlib
 import logging
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 import asyncpg
@@ -132,15 +135,59 @@ async def feed(
                 await asyncio.wait_for(written.wait(), settings.stream_poll_interval_s)
 
 
+async def backlog(
+    pool: asyncpg.Pool,
+    settings: NotificationsSettings,
+    still_allowed: Callable[[], Awaitable[object]],
+    actor_id: uuid.UUID,
+    territory_id: uuid.UUID,
+    after: int,
+    until: int,
+) -> AsyncGenerator[asyncpg.Record, None]:
+    """The actor's notifications after `after` up to `until` at least, a page at a time: the
+    next page is read when the reader has taken this one, nothing is queued."""
+    while after < until:
+        await still_allowed()
+        async with pool.acquire() as conn:
+            rows = await store.stream_after(
+                conn,
+                actor_id,
+                territory_id,
+                after,
+                settings.stream_retention_s,
+                settings.stream_buffer,
+            )
+        for row in rows:
+            yield row
+            after = row["seq"]
+        if len(rows) < settings.stream_buffer:
+            return
+
+
+def _sse(row: asyncpg.Record) -> ServerSentEvent:
+    return ServerSentEvent(data=row["body"], event=row["type"], id=str(row["seq"]))
+
+
 async def events(
-    request: Request, principal: Principal, after: int
+    request: Request, principal: Principal, after: int, until: int
 ) -> AsyncIterator[ServerSentEvent]:
+    """The backlog after `after` up to `until` at the reader's pace, then the live
+    notifications through the bounded queue."""
     settings: NotificationsSettings = request.app.state.settings
     hub: Hub = request.app.state.stream_hub
     pool: asyncpg.Pool = request.app.state.runtime.pool
     check: AccessCheck = request.app.state.check_access
     actor_id = uuid.UUID(principal.actor_id)
     territory_id = uuid.UUID(principal.territory_id)
+    missed = backlog(pool, settings, lambda: check(principal), actor_id, territory_id, after, until)
+    try:
+        async with contextlib.aclosing(missed):
+            async for row in missed:
+                yield _sse(row)
+                after = row["seq"]
+    except _CUT as cut:
+        log.info("stream of %s cut: %s", actor_id, cut)
+        return
     queue: asyncio.Queue[asyncpg.Record] = asyncio.Queue(maxsize=settings.stream_buffer)
     reader = asyncio.create_task(
         feed(pool, hub, settings, lambda: check(principal), actor_id, territory_id, after, queue)
@@ -159,7 +206,7 @@ async def events(
                 getting.cancel()
                 continue
             row = getting.result()
-            yield ServerSentEvent(data=row["body"], event=row["type"], id=str(row["seq"]))
+            yield _sse(row)
     finally:
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError, *_CUT):
@@ -190,6 +237,9 @@ async def stream(
                 errors=[{"field": "Last-Event-ID", "message": "not an id of this stream"}],
             )
         after = int(last_event_id)
+    # Where the backlog ends and the live notifications begin.
+    async with request.app.state.runtime.pool.acquire() as conn:
+        until = await store.last_seq(conn)
     if not hub.enter(actor.actor_id, settings.stream_connections_per_actor):
         return problem(
             429,
@@ -200,7 +250,7 @@ async def stream(
 
     async def content() -> AsyncIterator[ServerSentEvent]:
         try:
-            async for event in events(request, actor, after):
+            async for event in events(request, actor, after, until):
                 yield event
         finally:
             hub.leave(actor.actor_id)

@@ -1,5 +1,5 @@
 """A partner's webhook receiver on a real loopback socket: it records what it is sent and answers
-as each test tells it (a status, a Retry-After, a hang)."""
+as each test tells it (a status, a Retry-After, a hang, a redirect, a body that never ends)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import StreamingResponse
 
 from services.runtime.settings import ServiceSettings
 from tests.support import http_server
@@ -31,6 +32,11 @@ class Behaviour:
     retry_after: str | None = None
     hang: bool = False
     delay_s: float = 0.0  # before answering
+    redirect_to: str | None = None  # a 302 to this URL
+    # A 200 whose body never ends: `first_bytes` at once, then a byte every `drip_s`.
+    endless: bool = False
+    first_bytes: int = 0
+    drip_s: float = 0.3
 
 
 @dataclass
@@ -63,7 +69,14 @@ async def receiver() -> AsyncIterator[Receiver]:
     answered: dict[str, int] = {}
     released = asyncio.Event()  # set at the end, so that the server can stop
 
-    @app.post("/hooks/{name}")
+    async def endless(behaviour: Behaviour) -> AsyncIterator[bytes]:
+        yield b"x" * behaviour.first_bytes
+        while not released.is_set():
+            await asyncio.sleep(behaviour.drip_s)
+            yield b"x"
+
+    # GET too: a redirect followed (a 302 turns a POST into a GET) is seen arriving.
+    @app.api_route("/hooks/{name}", methods=["POST", "GET"])
     async def hook(name: str, request: Request) -> Response:
         arrived.append(request.url.path)
         body = await request.body()
@@ -71,6 +84,16 @@ async def receiver() -> AsyncIterator[Receiver]:
         if behaviour.hang:
             await released.wait()
             return Response(status_code=503)
+        if behaviour.redirect_to:
+            received.append(
+                Received(request.url.path, dict(request.headers), body, time.monotonic())
+            )
+            return Response(status_code=302, headers={"Location": behaviour.redirect_to})
+        if behaviour.endless:
+            received.append(
+                Received(request.url.path, dict(request.headers), body, time.monotonic())
+            )
+            return StreamingResponse(endless(behaviour), media_type="text/plain")
         if behaviour.delay_s:
             await asyncio.sleep(behaviour.delay_s)
         received.append(Received(request.url.path, dict(request.headers), body, time.monotonic()))

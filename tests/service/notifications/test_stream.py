@@ -150,3 +150,37 @@ async def test_a_stream_ends_when_its_actor_is_suspended(
         )
         assert suspended.status_code == 200
         await eventually(lambda: stream.ended, timeout=10)
+
+
+async def test_a_long_backlog_is_caught_up_in_one_connection(
+    stack: Stack, territory: Territory
+) -> None:
+    """Far more missed notifications than the buffer (8 in these tests): the replay from the log
+    goes at the reader's pace, all of it on one connection, then the live ones follow."""
+    member = await new_member(stack, territory)
+    notice = Notification("mcvt.match.proposed.v1", territory.id, frozenset({member.id}), "parties")
+
+    async def written(count: int) -> list[tuple[int, str]]:
+        rows = []
+        async with stack.pool("notifications").acquire() as conn:
+            for _ in range(count):
+                event_id = str(uuid.uuid4())
+                body = json.dumps({"id": event_id, "padding": "x" * 2_000})
+                async with conn.transaction():
+                    seq = await store.append(conn, event_id, notice, body)
+                assert seq is not None
+                rows.append((seq, event_id))
+        return rows
+
+    [(last_seen, _)] = await written(1)
+    missed = await written(200)
+    async with listening(
+        stack.urls["notifications"], member.headers, last_event_id=str(last_seen)
+    ) as stream:
+        await eventually(lambda: len(stream.events) >= len(missed) or stream.ended, timeout=30)
+        assert not stream.ended, f"cut after {len(stream.events)} of {len(missed)}"
+        assert [(int(e.id or 0), json.loads(e.data)["id"]) for e in stream.events] == missed
+        live = await written(3)
+        await eventually(lambda: len(stream.events) >= len(missed) + 3 or stream.ended)
+        assert [int(e.id or 0) for e in stream.events[len(missed) :]] == [s for s, _ in live]
+        assert not stream.ended
