@@ -293,6 +293,7 @@ async def send_test(
 
     async def queue(conn: Connection) -> asyncpg.Record:
         current = await _own(conn, subscription_id, actor)
+        _ensure_active(current)
         delivery_id = await store.queue_one(
             conn, current["id"], ping_id, PING_TYPE, json.dumps(ping), now
         )

@@ -159,7 +159,8 @@ async def test_nothing_is_asked_of_a_disabled_subscription(
         headers=provider.headers,
     )
     replayed = await replay(stack, provider, sub["id"], since, datetime.now(UTC))
-    for response in (retried, replayed):
+    pinged = await client.post(f"/v1/subscriptions/{sub['id']}/test", headers=provider.headers)
+    for response in (retried, replayed, pinged):
         assert response.status_code == 409, response.text
         assert response.headers["content-type"] == "application/problem+json"
         problem = response.json()
