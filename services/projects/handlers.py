@@ -39,7 +39,7 @@ from services.projects.requests import (
 from services.runtime import clock
 from services.runtime.context import Context
 from services.runtime.db import Connection
-from services.runtime.errors import Conflict, Forbidden, InvalidInput, NotFound
+from services.runtime.errors import Conflict, Forbidden, InvalidInput, NotFound, NotYet
 from services.runtime.outbox import emit
 from services.runtime.principal import Principal
 
@@ -413,9 +413,14 @@ async def apply_need(conn: Connection, need: NeedState) -> None:
 async def agreement_activated(
     conn: Connection, agreement: AgreementActivatedV1, ctx: Context
 ) -> None:
-    """The agreement of a project's need activated: the provider's pledges on it are fulfilled."""
+    """The agreement of a project's need activated: the provider's pledges on it are fulfilled.
+
+    The activation may overtake the need's own event (another topic): when the agreement says it
+    serves a project, wait for the need; an agreement of no project concerns no pledge."""
     need = await store.get_need(conn, UUID(agreement.need_id))
     if need is None:
+        if agreement.project_id is not None:
+            raise NotYet(f"need {agreement.need_id} of project {agreement.project_id}")
         return
     agreement_id = UUID(agreement.agreement_id)
     await store.serve_need(conn, need["need_id"], agreement_id)

@@ -13,7 +13,7 @@ import httpx
 from tests.flow.matching.steps import Flow, accept, indexed, proposals_for, status_of
 from tests.governance_steps import all_vote, assembly, close_early, new_assembly_member, propose
 from tests.harness import Stack
-from tests.scenario import Member, declare, need, offer
+from tests.scenario import Member, declare, events_for, need, offer
 from tests.service.agreements.steps import Clock, Deal, activate, agreement_of, agreements
 from tests.service.projects.steps import evaluation, get, move, start, submit
 from tests.support import eventually
@@ -109,6 +109,10 @@ async def test_an_idea_becomes_a_trial_by_vote_is_served_by_an_agreement_and_eva
     made = await agreement_of(stack, town.business, match_id)
     deal = Deal(town.territory, town.business, carrier, offered, wanted, match_id, made)
     active = await activate(stack, clock, deal)
+    [started] = await events_for(
+        stack, "mcvt.agreements", deal.id, until=1, type_="mcvt.agreement.activated.v1"
+    )
+    assert started["data"]["project_id"] == project["id"]
 
     async def fulfilled() -> dict[str, Any] | None:
         response = await projects(stack).get(
