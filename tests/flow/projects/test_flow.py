@@ -139,17 +139,18 @@ async def test_an_idea_becomes_a_trial_by_vote_is_served_by_an_agreement_and_eva
     # The trial's evaluation reaches the impact summary once.
     evaluated = await projects(stack).post(
         f"/v1/projects/{project['id']}/evaluation",
-        json=evaluation(jobs_created=1, jobs_consolidated=0, people_served=120),
+        json=evaluation(jobs_created=1, jobs_consolidated=1, people_served=120),
         headers=carrier.headers,
     )
     assert evaluated.status_code == 201, evaluated.text
 
     async def booked() -> dict[str, Decimal] | None:
         found = await totals(stack, carrier)
-        return found if "jobs_created_or_consolidated" in found else None
+        return found if "jobs_created" in found else None
 
     summary = await eventually(booked, timeout=30)
-    assert summary["jobs_created_or_consolidated"] == 1
+    assert summary["jobs_created"] == 1 and summary["jobs_consolidated"] == 1
+    assert "jobs_created_or_consolidated" not in summary
     assert summary["people_served"] == 120
     assert summary["value_created"] == 1_200_000
     tagged = await stack.pool("agreements").fetchval(
