@@ -178,6 +178,12 @@ class AgreementSignedV1(AgreementState):
 class AgreementActivatedV1(AgreementState):
     event_type = "mcvt.agreement.activated.v1"
 
+    project_id: str | None = Field(
+        default=None,
+        description="The territorial project its need serves, if any (projects fulfils the "
+        "pledges on that need).",
+    )
+
 
 class AgreementAmendmentProposedV1(AgreementState):
     """A party proposed new terms; they take effect once both have signed them."""

@@ -34,7 +34,7 @@ from contracts.governance import (
 from contracts.matches import MatchConfirmedV1
 from contracts.needs import NeedState
 from contracts.offers import OfferState
-from services.agreements import store
+from services.agreements import projects, store
 from services.agreements.domain import credits, lifecycle, money, schedule, statements, usage
 from services.agreements.domain.lifecycle import Agreement, Signed
 from services.agreements.domain.terms import (
@@ -503,7 +503,14 @@ async def activate_job(conn: Connection, job: scheduler.Job, ctx: Context) -> No
     if active is None:
         return
     await store.update_agreement(conn, active)
-    await _emit_state(conn, events.AgreementActivatedV1, active, ctx)
+    project = await projects.project_of(conn, active.id)
+    await _emit_state(
+        conn,
+        events.AgreementActivatedV1,
+        active,
+        ctx,
+        project_id=str(project) if project else None,
+    )
     assert active.starts_at is not None
     await _schedule_close(conn, active, active.starts_at)
 

@@ -2,9 +2,10 @@
 summary and its CSV export.
 
 The summary is computed from the ledger alone (one GROUPING SETS query), so it always equals
-the sum of the ledger rows. The CSV is what a French spreadsheet opens as is: semicolons, UTF-8
-with a byte order mark, decimal commas; a cell that a spreadsheet would read as a formula
-(starting with = + - @, a tab or a carriage return) is prefixed with an apostrophe.
+the sum of the ledger rows and of the projects' figures (the CSV lists both). The CSV is what a
+French spreadsheet opens as is: semicolons, UTF-8 with a byte order mark, decimal commas; a cell
+that a spreadsheet would read as a formula (starting with = + - @, a tab or a carriage return) is
+prefixed with an apostrophe.
 """
 
 from __future__ import annotations
@@ -267,13 +268,15 @@ def csv_text(rows: Iterable[Iterable[object]]) -> str:
 
 
 async def impact_csv(pool: asyncpg.Pool, territory_id: UUID, principal: Principal) -> str:
-    """The ledger rows of the territory, one per agreement, period and kind."""
+    """The ledger rows of the territory, one per agreement, period and kind, then the figures
+    of its projects' evaluations, one per project and kind (so it adds up to the summary); the
+    last column names the project (empty for an agreement's row)."""
     _sees(principal, territory_id)
     async with pool.acquire() as conn:
         rows = await store.ledger_rows(conn, territory_id)
     header = [
         "mois", "accord", "indicateur", "catégorie", "type de fournisseur",
-        "type de bénéficiaire", "valeur", "unité",
+        "type de bénéficiaire", "valeur", "unité", "projet",
     ]  # fmt: skip
     return csv_text(
         [
@@ -288,6 +291,7 @@ async def impact_csv(pool: asyncpg.Pool, territory_id: UUID, principal: Principa
                     r["beneficiary_kind"],
                     NOT_ESTIMATED if r["amount"] is None else r["amount"],
                     r["unit"],
+                    r["project_id"],
                 ]
                 for r in rows
             ),

@@ -69,6 +69,12 @@ async def book_evaluation(conn: Connection, evaluation: ProjectEvaluatedV1) -> N
         people_served=evaluation.people_served,
         value_created_cents=evaluation.value_created_cents,
     )
+    # Kinds this evaluation no longer declares leave (e.g. the jobs once booked as one kind).
+    await conn.execute(
+        "DELETE FROM project_value WHERE project_id = $1 AND kind <> ALL($2::text[])",
+        project_id,
+        [str(row.kind) for row in rows],
+    )
     await conn.executemany(
         """INSERT INTO project_value (project_id, kind, evaluation_id, territory_id, period_month,
                category, beneficiary_kind, amount, unit, recorded_at)

@@ -692,7 +692,7 @@ SELECT kind, unit, period_month, category, beneficiary_kind,
        GROUPING(beneficiary_kind) AS g_kind,
        CASE WHEN sum(estimated) = 0 THEN NULL ELSE sum(amount) END AS amount,
        sum(rows) - sum(estimated) AS not_estimated, sum(rows) AS rows
-FROM value_summary WHERE territory_id = $1
+FROM value_summary WHERE territory_id = $1 AND rows > 0  -- rows all gone leave no figure
 GROUP BY GROUPING SETS ((kind, unit), (kind, unit, period_month), (kind, unit, category),
                         (kind, unit, beneficiary_kind))
 """
@@ -705,9 +705,14 @@ async def impact_rows(conn: Connection, territory_id: UUID) -> list[asyncpg.Reco
 
 async def ledger_rows(conn: Connection, territory_id: UUID) -> list[asyncpg.Record]:
     rows: list[asyncpg.Record] = await conn.fetch(
-        """SELECT agreement_id, period_month, kind, category, provider_kind, beneficiary_kind,
-                  amount, unit FROM value_ledger WHERE territory_id = $1
-           ORDER BY period_month, agreement_id, kind""",
+        """SELECT agreement_id, NULL::uuid AS project_id, period_month, kind, category,
+                  provider_kind, beneficiary_kind, amount, unit
+           FROM value_ledger WHERE territory_id = $1
+           UNION ALL
+           SELECT NULL, project_id, period_month, kind, category, NULL, beneficiary_kind,
+                  amount, unit
+           FROM project_value WHERE territory_id = $1
+           ORDER BY period_month, agreement_id NULLS LAST, project_id, kind""",
         territory_id,
     )
     return rows

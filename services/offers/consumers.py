@@ -1,6 +1,7 @@
 """Events the offers service acts on: actor events, for eligibility, locations and suspensions;
 match events, for the confirmed bookings that changes must keep and the needs' status;
-agreement events, for fulfilled needs and the idle share measured from confirmed usage."""
+agreement events, for fulfilled needs and the idle share measured from confirmed usage; project
+events, for the projects a need may serve."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from contracts.actors import ActorState, ActorSuspendedV1
 from contracts.agreements import AgreementActivatedV1, AgreementRef, UsageConfirmedV1
 from contracts.envelope import CloudEvent
 from contracts.matches import MatchState
+from contracts.projects import ProjectCreatedV1
 from services.offers import domain, handlers
 from services.runtime.consumer import EventConsumer
 from services.runtime.context import Context
@@ -52,3 +54,17 @@ async def on_agreement_event(
     conn: Connection, event: CloudEvent[AgreementRef], ctx: Context
 ) -> None:
     await handlers.apply_agreement(conn, event.data, ctx)
+
+
+project_events = EventConsumer(
+    "offers.projects",
+    batch=EventConsumer.READ_MODEL_BATCH,
+    description="Keeps the projects (territory, carriers) a need may name.",
+)
+
+
+@project_events.on(ProjectCreatedV1)
+async def on_project_created(
+    conn: Connection, event: CloudEvent[ProjectCreatedV1], ctx: Context
+) -> None:
+    await handlers.apply_project(conn, domain.project_record(event.data))

@@ -195,8 +195,9 @@ class NeedDraft(BaseModel):
     )
     project_id: UUID | None = Field(
         default=None,
-        description="The territorial project (projects service) the need serves; the project "
-        "counts it among its needs when you carry it. Set once, at publication.",
+        description="The territorial project (projects service) the need serves: one of your "
+        "territory that you carry, else 422 (also while the project is not yet known here, "
+        "just after its creation). Set once, at publication.",
     )
 
 

@@ -39,7 +39,7 @@ from contracts.offers import (
 )
 from contracts.taxonomy import Unit
 from services.offers import domain, store
-from services.offers.domain import ActorRecord, Asset, Need, Offer
+from services.offers.domain import ActorRecord, Asset, Need, Offer, ProjectRecord
 from services.offers.drafts import (
     AssetChanges,
     AssetDraft,
@@ -308,6 +308,9 @@ async def publish_need(
     conn: Connection, draft: NeedDraft, principal: Principal, terms: Terms, ctx: Context
 ) -> Need:
     requester = await _caller(conn, principal)
+    if draft.project_id is not None:
+        project = await store.get_project(conn, draft.project_id)
+        domain.check_project(draft.project_id, project, requester)
     need = domain.publish_need(
         draft,
         need_id=uuid.uuid4(),
@@ -516,6 +519,13 @@ async def _measure_idleness(conn: Connection, report: UsageConfirmedV1, ctx: Con
         followed = domain.follow_asset(offer, now=now)
         await store.update_offer(conn, followed)
         await _emit_offer(conn, OfferUpdatedV1, followed, updated, ctx, changed=["asset"])
+
+
+# --- project events ---------------------------------------------------------------------------
+
+
+async def apply_project(conn: Connection, project: ProjectRecord) -> None:
+    await store.save_project(conn, project)
 
 
 # --- actor events -----------------------------------------------------------------------------

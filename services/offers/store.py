@@ -11,7 +11,7 @@ import asyncpg
 
 from contracts.actors import Location
 from services.offers import geo
-from services.offers.domain import ActorRecord, Asset, Need, Offer
+from services.offers.domain import ActorRecord, Asset, Need, Offer, ProjectRecord
 from services.offers.domain.bookings import Booking
 from services.runtime.db import Connection
 from services.runtime.pages import keyset
@@ -75,6 +75,34 @@ async def save_actor_if_newer(conn: Connection, actor: ActorRecord) -> bool:
         *_ACTORS.values(_actor_row(actor)),
     )
     return bool(stored)
+
+
+# --- projects (read model) --------------------------------------------------------------------
+
+
+async def get_project(conn: Connection, project_id: UUID) -> ProjectRecord | None:
+    row = await conn.fetchrow(
+        "SELECT project_id, territory_id, carrier_ids FROM projects WHERE project_id = $1",
+        project_id,
+    )
+    if row is None:
+        return None
+    return ProjectRecord(
+        project_id=row["project_id"],
+        territory_id=row["territory_id"],
+        carrier_ids=frozenset(row["carrier_ids"]),
+    )
+
+
+async def save_project(conn: Connection, project: ProjectRecord) -> None:
+    """A project's territory and carriers are set at its creation: a redelivery changes nothing."""
+    await conn.execute(
+        """INSERT INTO projects (project_id, territory_id, carrier_ids) VALUES ($1, $2, $3)
+           ON CONFLICT (project_id) DO NOTHING""",
+        project.project_id,
+        project.territory_id,
+        sorted(project.carrier_ids),
+    )
 
 
 # --- assets -----------------------------------------------------------------------------------

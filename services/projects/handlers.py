@@ -39,7 +39,7 @@ from services.projects.requests import (
 from services.runtime import clock
 from services.runtime.context import Context
 from services.runtime.db import Connection
-from services.runtime.errors import Conflict, Forbidden, InvalidInput, NotFound
+from services.runtime.errors import Conflict, Forbidden, InvalidInput, NotFound, NotYet
 from services.runtime.outbox import emit
 from services.runtime.principal import Principal
 
@@ -62,14 +62,24 @@ def _facilitator(principal: Principal, what: str) -> None:
         raise Forbidden(f"seule l'équipe d'animation du territoire {what}")
 
 
-async def _vision_in_territory(conn: Connection, vision_id: UUID | None, territory: UUID) -> None:
+async def _linked_vision(conn: Connection, vision_id: UUID | None, territory: UUID) -> UUID | None:
+    """The vision an idea or a project links to: one the territory adopted (the current one or
+    a past one), never a draft; none named: the current one, if the territory adopted any."""
     if vision_id is None:
-        return
+        current = await store.current_vision(conn, territory)
+        return current["id"] if current is not None else None
     vision = await store.get_vision(conn, vision_id)
     if vision is None or vision["territory_id"] != territory:
         raise InvalidInput(
             "aucune vision de ce territoire ne porte cet identifiant", field="vision_id"
         )
+    if vision["adopted_at"] is None:
+        raise InvalidInput(
+            "cette vision n'est qu'un projet : seule une vision adoptée par le territoire "
+            "peut être liée",
+            field="vision_id",
+        )
+    return vision_id
 
 
 # --- the vision ---------------------------------------------------------------------------------
@@ -126,7 +136,7 @@ async def adopt_vision(conn: Connection, decision: DecisionMadeV1, ctx: Context)
 
 async def submit_idea(conn: Connection, body: IdeaIn, principal: Principal, ctx: Context) -> UUID:
     territory = territory_of(principal)
-    await _vision_in_territory(conn, body.vision_id, territory)
+    vision_id = await _linked_vision(conn, body.vision_id, territory)
     idea_id = uuid.uuid4()
     await store.insert_idea(
         conn,
@@ -137,7 +147,7 @@ async def submit_idea(conn: Connection, body: IdeaIn, principal: Principal, ctx:
             "description": body.description,
             "theme": str(body.theme),
             "session": body.session,
-            "vision_id": body.vision_id,
+            "vision_id": vision_id,
             "submitted_by": UUID(principal.actor_id),
             "created_at": clock.now(),
         },
@@ -150,7 +160,7 @@ async def submit_idea(conn: Connection, body: IdeaIn, principal: Principal, ctx:
             title=body.title,
             theme=body.theme,
             session=body.session,
-            vision_id=str(body.vision_id) if body.vision_id else None,
+            vision_id=str(vision_id) if vision_id else None,
             submitted_by=principal.actor_id,
         ),
         subject=idea_id,
@@ -246,7 +256,13 @@ async def create_project(
             raise InvalidInput(
                 f"aucune idée de votre territoire n'a l'identifiant {idea}", field="idea_ids"
             )
-    await _vision_in_territory(conn, body.vision_id, territory)
+        if rows[idea]["grouped_into"] is not None:
+            raise Conflict(
+                f"l'idée {idea} a été regroupée dans l'idée {rows[idea]['grouped_into']} : "
+                "liez plutôt celle-ci",
+                field="idea_ids",
+            )
+    vision_id = await _linked_vision(conn, body.vision_id, territory)
     project_id = uuid.uuid4()
     now = clock.now()
     await store.insert_project(
@@ -257,7 +273,7 @@ async def create_project(
             "title": body.title,
             "description": body.description,
             "theme": str(body.theme),
-            "vision_id": body.vision_id,
+            "vision_id": vision_id,
             "stage": str(Stage.IDEA),
             "created_by": me,
             "created_at": now,
@@ -275,7 +291,7 @@ async def create_project(
             theme=body.theme,
             carrier_ids=[str(c) for c in carriers],
             idea_ids=[str(i) for i in ideas],
-            vision_id=str(body.vision_id) if body.vision_id else None,
+            vision_id=str(vision_id) if vision_id else None,
             stage=Stage.IDEA,
             created_by=principal.actor_id,
         ),
@@ -413,9 +429,14 @@ async def apply_need(conn: Connection, need: NeedState) -> None:
 async def agreement_activated(
     conn: Connection, agreement: AgreementActivatedV1, ctx: Context
 ) -> None:
-    """The agreement of a project's need activated: the provider's pledges on it are fulfilled."""
+    """The agreement of a project's need activated: the provider's pledges on it are fulfilled.
+
+    The activation may overtake the need's own event (another topic): when the agreement says it
+    serves a project, wait for the need; an agreement of no project concerns no pledge."""
     need = await store.get_need(conn, UUID(agreement.need_id))
     if need is None:
+        if agreement.project_id is not None:
+            raise NotYet(f"need {agreement.need_id} of project {agreement.project_id}")
         return
     agreement_id = UUID(agreement.agreement_id)
     await store.serve_need(conn, need["need_id"], agreement_id)

@@ -10,6 +10,10 @@ from contracts.fields import Description, Label, Reason, Title
 from contracts.projects import ContributionKind, Stage, Theme, TrialIndicator
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
+VISION = (
+    "A vision the territory adopted (the current one or a past one; a draft is refused). "
+    "Default: the territory's current vision, if it adopted one."
+)
 
 
 class VisionIn(BaseModel):
@@ -30,7 +34,7 @@ class IdeaIn(BaseModel):
     session: Reason = Field(
         default="", max_length=200, description="The workshop or session it came from."
     )
-    vision_id: UUID | None = None
+    vision_id: UUID | None = Field(default=None, description=VISION)
 
 
 class GroupIn(BaseModel):
@@ -45,11 +49,15 @@ class ProjectIn(BaseModel):
     title: Title
     description: Description = ""
     theme: Theme
-    idea_ids: list[UUID] = Field(default_factory=list, max_length=100)
+    idea_ids: list[UUID] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Ideas of your territory; one grouped into another is refused (409).",
+    )
     carrier_ids: list[UUID] = Field(
         default_factory=list, max_length=50, description="Other carriers; you carry it too."
     )
-    vision_id: UUID | None = None
+    vision_id: UUID | None = Field(default=None, description=VISION)
 
 
 class StageIn(BaseModel):

@@ -5,8 +5,9 @@ of a dormant asset put to use (the confirmed quantity when it is counted in hour
 emissions avoided (that quantity times the category's emission factor; null, « non estimé »,
 where no verifiable factor exists — never a guess). Declared by a party and confirmed by the
 other: purchase cost avoided (cents), people served, jobs created or consolidated. A territorial
-project's evaluation declares its jobs, people served and value created (cents) once for the
-project: the jobs of the agreements tagged with it are its own, never declared by them.
+project's evaluation declares its jobs created and consolidated (two kinds), people served and
+value created (cents) once for the project: the jobs of the agreements tagged with it are its
+own, never declared by them.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class ValueKind(StrEnum):
     PURCHASE_COST_AVOIDED = "purchase_cost_avoided"  # cents of euro, declared
     PEOPLE_SERVED = "people_served"  # people, declared
     JOBS = "jobs_created_or_consolidated"  # jobs (full-time equivalents), declared
+    JOBS_CREATED = "jobs_created"  # jobs (FTE), declared by a project's evaluation
+    JOBS_CONSOLIDATED = "jobs_consolidated"  # jobs (FTE), declared by a project's evaluation
     VALUE_CREATED = "value_created"  # cents of euro, declared by a project's evaluation
 
 
@@ -40,6 +43,8 @@ UNITS: dict[ValueKind, str] = {
     ValueKind.PURCHASE_COST_AVOIDED: "cents EUR",
     ValueKind.PEOPLE_SERVED: "personnes",
     ValueKind.JOBS: "ETP",
+    ValueKind.JOBS_CREATED: "ETP",
+    ValueKind.JOBS_CONSOLIDATED: "ETP",
     ValueKind.VALUE_CREATED: "cents EUR",
 }
 LABELS: dict[ValueKind, str] = {
@@ -50,6 +55,8 @@ LABELS: dict[ValueKind, str] = {
     ValueKind.PURCHASE_COST_AVOIDED: "Achats évités",
     ValueKind.PEOPLE_SERVED: "Personnes servies",
     ValueKind.JOBS: "Emplois créés ou consolidés",
+    ValueKind.JOBS_CREATED: "Emplois créés par les projets",
+    ValueKind.JOBS_CONSOLIDATED: "Emplois consolidés par les projets",
     ValueKind.VALUE_CREATED: "Valeur créée par les projets",
 }
 DECLARED = frozenset({ValueKind.PURCHASE_COST_AVOIDED, ValueKind.PEOPLE_SERVED, ValueKind.JOBS})
@@ -92,10 +99,12 @@ def computed_rows(
 def project_rows(
     *, jobs_created: float, jobs_consolidated: float, people_served: int, value_created_cents: int
 ) -> list[Row]:
-    """The rows a project's evaluation declares: its jobs (created and consolidated, counted
-    here once for every agreement tagged with the project), people served, value created."""
+    """The rows a project's evaluation declares: its jobs created and its jobs consolidated
+    (apart, counted here once for every agreement tagged with the project), people served,
+    value created."""
     return [
-        Row(ValueKind.JOBS, Decimal(str(jobs_created)) + Decimal(str(jobs_consolidated))),
+        Row(ValueKind.JOBS_CREATED, Decimal(str(jobs_created))),
+        Row(ValueKind.JOBS_CONSOLIDATED, Decimal(str(jobs_consolidated))),
         Row(ValueKind.PEOPLE_SERVED, Decimal(people_served)),
         Row(ValueKind.VALUE_CREATED, Decimal(value_created_cents)),
     ]

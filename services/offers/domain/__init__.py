@@ -60,6 +60,7 @@ from services.offers.domain.offers import (
     resolve_price,
     withdraw_offer,
 )
+from services.offers.domain.projects import ProjectRecord, check_project, project_record
 from services.offers.domain.shared import check_category_and_unit
 
 __all__ = [
@@ -70,6 +71,7 @@ __all__ = [
     "Booking",
     "Need",
     "Offer",
+    "ProjectRecord",
     "actor_record",
     "asset_state",
     "booked_time",
@@ -82,6 +84,7 @@ __all__ = [
     "check_need_ends",
     "check_offer_change",
     "check_offer_ends",
+    "check_project",
     "create_offer",
     "declare_asset",
     "ensure_asset_of",
@@ -101,6 +104,7 @@ __all__ = [
     "need_state",
     "offer_state",
     "pause_offer",
+    "project_record",
     "publish_need",
     "publish_offer",
     "remeasured",

@@ -13,7 +13,7 @@ import httpx
 from tests.flow.matching.steps import Flow, accept, indexed, proposals_for, status_of
 from tests.governance_steps import all_vote, assembly, close_early, new_assembly_member, propose
 from tests.harness import Stack
-from tests.scenario import Member, declare, need, offer
+from tests.scenario import Member, declare, events_for, need, offer
 from tests.service.agreements.steps import Clock, Deal, activate, agreement_of, agreements
 from tests.service.projects.steps import evaluation, get, move, start, submit
 from tests.support import eventually
@@ -109,6 +109,10 @@ async def test_an_idea_becomes_a_trial_by_vote_is_served_by_an_agreement_and_eva
     made = await agreement_of(stack, town.business, match_id)
     deal = Deal(town.territory, town.business, carrier, offered, wanted, match_id, made)
     active = await activate(stack, clock, deal)
+    activated = "mcvt.agreement.activated.v1"
+    about = await events_for(stack, "mcvt.agreements", deal.id, until=1, type_=activated)
+    [started] = [e for e in about if e["type"] == activated]
+    assert started["data"]["project_id"] == project["id"]
 
     async def fulfilled() -> dict[str, Any] | None:
         response = await projects(stack).get(
@@ -135,17 +139,18 @@ async def test_an_idea_becomes_a_trial_by_vote_is_served_by_an_agreement_and_eva
     # The trial's evaluation reaches the impact summary once.
     evaluated = await projects(stack).post(
         f"/v1/projects/{project['id']}/evaluation",
-        json=evaluation(jobs_created=1, jobs_consolidated=0, people_served=120),
+        json=evaluation(jobs_created=1, jobs_consolidated=1, people_served=120),
         headers=carrier.headers,
     )
     assert evaluated.status_code == 201, evaluated.text
 
     async def booked() -> dict[str, Decimal] | None:
         found = await totals(stack, carrier)
-        return found if "jobs_created_or_consolidated" in found else None
+        return found if "jobs_created" in found else None
 
     summary = await eventually(booked, timeout=30)
-    assert summary["jobs_created_or_consolidated"] == 1
+    assert summary["jobs_created"] == 1 and summary["jobs_consolidated"] == 1
+    assert "jobs_created_or_consolidated" not in summary
     assert summary["people_served"] == 120
     assert summary["value_created"] == 1_200_000
     tagged = await stack.pool("agreements").fetchval(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tests.harness import Stack
 from tests.scenario import new_member, new_territory
-from tests.service.projects.steps import client, submit
+from tests.service.projects.steps import client, project, start, submit
 
 
 def fields(response_json: dict[str, object]) -> list[object]:
@@ -68,6 +68,12 @@ async def test_a_facilitator_groups_duplicates_and_their_supports_move_once(stac
     assert [i["id"] for i in listed.json()["items"]] == [kept["id"]]
     late = await client(stack).post(f"/v1/ideas/{duplicate['id']}/supports", headers=two.headers)
     assert late.status_code == 409
+    linked = await client(stack).post(
+        "/v1/projects", json=project(idea_ids=[duplicate["id"]]), headers=two.headers
+    )
+    assert linked.status_code == 409 and fields(linked.json()) == ["idea_ids"]
+    assert kept["id"] in linked.json()["detail"]  # the idea to link instead
+    assert (await start(stack, two, idea_ids=[kept["id"]]))["idea_ids"] == [kept["id"]]
 
 
 async def test_ideas_page_with_a_cursor_and_filter_by_theme(stack: Stack) -> None:

@@ -73,3 +73,45 @@ async def test_a_vision_of_another_territory_is_not_linked_nor_adopted(stack: St
     assert (await eventually(adopted))["id"] == vision_id
     mine = await client(stack).get("/v1/visions/current", headers=town.facilitator.headers)
     assert mine.status_code == 404
+
+
+async def test_only_an_adopted_vision_is_linked_and_the_current_one_by_default(
+    stack: Stack,
+) -> None:
+    town = await new_territory(stack)
+    member = await new_member(stack, town)
+    facilitator = town.facilitator.headers
+    unlinked = await client(stack).post("/v1/projects", json=project(), headers=member.headers)
+    assert unlinked.status_code == 201 and unlinked.json()["vision_id"] is None  # none adopted
+    first = (await client(stack).post("/v1/visions", json=VISION, headers=facilitator)).json()
+    draft = (await client(stack).post("/v1/visions", json=VISION, headers=facilitator)).json()
+
+    not_adopted = [
+        await client(stack).post(path, json=body, headers=member.headers)
+        for path, body in (
+            ("/v1/ideas", {"title": "Un gîte", "theme": "tourism", "vision_id": draft["id"]}),
+            ("/v1/projects", project(vision_id=draft["id"])),
+        )
+    ]
+    assert [r.status_code for r in not_adopted] == [422, 422]
+    assert [r.json()["errors"][0]["field"] for r in not_adopted] == ["vision_id"] * 2
+
+    await decide(stack, town.id, "free_motion", {"text": "", "vision_id": first["id"]})
+    second = (await client(stack).post("/v1/visions", json=VISION, headers=facilitator)).json()
+    await decide(stack, town.id, "free_motion", {"text": "", "vision_id": second["id"]})
+
+    async def adopted() -> bool:
+        response = await client(stack).get("/v1/visions/current", headers=member.headers)
+        return response.status_code == 200 and response.json()["id"] == second["id"]
+
+    await eventually(adopted)
+    idea = await client(stack).post(
+        "/v1/ideas", json={"title": "Un gîte", "theme": "tourism"}, headers=member.headers
+    )
+    current = await client(stack).post("/v1/projects", json=project(), headers=member.headers)
+    past = await client(stack).post(
+        "/v1/projects", json=project(vision_id=first["id"]), headers=member.headers
+    )
+    assert idea.status_code == 201 and idea.json()["vision_id"] == second["id"]
+    assert current.status_code == 201 and current.json()["vision_id"] == second["id"]
+    assert past.status_code == 201 and past.json()["vision_id"] == first["id"]
