@@ -133,9 +133,10 @@ async def new_member(
     location: dict[str, Any] | None = DIE,
     admit: bool = True,
     email: str | None = None,
+    partner: bool = False,
 ) -> Member:
     """Register an actor at actors (its registrant's e-mail `email`, else a fresh one), admit it
-    unless told not to, wait until offers knows it."""
+    unless told not to (and make it a partner if told to), wait until offers knows it."""
     body = registration(territory.id, kind=kind, name=name, siret=None, location=location)
     if email is not None:
         body["email"] = email
@@ -147,6 +148,13 @@ async def new_member(
             f"/v1/actors/{actor_id}/admit", headers=territory.facilitator.headers
         )
         assert admitted.status_code == 200, admitted.text
+    if partner:
+        granted = await stack.actors.put(
+            f"/v1/actors/{actor_id}/partner",
+            json={"partner": True},
+            headers=territory.facilitator.headers,
+        )
+        assert granted.status_code == 200, granted.text
     headers = await token_for(stack.actors, response.json()["api_key"]["key"])
     await known_to_offers(stack, actor_id, "active" if admit else "pending")
     return Member(actor_id, territory.id, headers)

@@ -78,6 +78,14 @@ class TokenOut(BaseModel):
     expires_in: int
 
 
+class PartnerRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    partner: bool = Field(
+        description="Whether the actor is a partner of its territory: its webhooks may then hear "
+        "of the whole territory."
+    )
+
+
 class SuspendRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: Annotated[str, StringConstraints(min_length=1, max_length=1000), CleanText()]
@@ -198,6 +206,17 @@ async def change_actor(
 )
 async def admit(actor_id: UUID, pool: Pool, me: CurrentActor, ctx: Ctx) -> ActorOut:
     return ActorOut.of(await handlers.admit_actor(pool, actor_id, me, ctx))
+
+
+@router.put(
+    "/actors/{actor_id}/partner",
+    tags=["actors"],
+    summary="Grant or withdraw an actor's partner role (facilitator)",
+)
+async def set_partner(
+    actor_id: UUID, body: PartnerRequest, pool: Pool, me: CurrentActor, ctx: Ctx
+) -> ActorOut:
+    return ActorOut.of(await handlers.set_partner(pool, actor_id, body.partner, me, ctx))
 
 
 @router.post(

@@ -26,7 +26,7 @@ from stdnum.fr import siret as stdnum_siret
 from contracts.actors import ActorKind, ActorStatus, Location
 from contracts.fields import Description, Email, Name
 from services.runtime.errors import Conflict, Forbidden
-from services.runtime.principal import FACILITATOR, Principal
+from services.runtime.principal import FACILITATOR, PARTNER, Principal
 
 
 def normalise_siret(value: str | None) -> str | None:
@@ -123,6 +123,18 @@ def make_facilitator(draft: ActorRegistration, *, actor_id: UUID, now: datetime)
 
 def _next(actor: Actor, now: datetime, **changes: Any) -> Actor:
     return actor.model_copy(update={**changes, "version": actor.version + 1, "updated_at": now})
+
+
+def set_partner(actor: Actor, partner: bool, *, now: datetime) -> Actor:
+    """Grant or withdraw the partner role (its webhooks may hear of the whole territory); the
+    actor unchanged when it already is as asked."""
+    if actor.status not in (ActorStatus.ACTIVE, ActorStatus.PENDING) or actor.erased_at:
+        raise Conflict(f"the role of an actor {actor.status} does not change", field="status")
+    others = tuple(role for role in actor.roles if role != PARTNER)
+    roles = (*others, PARTNER) if partner else others
+    if roles == actor.roles:
+        return actor
+    return _next(actor, now, roles=roles)
 
 
 def admit(actor: Actor, *, now: datetime) -> Actor:

@@ -167,6 +167,21 @@ async def _by_facilitator(
 
 
 @transactional
+async def set_partner(
+    conn: Connection, actor_id: UUID, partner: bool, principal: Principal, ctx: Context
+) -> Actor:
+    """A facilitator of the actor's territory grants or withdraws its partner role (announced
+    only when it changes: every service then applies it, a territory-wide webhook included)."""
+    actor = await _locked(conn, actor_id, principal)
+    domain.ensure_facilitates(principal, actor)
+    changed = domain.set_partner(actor, partner, now=clock.now())
+    if changed is not actor:
+        await store.update_actor(conn, changed)
+        await _emit(conn, ActorUpdatedV1(**domain.state(changed), changed=["roles"]), changed, ctx)
+    return changed
+
+
+@transactional
 async def admit_actor(
     conn: Connection, actor_id: UUID, principal: Principal, ctx: Context
 ) -> Actor:

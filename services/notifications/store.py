@@ -16,6 +16,7 @@ from services.notifications.domain.subscriptions import (
     Scope,
     Subscriber,
     reaches,
+    scope_now,
 )
 from services.runtime import clock
 from services.runtime.db import Connection
@@ -169,10 +170,11 @@ async def append_many(conn: Connection, logged: Sequence[Logged]) -> dict[str, i
 
 
 def _subscriber(row: asyncpg.Record) -> Subscriber:
+    """A subscription as its owner's roles of today (`roles`, when the row has them) allow."""
     return Subscriber(
         str(row["actor_id"]),
         str(row["territory_id"]),
-        Scope(row["scope"]),
+        scope_now(Scope(row["scope"]), row.get("roles")),
         tuple(row["event_types"]),
     )
 
@@ -185,7 +187,7 @@ async def fan_out(conn: Connection, logged: Sequence[Logged]) -> int:
         return 0
     territories = sorted({uuid.UUID(n.notification.territory_id) for n in logged})
     rows = await conn.fetch(
-        """SELECT s.id, s.actor_id, s.territory_id, s.scope, s.event_types
+        """SELECT s.id, s.actor_id, s.territory_id, s.scope, s.event_types, a.roles
         FROM subscriptions s JOIN access_actors a ON a.actor_id = s.actor_id
         WHERE s.territory_id = ANY($1::uuid[]) AND s.status = 'active' AND a.status = 'active'""",
         territories,

@@ -156,7 +156,9 @@ async def ensure_may_list(
 
 # --- the read model -------------------------------------------------------------------------------
 
-_ACTORS = Table("access_actors", ("actor_id", "territory_id", "status", "version"), key="actor_id")
+_ACTORS = Table(
+    "access_actors", ("actor_id", "territory_id", "status", "roles", "version"), key="actor_id"
+)
 _TERRITORIES = Table(
     "access_territories", ("territory_id", "offers_public", "version"), key="territory_id"
 )
@@ -187,6 +189,7 @@ def access_consumer(group: str) -> EventConsumer:
             "actor_id": UUID(state.actor_id),
             "territory_id": UUID(state.territory_id),
             "status": str(state.status),
+            "roles": sorted(state.roles),
             "version": state.version,
         }
         await conn.execute(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 FACILITATOR = "facilitator"
+PARTNER = "partner"  # a partner system (a cluster's tool, a town hall's portal) of the territory
 ADMITTED = "active"
 
 

@@ -17,9 +17,8 @@ from enum import StrEnum
 
 from services.notifications.domain.audience import Audience
 from services.runtime.errors import Forbidden, InvalidInput
-from services.runtime.principal import Principal
+from services.runtime.principal import FACILITATOR, PARTNER, Principal
 
-PARTNER = "partner"
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32  # the spec asks for 24 to 64
 
@@ -83,9 +82,23 @@ def type_matches(pattern: str, event_type: str) -> bool:
     return pattern == event_type
 
 
+def may_hear_territory(roles: Collection[str]) -> bool:
+    """Facilitators and partners may hear of their whole territory."""
+    return FACILITATOR in roles or PARTNER in roles
+
+
+def scope_now(scope: Scope, roles: Collection[str] | None) -> Scope:
+    """The scope a subscription reaches with its owner's roles of today (None: not known yet,
+    the scope as it was granted): an owner no longer facilitator or partner hears only what
+    concerns itself."""
+    if scope is Scope.TERRITORY and roles is not None and not may_hear_territory(roles):
+        return Scope.ACTOR
+    return scope
+
+
 def ensure_may_use(principal: Principal, scope: Scope) -> None:
     """Only facilitators and partners may subscribe to their whole territory."""
-    if scope is Scope.TERRITORY and not (principal.is_facilitator or PARTNER in principal.roles):
+    if scope is Scope.TERRITORY and not may_hear_territory(principal.roles):
         raise Forbidden(
             "only facilitators and partners may subscribe to the whole territory", field="scope"
         )

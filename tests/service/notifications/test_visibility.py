@@ -89,6 +89,53 @@ async def test_the_whole_territory_is_for_facilitators_and_partners(
     assert response.json()["errors"][0]["field"] == "scope"
 
 
+async def test_a_partner_hears_its_territory_until_the_role_is_withdrawn(
+    stack: Stack, territory: Territory, partner: Receiver
+) -> None:
+    cluster = await new_member(stack, territory, name="Cluster Bois Jura", partner=True)
+    provider = await new_member(stack, territory)
+    requester = await new_member(stack, territory, kind="association", name="Les Jardins")
+    name = hook()
+    await subscribe(stack, cluster, partner.url(name), ["mcvt.match.*"], scope="territory")
+
+    def heard() -> set[str]:
+        return {json.loads(r.body)["id"] for r in partner.of(name)}
+
+    between_others = await publish(
+        stack, proposed(territory.id, provider.id, requester.id), "m", territory.id
+    )
+    await eventually(lambda: heard() == {between_others.id})
+
+    # Only the territory's facilitator grants or withdraws the role.
+    path = f"/v1/actors/{cluster.id}/partner"
+    refused = await stack.actors.put(path, json={"partner": False}, headers=provider.headers)
+    assert refused.status_code == 403, refused.text
+    withdrawn = await stack.actors.put(
+        path, json={"partner": False}, headers=territory.facilitator.headers
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert "partner" not in withdrawn.json()["roles"]
+
+    async def roles_known() -> bool:
+        roles = await stack.pool("notifications").fetchval(
+            "SELECT roles FROM access_actors WHERE actor_id = $1", uuid.UUID(cluster.id)
+        )
+        return roles == []
+
+    await eventually(roles_known)
+    # Its subscription now reaches only what concerns it, its token notwithstanding.
+    others = await publish(
+        stack, proposed(territory.id, provider.id, requester.id), "m", territory.id
+    )
+    its_own = await publish(
+        stack, proposed(territory.id, cluster.id, requester.id), "m", territory.id
+    )
+    await logged(stack, others.id)
+    await eventually(lambda: its_own.id in heard())
+    await asyncio.sleep(0.5)  # what was queued has had time to be sent
+    assert heard() == {between_others.id, its_own.id}
+
+
 async def test_only_the_owner_sees_and_changes_a_subscription(
     stack: Stack, territory: Territory, partner: Receiver
 ) -> None:
