@@ -25,6 +25,7 @@ async def test_applies_each_migration_once_in_order(new_database, tmp_path: Path
         "runtime/002_scheduler",
         "runtime/004_outbox_parking",
         "runtime/005_access",
+        "runtime/006_access_roles",
         "svc/001_things",
         "svc/002_more",
     ]
@@ -71,6 +72,7 @@ async def test_replicas_starting_together_apply_once(new_database, tmp_path: Pat
         "runtime/002_scheduler",
         "runtime/004_outbox_parking",
         "runtime/005_access",
+        "runtime/006_access_roles",
         "svc/001_things",
     ]
 
