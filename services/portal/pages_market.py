@@ -18,6 +18,7 @@ from services.portal.forms import (
     need_body,
     offer_body,
     place,
+    text,
 )
 from services.portal.places import commune_names
 from services.portal.upstream import ApiError
@@ -211,6 +212,7 @@ async def _submit(
     done: str,
     *,
     placed: bool = True,
+    then: str = "/",
     **context: Any,
 ) -> Response:
     form = await visit.form()
@@ -223,9 +225,9 @@ async def _submit(
     if not errors:
         try:
             await visit.api("offers", "POST", path, json=body)
-            return visit.redirect("/", done)
+            return visit.redirect(then, done)
         except ApiError as error:
-            if error.status not in (400, 409, 422):
+            if error.status not in (400, 403, 409, 422):
                 raise
             errors = field_errors(visit.words, error) or {"_": error.detail}
     return await _form_page(visit, template, status=422, errors=errors, values=values, **context)
@@ -259,15 +261,34 @@ async def publish_offer(visit: VisitDep) -> Response:
     )  # fmt: skip
 
 
+async def _project(visit: Visit, project_id: str) -> dict[str, Any] | None:
+    """The territorial project a need is opened for (`?projet=`), to name it on the form."""
+    if not project_id:
+        return None
+    project: dict[str, Any] = await visit.api("projects", "GET", f"/v1/projects/{project_id}")
+    return project
+
+
 @router.get("/besoins/nouveau")
-async def need_form(visit: VisitDep) -> Response:
-    return await _form_page(visit, "need_form.html")
+async def need_form(visit: VisitDep, projet: str = "") -> Response:
+    project = await _project(visit, projet)
+    values = {"project_id": str(project["id"])} if project else {}
+    return await _form_page(visit, "need_form.html", project=project, values=values)
 
 
 @router.post("/besoins/nouveau")
 async def publish_need(visit: VisitDep) -> Response:
     _ = visit.words.gettext
+    form = await visit.form()
+    project = await _project(visit, text(form, "project_id"))
+    if project is None:
+        return await _submit(
+            visit, "need_form.html", "/v1/needs", need_body,
+            _("Besoin publié. Les propositions arrivent dans « Mes mises en relation »."),
+        )  # fmt: skip
     return await _submit(
-        visit, "need_form.html", "/v1/needs", need_body,
-        _("Besoin publié. Les propositions arrivent dans « Mes mises en relation »."),
+        visit, "need_form.html", "/v1/needs",
+        lambda typed: {**need_body(typed), "project_id": str(project["id"])},
+        _("Besoin ouvert pour le projet : il figure parmi ce qu'il lui manque encore."),
+        then=f"/projets/{project['id']}", project=project,
     )  # fmt: skip

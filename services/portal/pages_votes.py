@@ -92,6 +92,8 @@ async def _form_context(visit: Visit, kind: str) -> dict[str, Any]:
         return {"rules": await visit.api("governance", "GET", f"{territory}/rules")}
     if kind == "change_matching_policy":
         return {"policy": await visit.api("matching", "GET", "/v1/policy")}
+    if kind == "free_motion":  # the drafts of the territory's vision it may adopt
+        return {"visions": await visit.api("projects", "GET", "/v1/visions/drafts")}
     return {}
 
 
@@ -136,10 +138,12 @@ def _kind(kind: str) -> str:
 
 
 @router.get("/votes/nouvelle/{kind}")
-async def proposal_form(visit: VisitDep, kind: str) -> Response:
+async def proposal_form(visit: VisitDep, kind: str, vision: str = "") -> Response:
     _facilitator(visit)
     in_a_week = (datetime.now(PARIS) + timedelta(days=7)).replace(hour=18, minute=0)
     values = {"method": "majority", "closes_at": in_a_week.strftime("%Y-%m-%dT%H:%M")}
+    if kind == "free_motion" and vision:  # from the vision's page: "submit it to the vote"
+        values["p_vision_id"] = vision
     return await _proposal_form(visit, _kind(kind), values)
 
 
@@ -256,6 +260,17 @@ async def _context(visit: Visit, proposal: dict[str, Any]) -> dict[str, Any]:
         for item in (offer, need):
             if item:
                 names[str(item["id"])] = str(item["title"])
+    elif kind == "free_motion" and p.get("vision_id"):
+        # A draft until adopted, then the current vision: either names it.
+        try:
+            drafts: list[dict[str, Any]] = await visit.api("projects", "GET", "/v1/visions/drafts")
+        except ApiError as error:
+            if error.status not in (403, 404):
+                raise
+            drafts = []
+        current = await _quietly(visit, "projects", "/v1/visions/current")
+        for vision in [*drafts, *([current] if current else [])]:
+            names[str(vision["id"])] = str(vision["title"])
     elif kind == "change_territory_rules" and proposal["status"] == "open":
         territory = proposal["territory_id"]
         context["rules"] = await _quietly(visit, "governance", f"/v1/territories/{territory}/rules")

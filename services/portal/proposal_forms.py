@@ -54,7 +54,8 @@ def parameters_of(kind: str, form: Form) -> dict[str, Any]:
     if kind == "approve_public_asset_agreement":
         return filled({"agreement_id": text(form, "p_agreement_id")})
     if kind == "free_motion":
-        return {"text": text(form, "p_text")}
+        # The vision is optional: a motion without one adopts only its text.
+        return {"text": text(form, "p_text"), **filled({"vision_id": text(form, "p_vision_id")})}
     if kind == "select_for_trial":
         return filled(
             {"project_id": text(form, "p_project_id"),

@@ -199,7 +199,14 @@ def change_lines(
     if kind == "approve_public_asset_agreement":
         return [_("La convention {agreement} s'applique.").format(agreement=p.get("agreement_id"))]
     if kind == "free_motion":
-        return [_("Texte de la motion : « {text} »").format(text=p.get("text", ""))]
+        lines = [_("Texte de la motion : « {text} »").format(text=p.get("text", ""))]
+        if p.get("vision_id"):
+            lines.append(
+                _("Elle adopte la vision du territoire « {vision} ».").format(
+                    vision=names.get(str(p["vision_id"]), p["vision_id"])
+                )
+            )
+        return lines
     if kind == "select_for_trial":
         return [
             _("Le projet {project} retient : {chosen}.").format(
@@ -290,6 +297,7 @@ def field_labels(words: Words) -> dict[str, str]:
         "p_need_id": _("Besoin qui la reçoit"),
         "p_agreement_id": _("Identifiant de la convention"),
         "p_text": _("Texte de la motion"),
+        "p_vision_id": _("Vision du territoire qu'elle adopte"),
         "p_project_id": _("Identifiant du projet"),
         "p_selected_ids": _("Éléments retenus pour l'essai"),
         "p_threshold": _("Score minimal d'une proposition (%)"),
