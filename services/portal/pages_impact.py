@@ -23,7 +23,8 @@ router = APIRouter()
 IN_EUROS = ("money_exchanged", "purchase_cost_avoided")
 KINDS_ORDER = ("money_exchanged", "purchase_cost_avoided", "time_credits_exchanged",
                "dormant_hours_used", "emissions_avoided", "people_served",
-               "jobs_created_or_consolidated")  # fmt: skip
+               "jobs_created_or_consolidated", "jobs_created", "jobs_consolidated",
+               "value_created")  # fmt: skip
 
 
 @dataclass

@@ -163,6 +163,9 @@ def value_kind_words(words: Words, kind: str) -> str:
         "purchase_cost_avoided": _("Achats évités"),
         "people_served": _("Personnes servies"),
         "jobs_created_or_consolidated": _("Emplois créés ou consolidés"),
+        "jobs_created": _("Emplois créés par les projets"),
+        "jobs_consolidated": _("Emplois consolidés par les projets"),
+        "value_created": _("Valeur créée par les projets"),
     }.get(kind, kind)
 
 

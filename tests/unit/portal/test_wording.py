@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from services.agreements.domain.value import LABELS, ValueKind
 from services.portal.i18n import Words
+from services.portal.pages_impact import KINDS_ORDER
+from services.portal.terms_wording import value_kind_words
 from services.portal.wording import (
     distance_km,
     indicator_words,
@@ -89,3 +92,11 @@ def test_quantities_agree_in_number_with_their_unit() -> None:
     assert plain(quantity_words(WORDS, 1, "unit")) == "1 unité"
     assert plain(quantity_words(WORDS, 4, "m3")) == "4 m³"
     assert plain(quantity_words(WORDS, 1.5, "hour")) == "1,5 heure"
+
+
+def test_every_kind_of_value_agreements_books_is_shown_and_named() -> None:
+    # The impact page shows the kinds it orders, named in French: a kind agreements adds (a
+    # project's jobs, say) must not fall off the charts or show its raw name.
+    for kind in ValueKind:
+        assert kind.value in KINDS_ORDER, kind
+        assert value_kind_words(WORDS, kind.value) == LABELS[kind], kind
