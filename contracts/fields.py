@@ -83,6 +83,7 @@ Name = Annotated[str, _text(200, 1), CleanText()]
 Title = Annotated[str, _text(200, 1), CleanText()]
 Description = Annotated[str, _text(5000), CleanText()]
 Reason = Annotated[str, _text(1000), CleanText()]
+Explanation = Annotated[str, _text(1000, 1), CleanText()]  # a reason that must be given
 Label = Annotated[str, _text(100, 1), CleanText()]
 Commune = Annotated[str, _text(100), CleanText()]
 Code = Annotated[str, _text(100, 1), CleanText()]

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.fields import Description, Label, Reason, Title
+from contracts.fields import Description, Explanation, Label, Reason, Title
 from contracts.projects import ContributionKind, Stage, Theme, TrialIndicator
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
@@ -64,7 +64,7 @@ class StageIn(BaseModel):
     model_config = _STRICT
 
     stage: Stage
-    reason: Reason = Field(min_length=1, description="Why: kept in the project's history.")
+    reason: Explanation = Field(description="Why: kept in the project's history.")
 
 
 class PledgeIn(BaseModel):
@@ -84,7 +84,7 @@ class IndicatorIn(TrialIndicator):
 class EvaluationIn(BaseModel):
     model_config = _STRICT
 
-    summary: Reason = Field(min_length=1, description="What the trial showed.")
+    summary: Explanation = Field(description="What the trial showed.")
     indicators: list[IndicatorIn] = Field(default_factory=list, max_length=50)
     jobs_created: float = Field(default=0, ge=0, le=10_000, allow_inf_nan=False)
     jobs_consolidated: float = Field(default=0, ge=0, le=10_000, allow_inf_nan=False)

@@ -67,12 +67,15 @@ async def test_only_carriers_or_facilitators_move_a_stage(stack: Stack) -> None:
     project = await start(stack, carrier)
 
     refused = await move(stack, neighbour, project["id"], "prepared")
+    unexplained = await move(stack, carrier, project["id"], "prepared", reason="  ")
     by_facilitator = await move(stack, town.facilitator, project["id"], "prepared")
     evaluation_refused = await client(stack).post(
         f"/v1/projects/{project['id']}/evaluation", json=evaluation(), headers=neighbour.headers
     )
 
     assert refused.status_code == 403 and refused.json()["errors"][0]["field"] == "stage"
+    assert unexplained.status_code == 422, unexplained.text  # a move says why
+    assert unexplained.json()["errors"][0]["field"] == "reason"
     assert by_facilitator.status_code == 200
     assert evaluation_refused.status_code == 403
     assert (await get(stack, carrier, project["id"]))["stage"] == "prepared"
