@@ -30,5 +30,6 @@ async def test_a_territory_without_value_yet_says_so_and_its_csv_has_the_header_
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     lines = csv.content.decode("utf-8-sig").splitlines()
     assert lines == [
-        "mois;accord;indicateur;catégorie;type de fournisseur;type de bénéficiaire;valeur;unité;projet"
+        "mois;accord;indicateur;catégorie;type de fournisseur;type de bénéficiaire;valeur;unité;"
+        "projet"
     ]
