@@ -114,16 +114,7 @@ async def feed(
     longer read."""
     while True:
         written = hub.current()
-        await still_allowed()
-        async with pool.acquire() as conn:
-            rows = await store.stream_after(
-                conn,
-                actor_id,
-                territory_id,
-                after,
-                settings.stream_retention_s,
-                settings.stream_buffer,
-            )
+        rows = await _page(pool, settings, still_allowed, actor_id, territory_id, after)
         for row in rows:
             try:
                 queue.put_nowait(row)
@@ -133,6 +124,23 @@ async def feed(
         if len(rows) < settings.stream_buffer:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(written.wait(), settings.stream_poll_interval_s)
+
+
+async def _page(
+    pool: asyncpg.Pool,
+    settings: NotificationsSettings,
+    still_allowed: Callable[[], Awaitable[object]],
+    actor_id: uuid.UUID,
+    territory_id: uuid.UUID,
+    after: int,
+) -> list[asyncpg.Record]:
+    """The next `stream_buffer` of the actor's notifications after `after`, once the access
+    check has said it may still read them."""
+    await still_allowed()
+    async with pool.acquire() as conn:
+        return await store.stream_after(
+            conn, actor_id, territory_id, after, settings.stream_retention_s, settings.stream_buffer
+        )
 
 
 async def backlog(
@@ -147,16 +155,7 @@ async def backlog(
     """The actor's notifications after `after` up to `until` at least, a page at a time: the
     next page is read when the reader has taken this one, nothing is queued."""
     while after < until:
-        await still_allowed()
-        async with pool.acquire() as conn:
-            rows = await store.stream_after(
-                conn,
-                actor_id,
-                territory_id,
-                after,
-                settings.stream_retention_s,
-                settings.stream_buffer,
-            )
+        rows = await _page(pool, settings, still_allowed, actor_id, territory_id, after)
         for row in rows:
             yield row
             after = row["seq"]
