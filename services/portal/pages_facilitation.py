@@ -1,9 +1,11 @@
-"""For facilitators: actors waiting to be admitted, and needs without candidates with a way to
-propose a pairing by hand."""
+"""For facilitators: actors waiting to be admitted, the territory's partners (their webhooks hear
+of the whole territory), and needs without candidates with a way to propose a pairing by
+hand."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter
 from fastapi.responses import Response
@@ -11,6 +13,7 @@ from fastapi.responses import Response
 from services.portal.forms import text
 from services.portal.upstream import ApiError
 from services.portal.web import SignInNeeded, Visit, VisitDep
+from services.runtime.principal import FACILITATOR, PARTNER
 
 router = APIRouter()
 
@@ -24,6 +27,10 @@ def _facilitator(visit: Visit) -> None:
 
 async def _page(visit: Visit, status: int = 200, errors: dict[str, str] | None = None) -> Response:
     pending = await visit.api("actors", "GET", "/v1/actors", params={"status": "pending"})
+    active = await visit.api(
+        "actors", "GET", "/v1/actors", params={"status": "active", "limit": 100}
+    )
+    members = [a for a in active["items"] if FACILITATOR not in a["roles"]]
     unmatched: list[dict[str, Any]] = await visit.api("matching", "GET", "/v1/needs/unmatched")
     offers = await visit.api(
         "offers", "GET", "/v1/offers", params={"status": "published", "limit": 100}
@@ -32,6 +39,8 @@ async def _page(visit: Visit, status: int = 200, errors: dict[str, str] | None =
         "facilitation.html",
         status_code=status,
         pending=pending["items"],
+        partners=[a for a in members if PARTNER in a["roles"]],
+        others=[a for a in members if PARTNER not in a["roles"]],
         unmatched=unmatched,
         offers=offers["items"],
         errors=errors or {},
@@ -51,6 +60,23 @@ async def admit(visit: VisitDep, actor_id: str) -> Response:
     await visit.form()
     actor = await visit.api("actors", "POST", f"/v1/actors/{actor_id}/admit")
     return visit.redirect("/animation", _("{name} est admis·e.").format(name=actor["name"]))
+
+
+@router.post("/animation/partenaires")
+async def set_partner(visit: VisitDep) -> Response:
+    _ = visit.words.gettext
+    _facilitator(visit)
+    form = await visit.form()
+    actor_id, partner = text(form, "actor_id"), text(form, "partner") == "oui"
+    actor = await visit.api(
+        "actors", "PUT", f"/v1/actors/{quote(actor_id, safe='')}/partner", json={"partner": partner}
+    )
+    said = (
+        _("{name} est partenaire du territoire.")
+        if partner
+        else _("{name} n'est plus partenaire du territoire.")
+    )
+    return visit.redirect("/animation", said.format(name=actor["name"]))
 
 
 @router.post("/animation/propositions")

@@ -236,6 +236,49 @@ async def test_facilitation_is_for_facilitators_who_admit_and_pair_by_hand(
     assert actor.json()["status"] == "active"
 
 
+async def test_a_facilitator_makes_a_partner_and_withdraws_the_role(portal: Portal) -> None:
+    stack = portal.stack
+    place = await new_place(stack)
+    cluster = await new_person(stack, place.territory, kind="business", name="Cluster Bois")
+
+    async def roles() -> list[str]:
+        actor = await stack.actors.get(
+            f"/v1/actors/{cluster.id}", headers=place.territory.facilitator.headers
+        )
+        found: list[str] = actor.json()["roles"]
+        return found
+
+    async with signed_in(portal, cluster) as browser:
+        page = await browser.get("/animation")
+        assert page.status_code == 403
+        forged = await browser.post(
+            "/animation/partenaires",
+            data={"actor_id": cluster.id, "partner": "oui", "csrf": csrf_in(page.text)},
+        )
+        assert forged.status_code == 403
+    assert await roles() == []
+    async with signed_in(portal, place.facilitator) as browser:
+        page = await browser.get("/animation")
+        assert "Aucun partenaire pour l'instant." in text_of(page.text), text_of(page.text)
+        assert f'<option value="{cluster.id}">Cluster Bois</option>' in page.text
+        made = await browser.post(
+            "/animation/partenaires",
+            data={"actor_id": cluster.id, "partner": "oui", "csrf": csrf_in(page.text)},
+        )
+        assert made.status_code == 303
+        after = await browser.get("/animation")
+        assert "Cluster Bois est partenaire du territoire." in text_of(after.text)
+        assert await roles() == ["partner"]
+        withdrawn = await browser.post(
+            "/animation/partenaires",
+            data={"actor_id": cluster.id, "partner": "non", "csrf": csrf_in(after.text)},
+        )
+        assert withdrawn.status_code == 303
+        last = await browser.get("/animation")
+    assert "Cluster Bois n'est plus partenaire du territoire." in text_of(last.text)
+    assert await roles() == []
+
+
 async def test_a_service_out_of_reach_gives_a_french_page_not_a_500(portal: Portal) -> None:
     from services.portal.app import build_app
 
