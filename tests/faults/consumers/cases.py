@@ -190,7 +190,7 @@ CASES = (
                 "SELECT count(DISTINCT project_id) FROM project_value",
                 _count,
             ),
-            ("ledger rows", "SELECT count(*) FROM project_value", lambda e: 3 * len(e)),
+            ("ledger rows", "SELECT count(*) FROM project_value", lambda e: 4 * len(e)),
             (
                 "value created in the ledger (cents)",
                 "SELECT sum(amount)::bigint FROM project_value WHERE kind = 'value_created'",
