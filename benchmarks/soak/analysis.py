@@ -174,6 +174,14 @@ def trend_of(name: str, points: Sequence[tuple[float, float]], unit: str) -> Tre
     return Trend(name, unit, per_second * 60, rise, limit, rise <= limit)
 
 
+def trends_by_service(
+    what: str, series: Mapping[str, Sequence[tuple[float, float]]], unit: str
+) -> list[Trend]:
+    """A trend per service (`what` and its name): a service falling behind is not hidden by
+    another catching up in a sum."""
+    return [trend_of(f"{what} {name}", points, unit) for name, points in sorted(series.items())]
+
+
 def verdict(trends: Sequence[Trend], effects: Sequence[Effects]) -> tuple[bool, str]:
     """Whether the run held (no upward trend, zero lost, zero doubled), with the line saying so."""
     rising = [t.name for t in trends if not t.flat]

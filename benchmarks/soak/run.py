@@ -37,13 +37,6 @@ class Series:
     lag: dict[str, Points] = field(default_factory=lambda: defaultdict(list))
     rss: dict[str, Points] = field(default_factory=lambda: defaultdict(list))
 
-    def total(self, what: Mapping[str, Points]) -> Points:
-        summed: dict[float, float] = defaultdict(float)
-        for points in what.values():
-            for t, y in points:
-                summed[t] += y
-        return sorted(summed.items())
-
 
 def by_service(lags: Mapping[str, int]) -> dict[str, int]:
     """Consumer groups are named `<service>.<purpose>` (or `<service>-<purpose>`): their lag
@@ -434,17 +427,17 @@ def report(
     def steady_only(points: Points) -> Points:
         return [p for p in points if p[0] <= steady_end]
 
+    def judged(what: str, by_service: Mapping[str, Points], unit: str) -> list[analysis.Trend]:
+        steady = {name: steady_only(points) for name, points in by_service.items()}
+        return analysis.trends_by_service(what, steady, unit)
+
     trends = [
-        analysis.trend_of("outbox backlog", steady_only(series.total(series.backlog)), "rows"),
-        analysis.trend_of("consumer lag", steady_only(series.total(series.lag)), "rows"),
-        analysis.trend_of("jobs due", steady_only(series.total(series.jobs)), "rows"),
-        # The services' memory; Tansu's memory storage keeps every record it is sent (no
-        # retention, BROKER.md), so its RSS grows with the load by design and is only shown.
-        *(
-            analysis.trend_of(f"RSS {name}", steady_only(points), "MiB")
-            for name, points in sorted(series.rss.items())
-            if name != BROKER
-        ),
+        *judged("outbox backlog", series.backlog, "rows"),
+        *judged("consumer lag", series.lag, "rows"),
+        *judged("jobs due", series.jobs, "rows"),
+        # Tansu's memory storage keeps every record it is sent (no retention, BROKER.md), so its
+        # RSS grows with the load by design and is only shown.
+        *judged("RSS", {k: v for k, v in series.rss.items() if k != BROKER}, "MiB"),
     ]
     say("\ntrends over the last half of the steady run: slope, rise fitted, largest rise flat")
     for trend in trends:

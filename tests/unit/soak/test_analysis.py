@@ -88,6 +88,21 @@ def test_the_ceiling_is_the_last_rate_held_before_the_first_that_was_not() -> No
     assert analysis.ramp_rates(0.5, 1.5, 10) == [0.5, 1.5, 2.5, 4, 6, 9]
 
 
+def test_each_service_is_judged_apart_so_one_catching_up_hides_none_falling_behind() -> None:
+    minutes = range(0, 601, 10)
+    catching_up = [(float(s), 1500.0 - 2 * s) for s in minutes]  # 1,500 records down to 300
+    falling_behind = [(float(s), 100.0 + s / 3) for s in minutes]  # 100 up to 300
+    total = [(a[0], a[1] + b[1]) for a, b in zip(catching_up, falling_behind, strict=True)]
+    assert analysis.trend_of("consumer lag", total, "rows").flat  # the sum hides it
+    trends = analysis.trends_by_service(
+        "consumer lag", {"offers": catching_up, "matching": falling_behind}, "rows"
+    )
+    assert [(t.name, t.flat) for t in trends] == [
+        ("consumer lag matching", False),
+        ("consumer lag offers", True),
+    ]
+
+
 def test_the_verdict_passes_only_with_flat_trends_and_nothing_lost_or_doubled() -> None:
     flat = analysis.trend_of("lag", [(0.0, 5.0), (60.0, 5.0), (120.0, 5.0)], "rows")
     ok, line = analysis.verdict([flat], [Effects("needs", 10, 0, 0)])
