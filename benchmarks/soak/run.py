@@ -442,14 +442,14 @@ def report(
     say("\ntrends over the last half of the steady run: slope, rise fitted, largest rise flat")
     for trend in trends:
         say(
-            f"  {trend.name:<22} {trend.per_minute:+8.2f} {trend.unit}/min  rise "
+            f"  {trend.name:<28} {trend.per_minute:+8.2f} {trend.unit}/min  rise "
             f"{trend.rise:+8.1f} (flat up to {trend.limit:.1f})  "
             + ("flat" if trend.flat else "RISING")
         )
     if BROKER in series.rss:
         broker = analysis.trend_of(f"RSS {BROKER}", steady_only(series.rss[BROKER]), "MiB")
         say(
-            f"  {broker.name:<22} {broker.per_minute:+8.2f} MiB/min  not judged: its memory "
+            f"  {broker.name:<28} {broker.per_minute:+8.2f} MiB/min  not judged: its memory "
             "storage keeps every record"
         )
     ok, line = analysis.verdict(trends, found)
