@@ -12,17 +12,10 @@ from fastapi.responses import Response
 
 from services.portal.forms import text
 from services.portal.upstream import ApiError
-from services.portal.web import SignInNeeded, Visit, VisitDep
+from services.portal.web import Visit, VisitDep
 from services.runtime.principal import FACILITATOR, PARTNER
 
 router = APIRouter()
-
-
-def _facilitator(visit: Visit) -> None:
-    if not visit.session.signed_in:
-        raise SignInNeeded
-    if not visit.session.is_facilitator:
-        raise ApiError(403)
 
 
 async def _page(visit: Visit, status: int = 200, errors: dict[str, str] | None = None) -> Response:
@@ -49,14 +42,14 @@ async def _page(visit: Visit, status: int = 200, errors: dict[str, str] | None =
 
 @router.get("/animation")
 async def facilitation(visit: VisitDep) -> Response:
-    _facilitator(visit)
+    visit.ensure_facilitator()
     return await _page(visit)
 
 
 @router.post("/animation/acteurs/{actor_id}/admettre")
 async def admit(visit: VisitDep, actor_id: str) -> Response:
     _ = visit.words.gettext
-    _facilitator(visit)
+    visit.ensure_facilitator()
     await visit.form()
     actor = await visit.api("actors", "POST", f"/v1/actors/{actor_id}/admit")
     return visit.redirect("/animation", _("{name} est admis·e.").format(name=actor["name"]))
@@ -65,7 +58,7 @@ async def admit(visit: VisitDep, actor_id: str) -> Response:
 @router.post("/animation/partenaires")
 async def set_partner(visit: VisitDep) -> Response:
     _ = visit.words.gettext
-    _facilitator(visit)
+    visit.ensure_facilitator()
     form = await visit.form()
     actor_id, partner = text(form, "actor_id"), text(form, "partner") == "oui"
     actor = await visit.api(
@@ -82,7 +75,7 @@ async def set_partner(visit: VisitDep) -> Response:
 @router.post("/animation/propositions")
 async def propose(visit: VisitDep) -> Response:
     _ = visit.words.gettext
-    _facilitator(visit)
+    visit.ensure_facilitator()
     form = await visit.form()
     need_id, offer_id = text(form, "need_id"), text(form, "offer_id")
     try:

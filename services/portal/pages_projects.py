@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from services.portal.forms import Form, field_errors, listed, number, text
 from services.portal.proposal_forms import filled
 from services.portal.upstream import ApiError
-from services.portal.web import SignInNeeded, Visit, VisitDep
+from services.portal.web import Visit, VisitDep
 
 router = APIRouter()
 
@@ -244,10 +244,7 @@ async def _vision_page(
 
 @router.get("/projets/vision")
 async def vision_form(visit: VisitDep) -> Response:
-    if not visit.session.signed_in:
-        raise SignInNeeded
-    if not visit.session.is_facilitator:  # the form is for them; the API refuses others anyway
-        raise ApiError(403)
+    visit.ensure_facilitator()
     return await _vision_page(visit)
 
 

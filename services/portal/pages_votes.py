@@ -57,18 +57,12 @@ def _member(visit: Visit) -> None:
         raise SignInNeeded
 
 
-def _facilitator(visit: Visit) -> None:
-    _member(visit)
-    if not visit.session.is_facilitator:
-        raise ApiError(403)
-
-
 # --- opening a proposal (facilitators) -----------------------------------------------------------
 
 
 @router.get("/votes/nouvelle")
 async def new_proposal(visit: VisitDep) -> Response:
-    _facilitator(visit)
+    visit.ensure_facilitator()
     return render(visit, "proposal_kinds.html", kinds=[str(kind) for kind in ProposalKind])
 
 
@@ -139,7 +133,7 @@ def _kind(kind: str) -> str:
 
 @router.get("/votes/nouvelle/{kind}")
 async def proposal_form(visit: VisitDep, kind: str, vision: str = "") -> Response:
-    _facilitator(visit)
+    visit.ensure_facilitator()
     in_a_week = (datetime.now(PARIS) + timedelta(days=7)).replace(hour=18, minute=0)
     values = {"method": "majority", "closes_at": in_a_week.strftime("%Y-%m-%dT%H:%M")}
     if kind == "free_motion" and vision:  # from the vision's page: "submit it to the vote"
@@ -150,7 +144,7 @@ async def proposal_form(visit: VisitDep, kind: str, vision: str = "") -> Respons
 @router.post("/votes/nouvelle/{kind}")
 async def open_proposal(visit: VisitDep, kind: str) -> Response:
     _ = visit.words.gettext
-    _facilitator(visit)
+    visit.ensure_facilitator()
     _kind(kind)
     form = await visit.form()
     parameters = parameters_of(kind, form)
@@ -334,7 +328,7 @@ async def cast(visit: VisitDep, proposal_id: str) -> Response:
 @router.post("/votes/{proposal_id}/cloture")
 async def close_now(visit: VisitDep, proposal_id: str) -> Response:
     _ = visit.words.gettext
-    _facilitator(visit)
+    visit.ensure_facilitator()
     proposal_id = _proposal_id(proposal_id)
     await visit.form()
     await visit.api("governance", "POST", f"/v1/proposals/{proposal_id}/close")

@@ -137,6 +137,13 @@ class Visit:
                 raise SignInNeeded from error
             raise
 
+    def ensure_facilitator(self) -> None:
+        """A page for facilitators: others sign in, or are refused (the API refuses them too)."""
+        if not self.session.signed_in:
+            raise SignInNeeded
+        if not self.session.is_facilitator:
+            raise ApiError(403)
+
     async def token(self) -> str:
         async with self.refreshing:
             return await self._fresh_token()
