@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, Depends, Request, Response, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from services.notifications import store
 from services.notifications.consumers import NOTIFIED_TYPES
@@ -128,6 +128,14 @@ class ReplayIn(BaseModel):
 
     since: AwareDatetime
     until: AwareDatetime
+
+    @field_validator("until")
+    @classmethod
+    def _after_since(cls, until: AwareDatetime, info: ValidationInfo) -> AwareDatetime:
+        since = info.data.get("since")
+        if since is not None and until <= since:
+            raise ValueError("until must come after since")
+        return until
 
 
 class Queued(BaseModel):
