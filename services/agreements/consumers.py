@@ -52,7 +52,9 @@ def event_consumers(settings: AgreementsSettings) -> tuple[EventConsumer, ...]:
         await handlers.apply_actor(conn, event.data)
 
     matches = EventConsumer(
-        f"{prefix}.matches", description="A confirmed match becomes a draft agreement."
+        f"{prefix}.matches",
+        batch=EventConsumer.WORK_BATCH,
+        description="A confirmed match becomes a draft agreement.",
     )
 
     @matches.on(MatchConfirmedV1)

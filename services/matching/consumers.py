@@ -139,6 +139,7 @@ def owners_consumer(group: str, territories: Territories) -> EventConsumer:
     their records there."""
     consumer = EventConsumer(
         ownership.owners_group(group),
+        batch=EventConsumer.WORK_BATCH,
         description="Applies each territory's changes on the replica that owns its partition: "
         "indexes, cancellations, proposals, allocations.",
         topics=(ownership.topic_of(group),),

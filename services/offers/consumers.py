@@ -32,6 +32,7 @@ async def on_actor_event(conn: Connection, event: CloudEvent[ActorState], ctx: C
 
 match_events = EventConsumer(
     "offers.matches",
+    batch=EventConsumer.WORK_BATCH,
     description="Keeps the confirmed bookings; a confirmed match marks its need matched, and "
     "its cancellation (or the end of its agreement) opens the need again.",
 )
@@ -44,6 +45,7 @@ async def on_match_event(conn: Connection, event: CloudEvent[MatchState], ctx: C
 
 agreement_events = EventConsumer(
     "offers.agreements",
+    batch=EventConsumer.WORK_BATCH,
     description="An agreement that starts fulfils its need; confirmed usage measures its asset's "
     "idle share.",
 )

@@ -37,7 +37,11 @@ def decision_events(group: str) -> EventConsumer:
 
 
 def need_events(group: str) -> EventConsumer:
-    consumer = EventConsumer(group, description="Keeps the needs opened for a project.")
+    consumer = EventConsumer(
+        group,
+        batch=EventConsumer.READ_MODEL_BATCH,
+        description="Keeps the needs opened for a project.",
+    )
 
     @consumer.on(*needs.EVENTS)
     async def on_need(conn: Connection, event: CloudEvent[NeedState], ctx: Context) -> None:

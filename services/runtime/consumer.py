@@ -113,6 +113,12 @@ class EventConsumer:
     # 700 of one partition), small enough that a partition's share applied again one record at
     # a time, after a poison record, stays short.
     READ_MODEL_BATCH = 2000
+    # The batch of a group that does a service's work (proposes, books, drafts agreements):
+    # its transaction holds the rows and territories it locks until the whole batch commits,
+    # so a batch stays short for the commands waiting on them, while a busy partition (and
+    # the records of other types it skips) still pays one transaction and one offset commit
+    # per batch, not per record.
+    WORK_BATCH = 50
 
     def __init__(
         self,
