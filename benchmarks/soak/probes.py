@@ -14,8 +14,11 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 UNPUBLISHED = "SELECT count(*) FROM outbox WHERE published_at IS NULL AND parked_at IS NULL"
-# The scheduler's backlog: jobs whose time has come, waiting for a worker (mails, deliveries...).
+# The scheduler's backlog: jobs whose time has come, waiting for a worker (mails, digests...).
 DUE = "SELECT count(*) FROM scheduled_jobs WHERE status = 'pending' AND due_at <= now()"
+# Notifications' own queue: webhook deliveries due and not in flight.
+DUE_DELIVERIES = """SELECT count(*) FROM deliveries WHERE status = 'pending'
+    AND next_attempt_at <= now() AND (leased_until IS NULL OR leased_until < now())"""
 
 
 class Backlogs:
@@ -29,8 +32,11 @@ class Backlogs:
         return await self._count(UNPUBLISHED)
 
     async def due_jobs(self) -> dict[str, int]:
-        """Scheduled jobs due and waiting for a worker, per service."""
-        return await self._count(DUE)
+        """Scheduled jobs and webhook deliveries due and waiting for a worker, per service."""
+        found = await self._count(DUE)
+        for name, count in (await self._count(DUE_DELIVERIES)).items():
+            found[name] = found.get(name, 0) + count
+        return found
 
     async def _count(self, query: str) -> dict[str, int]:
         found: dict[str, int] = {}

@@ -318,12 +318,12 @@ async def effects(
     )
     path = f"/v1/subscriptions/{subscription}/deliveries"
     logged = [d async for d in api.pages("notifications", path, cast.facilitator)]
-    succeeded = [d["event_id"] for d in logged if d["status"] == "succeeded"]
+    succeeded = {d["event_id"] for d in logged if d["status"] == "succeeded"}
     pending = sum(1 for d in logged if d["status"] != "succeeded")
     received = analysis.tally(
         "webhook deliveries logged, each received once (by webhook-id)",
         [d["event_id"] for d in logged],
-        [i for i in partner.times.elements() if i in set(succeeded)],
+        [i for i in partner.times.elements() if i in succeeded],
     )
     found.append(
         Effects(received.name, received.expected, received.lost + pending, received.doubled)
