@@ -5,6 +5,9 @@ territories) to mcvt.offers and mcvt.needs with four partitions each, then reads
 offset 0 three ways, in this order:
 
 (1) raw: a plain aiokafka consumer assigned every partition, counting records, nothing else;
+    then the same consumer validating each record against its contract as the group does
+    (`EventConsumer.parse`), storing nothing: the most a rebuild that validates every record
+    can reach here;
 (2) batched: matching's read-model consumer group as the service subscribes it (batches of
     `EventConsumer.READ_MODEL_BATCH`, its batch handlers writing each partition's share of a
     fetch with one inbox statement and one statement per table), in a shadow read model
@@ -133,7 +136,10 @@ class Clock:
         return (done - self.count_at_first) / (end - self.first)
 
 
-async def raw_rate(bootstrap: str, total: int, limit_s: float) -> float:
+async def raw_rate(
+    bootstrap: str, total: int, limit_s: float, parse: Callable[[bytes], Any] | None = None
+) -> float:
+    """Records per second of a plain consumer; with `parse`, each record's value given to it."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     consumed = 0
@@ -142,7 +148,11 @@ async def raw_rate(bootstrap: str, total: int, limit_s: float) -> float:
         nonlocal consumed
         while True:
             batches = await consumer.getmany(timeout_ms=500)
-            consumed += sum(len(records) for records in batches.values())
+            for records in batches.values():
+                if parse is not None:
+                    for record in records:
+                        parse(record.value or b"")
+                consumed += len(records)
 
     try:
         topics = (Topic.OFFERS, Topic.NEEDS)
@@ -212,6 +222,14 @@ async def bench(server: str, bootstrap: str, args: argparse.Namespace) -> Report
         progress("(1) raw consume")
         raw = await raw_rate(bootstrap, total, args.limit_s)
         report.add("(1) raw aiokafka consume", f"{raw:,.0f} records/s", f"{total} records")
+        progress("(1b) raw consume, each record validated")
+        reader = read_model_consumer("matching.validate", Territories(replica="validate"))
+        valid = await raw_rate(bootstrap, total, args.limit_s, reader.parse)
+        report.add(
+            "(1b) raw consume + validation",
+            f"{valid:,.0f} records/s",
+            f"{valid / raw:.2f} x raw: the most a validating rebuild reaches",
+        )
         progress("(2) batched rebuild")
         batched, indexed = await rebuild_rate(
             server, bootstrap, producer, batched=True, goal=total, limit_s=args.limit_s
