@@ -16,7 +16,8 @@ holds the territory's indexes in memory; other replicas hold none of them.
   held them (when its session ran out), so a kept index could miss their changes; those it
   owns again are loaded before their next record.
 - Every transaction that proposes for a territory first takes the territory's transaction-level
-  advisory lock. The owner's consumer takes it for each record; a command served by another
+  advisory lock. The owner's consumer takes it for each record (its batch's transaction holds
+  the territories of all its records until it commits); a command served by another
   replica (accept, decline, cancel, expiry, a facilitator's re-match) takes it too and works on
   indexes loaded for that transaction only. So a replica that lost a territory while one of its
   transactions was still running (a pause longer than the session timeout) cannot propose beside
