@@ -27,6 +27,8 @@ from pydantic import (
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
     StringConstraints,
+    ValidationInfo,
+    field_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
@@ -90,6 +92,20 @@ Code = Annotated[str, _text(100, 1), CleanText()]
 Symbol = Annotated[str, _text(20, 1), CleanText()]
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+
+def ends_after(end: str, start: str, message: str) -> Any:
+    """A validator of the field `end`: it must come after the field `start`, declared before
+    it (when `start` itself is invalid, its own error is the one reported). Assigned in the
+    model's body: `_ordered = ends_after("end", "start", "...")`."""
+
+    def check(cls: type, value: Any, info: ValidationInfo) -> Any:
+        first = info.data.get(start)
+        if first is not None and value <= first:
+            raise ValueError(message)
+        return value
+
+    return field_validator(end)(classmethod(check))
 
 
 def check_moment(value: datetime) -> datetime:

@@ -30,7 +30,7 @@ from pydantic import (
 
 from contracts.actors import ActorKind, Location
 from contracts.envelope import EventPayload
-from contracts.fields import Finite, Label, Symbol, WallClock
+from contracts.fields import Finite, Label, Symbol, WallClock, ends_after
 from contracts.taxonomy import Unit
 from contracts.topics import Topic
 
@@ -83,13 +83,7 @@ class WeeklySlot(BaseModel):
         gt=0, le=MINUTES_PER_DAY, description="Minutes since midnight; 1440 = end of day."
     )
 
-    @field_validator("end_minute")
-    @classmethod
-    def _ends_after_start(cls, end: int, info: ValidationInfo) -> int:
-        start = info.data.get("start_minute")
-        if start is not None and end <= start:
-            raise ValueError("the slot must end after it starts")
-        return end
+    _ordered = ends_after("end_minute", "start_minute", "the slot must end after it starts")
 
 
 class DatedWindow(BaseModel):
@@ -100,13 +94,7 @@ class DatedWindow(BaseModel):
     start: NaiveDatetime
     end: NaiveDatetime
 
-    @field_validator("end")
-    @classmethod
-    def _ends_after_start(cls, end: datetime, info: ValidationInfo) -> datetime:
-        start = info.data.get("start")
-        if start is not None and end <= start:
-            raise ValueError("the window must end after it starts")
-        return end
+    _ordered = ends_after("end", "start", "the window must end after it starts")
 
 
 # The same two as a request states them: unknown fields refused, wall-clock times checked.

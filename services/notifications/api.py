@@ -10,8 +10,9 @@ from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, Depends, Request, Response, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from contracts.fields import ends_after
 from services.notifications import store
 from services.notifications.consumers import NOTIFIED_TYPES
 from services.notifications.domain.subscriptions import (
@@ -129,13 +130,7 @@ class ReplayIn(BaseModel):
     since: AwareDatetime
     until: AwareDatetime
 
-    @field_validator("until")
-    @classmethod
-    def _after_since(cls, until: AwareDatetime, info: ValidationInfo) -> AwareDatetime:
-        since = info.data.get("since")
-        if since is not None and until <= since:
-            raise ValueError("until must come after since")
-        return until
+    _ordered = ends_after("until", "since", "until must come after since")
 
 
 class Queued(BaseModel):
