@@ -17,13 +17,26 @@ from services.runtime.principal import FACILITATOR, PARTNER
 
 router = APIRouter()
 
+ACTORS_PAGE = 100  # actors read per request to the actors service
+
+
+async def _active_actors(visit: Visit) -> list[dict[str, Any]]:
+    """Every active actor of the territory: a partner who joined long ago must still be listed,
+    and any member may be made one."""
+    found: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params = {"status": "active", "limit": ACTORS_PAGE, "cursor": cursor}
+        page = await visit.api("actors", "GET", "/v1/actors", params=params)
+        found += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return found
+
 
 async def _page(visit: Visit, status: int = 200, errors: dict[str, str] | None = None) -> Response:
     pending = await visit.api("actors", "GET", "/v1/actors", params={"status": "pending"})
-    active = await visit.api(
-        "actors", "GET", "/v1/actors", params={"status": "active", "limit": 100}
-    )
-    members = [a for a in active["items"] if FACILITATOR not in a["roles"]]
+    members = [a for a in await _active_actors(visit) if FACILITATOR not in a["roles"]]
     unmatched: list[dict[str, Any]] = await visit.api("matching", "GET", "/v1/needs/unmatched")
     offers = await visit.api(
         "offers", "GET", "/v1/offers", params={"status": "published", "limit": 100}

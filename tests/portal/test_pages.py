@@ -7,7 +7,9 @@ import re
 import uuid
 
 import httpx
+import pytest
 
+from services.portal import pages_facilitation
 from tests.portal.conftest import (
     Person,
     Portal,
@@ -236,10 +238,15 @@ async def test_facilitation_is_for_facilitators_who_admit_and_pair_by_hand(
     assert actor.json()["status"] == "active"
 
 
-async def test_a_facilitator_makes_a_partner_and_withdraws_the_role(portal: Portal) -> None:
+async def test_a_facilitator_makes_a_partner_and_withdraws_the_role(
+    portal: Portal, monkeypatch: pytest.MonkeyPatch
+) -> None:
     stack = portal.stack
     place = await new_place(stack)
     cluster = await new_person(stack, place.territory, kind="business", name="Cluster Bois")
+    # Actors are listed newest first, a page at a time: the cluster is on the second page.
+    await new_person(stack, place.territory, name="Épicerie")
+    monkeypatch.setattr(pages_facilitation, "ACTORS_PAGE", 1)
 
     async def roles() -> list[str]:
         actor = await stack.actors.get(
