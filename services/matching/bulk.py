@@ -23,14 +23,17 @@ last bit. Pure.
 
 from __future__ import annotations
 
+import gc
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from itertools import repeat
 from types import MappingProxyType
 
 import numpy as np
 from numpy.typing import NDArray
+from threadpoolctl import threadpool_limits
 
 from contracts.taxonomy import descendants
 from services.matching.availability import MINUTES_PER_DAY, MINUTES_PER_WEEK, overlap
@@ -59,6 +62,9 @@ MARGIN = 1e-9
 CHORD_MARGIN = 1e-9
 """Room left for roundings of the chords, in Earth radii."""
 
+DOT_MARGIN = 1e-12
+"""Room left for roundings of a dot product of two points of the unit sphere (~1e-16)."""
+
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 Bools = NDArray[np.bool_]
@@ -72,37 +78,42 @@ def _padded(lists: Sequence[Sequence[tuple[int, int]]]) -> tuple[I64, I64]:
     return table[:, :, 0].copy(), table[:, :, 1].copy()
 
 
+class _Payable(dict[frozenset[PriceModel], int]):
+    """The mask of the price models a need accepts, free always among them; one per set."""
+
+    def __missing__(self, models: frozenset[PriceModel]) -> int:
+        mask = self[models] = sum(MODEL_BIT[model] for model in models) | MODEL_BIT[PriceModel.FREE]
+        return mask
+
+
 class _Needs:
     """The columns of the needs, each computed once."""
 
     def __init__(self, needs: Sequence[NeedView], offers: OfferColumns):
         self.items = needs
         kinds, features = offers.kinds_vocabulary, offers.features_vocabulary
-        free = MODEL_BIT[PriceModel.FREE]
+        payable = _Payable()
         table = np.array(
             [
                 (
                     n.quantity,
-                    sum(MODEL_BIT[m] for m in n.accepted_price_models) | free,
+                    payable[n.accepted_price_models],
                     math.inf if n.max_unit_price is None else n.max_unit_price,
-                    0,
                     n.weekdays,
                     n.location.phi,
                     n.location.lam,
                     n.location.cos_phi,
                     n.max_distance_km,
-                    0,
                     len(n.required_features),
                     n.social_priority,
                     len(n.text),
                     n.min_duration_minutes,
-                    sum(e - s for s, e in n.week) + sum(e - s for s, e in n.dated),
                     bool(n.dated),
                 )
                 for n in needs
             ],
             dtype=np.float64,
-        ).reshape(-1, 16)
+        ).reshape(-1, 13)
         self.quantity = table[:, 0].copy()
         self.payable = table[:, 1].astype(np.uint8)
         self.ceiling = table[:, 2].copy()
@@ -110,32 +121,37 @@ class _Needs:
         self.kind = np.array(
             [kinds.bits.get(n.requester_kind, OTHER_KIND) for n in needs], np.int64
         )
-        self.days = table[:, 4].astype(np.uint8)
+        self.days = table[:, 3].astype(np.uint8)
         self.phi, self.lam, self.cos_phi = (
+            table[:, 4].copy(),
             table[:, 5].copy(),
             table[:, 6].copy(),
-            table[:, 7].copy(),
         )
-        self.radius = table[:, 8].copy()
+        self.radius = table[:, 7].copy()
         self.xyz = np.stack(
             [self.cos_phi * np.cos(self.lam), self.cos_phi * np.sin(self.lam), np.sin(self.phi)],
             axis=1,
         )
-        # `columns.chord` on the array (a bound: its roundings are far within the margin).
-        self.chord = 2 * np.sin(np.minimum(self.radius / (2 * EARTH_RADIUS_KM), math.pi / 2))
+        # The chord of the radius (the straight line through the Earth, in Earth radii; 2 beyond
+        # half the circumference), as the least dot product of two points of the unit sphere
+        # within it: |a - b|^2 = 2 - 2 a.b (a bound: the roundings are far within the margins).
+        chord = 2 * np.sin(np.minimum(self.radius / (2 * EARTH_RADIUS_KM), math.pi / 2))
+        self.closest_dot = 1 - (chord + CHORD_MARGIN) ** 2 / 2 - DOT_MARGIN
         self.required = np.array([features.known(n.required_features) for n in needs], np.int64)
-        self.wanted = table[:, 10].copy()
-        self.social = table[:, 11].copy()
-        self.grams = table[:, 12].copy()
-        self.shortest = table[:, 13].copy()
-        self.requested = table[:, 14].copy()
-        self.has_dated = table[:, 15] != 0
+        self.wanted = table[:, 8].copy()
+        self.social = table[:, 9].copy()
+        self.grams = table[:, 10].copy()
+        self.shortest = table[:, 11].copy()
+        self.has_dated = table[:, 12] != 0
         starts, ends = _padded([n.week for n in needs])
         self.week_starts, self.week_ends = starts.astype(np.int32), ends.astype(np.int32)
+        weekly = (ends - starts).sum(axis=1)
         # A dated window as a stretch of the week line doubled: from its minute of the week
         # (absolute minute 1440, day 1, is a Monday) for its length, at most a week (a longer
         # one is compared pair by pair).
         starts, ends = _padded([n.dated for n in needs])
+        # Every minute asked for (the padding's intervals are empty).
+        self.requested = (weekly + (ends - starts).sum(axis=1)).astype(np.float64)
         self.dated_lo = np.where(self.has_dated, starts[:, 0], 0)
         self.dated_hi = ends.max(axis=1)
         self.long: Bools = np.any(ends - starts > MINUTES_PER_WEEK, axis=1)
@@ -174,21 +190,38 @@ def rematch_all(
     groups: dict[GroupKey, list[int]] = defaultdict(list)
     for number, need in enumerate(listed):
         groups[(need.territory_id, need.category, need.unit)].append(number)
-    # The pairs of every group, then everything else at once on them.
-    all_rows, all_cols = [], []
-    for (territory, category, unit), members in groups.items():
-        served = np.concatenate(
-            [table.filed((territory, sub, unit)) for sub in sorted(descendants(category))]
-        )
-        if served.size:
-            rows, cols = _fitting(columns, table, np.array(members), served)
-            all_rows.append(rows)
-            all_cols.append(cols)
-    if all_rows:
-        found.update(
-            _rank(columns, table, np.concatenate(all_rows), np.concatenate(all_cols), policy)
-        )
+    with _uninterrupted():
+        # The pairs of every group, then everything else at once on them.
+        all_rows, all_cols = [], []
+        for (territory, category, unit), members in groups.items():
+            served = np.concatenate(
+                [table.filed((territory, sub, unit)) for sub in sorted(descendants(category))]
+            )
+            if served.size:
+                rows, cols = _fitting(columns, table, np.array(members), served)
+                all_rows.append(rows)
+                all_cols.append(cols)
+        if all_rows:
+            found.update(
+                _rank(columns, table, np.concatenate(all_rows), np.concatenate(all_cols), policy)
+            )
     return found
+
+
+@contextmanager
+def _uninterrupted() -> Iterator[None]:
+    """One BLAS thread and the garbage collector paused. The groups' matrix products are
+    small: split over threads that wait spinning for one another, they took longer. The
+    candidates made hold no cycle, but so many new objects set off full collections, each
+    walking the whole read model (a second in every other re-match of the benchmark)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _fitting(needs: _Needs, offers: OfferColumns, members: I64, served: I64) -> tuple[I64, I64]:
@@ -196,26 +229,25 @@ def _fitting(needs: _Needs, offers: OfferColumns, members: I64, served: I64) -> 
     each side, evaluated for every need and offer at once."""
     capacity, model, euros = offers.capacity[served], offers.model[served], offers.euros[served]
     kinds, days = offers.kinds[served], offers.days[served]
+    # Within the need's chord: one matrix product of the points (the offer's own radius is
+    # compared with the distances, later).
     fit = (
-        (capacity >= needs.quantity[members, None])
+        (needs.xyz[members] @ offers.xyz[served].T >= needs.closest_dot[members, None])
+        & (capacity >= needs.quantity[members, None])
         & (model & needs.payable[members, None] != 0)
         & (euros <= needs.ceiling[members, None])
         & (kinds & needs.kind[members, None] != 0)
         & (days & needs.days[members, None] != 0)
     )
-    rows, cols = np.nonzero(fit)
-    return members[rows], served[cols]
+    # The flat positions divided by the row's width: faster than `nonzero` of two dimensions.
+    flat = np.flatnonzero(fit)
+    rows = flat // served.size
+    return members[rows], served[flat - rows * served.size]
 
 
 def _rank(
     needs: _Needs, offers: OfferColumns, rows: I64, cols: I64, policy: Policy
 ) -> dict[str, list[Candidate]]:
-    # The chord first, cheaper than the great circle: a pair within a radius is within its
-    # chord (the margin, some metres, is far wider than the roundings of either).
-    apart = offers.xyz[cols] - needs.xyz[rows]
-    limit = np.minimum(offers.chord[cols], needs.chord[rows]) + CHORD_MARGIN
-    near = np.einsum("ij,ij->i", apart, apart) <= limit * limit
-    rows, cols = rows[near], cols[near]
     distance = _haversine(
         offers.phi[cols],
         offers.lam[cols],
@@ -418,10 +450,11 @@ def _candidates(
     shares["distance"] = _distance_shares(needs, offers, rows, cols)
     table = np.stack([shares[name] for name in PARTS], axis=1)
     weights = policy.weights
-    # Each product as Python's, then Python's own `sum` of each row: the same total to the
-    # last bit whatever the summation `sum` does.
-    weighted = (table * np.array([weights[name] for name in PARTS])).tolist()
-    total = _clamp(np.array(list(map(sum, weighted)), dtype=np.float64) / policy.weight_sum)
+    # The products added one by one in the parts' order, as `scoring.breakdown` adds them.
+    total = np.zeros(rows.size, dtype=np.float64)
+    for name in PARTS:
+        total += weights[name] * shares[name]
+    total = _clamp(total / policy.weight_sum)
     kept = np.flatnonzero(total >= policy.threshold)
     rows, cols, total = rows[kept], cols[kept], total[kept]
     # Best first within each need; equal totals by offer id.

@@ -16,7 +16,6 @@ from collections.abc import Iterable
 import numpy as np
 from numpy.typing import NDArray
 
-from services.matching.geo import EARTH_RADIUS_KM
 from services.matching.model import OfferView, PriceModel, Unit
 
 MODEL_BIT = {model: 1 << number for number, model in enumerate(PriceModel)}
@@ -30,12 +29,6 @@ _EVERY_KIND = (1 << (_MAX_WORDS + 1)) - 1  # what an offer open to every kind ad
 _FIRST_SIZE = 64
 
 GroupKey = tuple[str, str, Unit]
-
-
-def chord(radius_km: float) -> float:
-    """The straight line through the Earth between two points `radius_km` apart along it
-    (in Earth radii), 2 beyond half the circumference."""
-    return 2 * math.sin(min(radius_km / (2 * EARTH_RADIUS_KM), math.pi / 2))
 
 
 class Vocabulary:
@@ -84,7 +77,6 @@ _COLUMNS: tuple[tuple[str, type[np.generic]], ...] = (
     ("starts", np.int32),  # the week's first `WIDTH` intervals, padded with (0, 0)
     ("ends", np.int32),
     ("xyz", np.float64),  # the location as a point of the unit sphere
-    ("chord", np.float64),  # `chord` of the radius
 )
 _WIDTHS = {"starts": WIDTH, "ends": WIDTH, "xyz": 3}
 
@@ -113,7 +105,6 @@ class OfferColumns:
     starts: NDArray[np.int32]
     ends: NDArray[np.int32]
     xyz: F64
-    chord: F64
 
     def __init__(self) -> None:
         self.kinds_vocabulary = Vocabulary()
@@ -180,7 +171,6 @@ class OfferColumns:
             location.cos_phi * math.sin(location.lam),
             math.sin(location.phi),
         )
-        self.chord[slot] = chord(offer.max_distance_km)
         self.idle[slot] = offer.idle_share
         self.bounded[slot] = offer.valid_from is not None or offer.valid_to is not None
         self.grams[slot] = len(offer.text)

@@ -105,9 +105,10 @@ def score_total(offer: OfferView, need: NeedView, policy: Policy) -> float:
     """`score_pair(offer, need, policy).total`, to the last bit, without the breakdown: the
     same parts in the same order, weighted and summed the same way."""
     weights = policy.weights
-    return _clamp(
-        sum([weights[name] * part(offer, need) for name, part in _PARTS]) / policy.weight_sum
-    )
+    total = 0.0
+    for name, part in _PARTS:
+        total += weights[name] * part(offer, need)
+    return _clamp(total / policy.weight_sum)
 
 
 def score_pair(
@@ -128,11 +129,15 @@ def score_pair(
 
 def breakdown(parts: dict[str, float], policy: Policy) -> ScoreBreakdown:
     """The breakdown of `parts` (every part of `PARTS`, in that order) under `policy`."""
+    # Added one by one in the parts' order (not `sum`, whose rounding differs between Python
+    # versions), so that array arithmetic (`bulk`) finds the same total to the last bit.
     weights = policy.weights
-    total = sum([weights[name] * value for name, value in parts.items()]) / policy.weight_sum
+    total = 0.0
+    for name, value in parts.items():
+        total += weights[name] * value
     return ScoreBreakdown(
         parts=MappingProxyType(parts),
         weights=weights,
-        total=_clamp(total),
+        total=_clamp(total / policy.weight_sum),
         policy_version=policy.version,
     )

@@ -262,6 +262,20 @@ def test_every_distance_part_is_the_scalar_one_to_the_last_bit() -> None:
     assert len(found[need.need_id]) == 1000
 
 
+def test_needs_at_the_very_edge_of_their_radius_are_kept() -> None:
+    # The other side: each need reaches exactly as far as the offer, which reaches further.
+    # The bound taken on the need's chord before the great circle must keep every one of them.
+    offer = van_offer(max_distance_km=100)
+    rng = random.Random(13)
+    need_list = []
+    for i in range(60):
+        need = van_need(need_id=f"need-{i:04}", location=_around(rng, 0.2))
+        need_list.append(replace(need, max_distance_km=distance_km(offer, need)))
+    policy = replace(DEFAULT_POLICY, threshold=0.0)
+    found = _as_one_by_one(need_list, [offer], policy)
+    assert all(len(found[need.need_id]) == 1 for need in need_list)
+
+
 def test_equal_offers_are_ranked_by_offer_id_whatever_their_slots() -> None:
     # Equal scores, the offers filed in another order than their ids'.
     offer_list = [van_offer(offer_id=f"offer-{i:02}") for i in range(12)]
