@@ -23,7 +23,6 @@ last bit. Pure.
 
 from __future__ import annotations
 
-import gc
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -55,6 +54,7 @@ from services.matching.model import (
     PriceModel,
     ScoreBreakdown,
 )
+from services.runtime.collector import collector_paused
 
 MARGIN = 1e-9
 """Room left for roundings of the array arithmetic, in km and in score (they are ~1e-15)."""
@@ -210,18 +210,11 @@ def rematch_all(
 
 @contextmanager
 def _uninterrupted() -> Iterator[None]:
-    """One BLAS thread and the garbage collector paused. The groups' matrix products are
-    small: split over threads that wait spinning for one another, they took longer. The
-    candidates made hold no cycle, but so many new objects set off full collections, each
-    walking the whole read model (a second in every other re-match of the benchmark)."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        with threadpool_limits(limits=1, user_api="blas"):
-            yield
-    finally:
-        if collecting:
-            gc.enable()
+    """One BLAS thread and the garbage collector paused (`collector`: the candidates made
+    hold no cycle). The groups' matrix products are small: split over threads that wait
+    spinning for one another, they took longer."""
+    with collector_paused(), threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 def _fitting(needs: _Needs, offers: OfferColumns, members: I64, served: I64) -> tuple[I64, I64]:

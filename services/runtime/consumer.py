@@ -34,6 +34,14 @@ the others apply, and the partition moves on. An outage makes the whole fetch re
 inbox skips what had committed. Only handlers whose effects are all in their own database may
 run in batches: a handler that calls out would repeat its call when its batch is rolled back.
 
+Partitions side by side (`EventConsumer(group, batch=N, partitions_at_once=True)`): the
+partitions' shares of a fetch are applied at once, each in its own transaction on its own
+connection, so that PostgreSQL writes one while Python parses the next. Each partition's order
+holds; for a group whose handlers keep no state between events outside the database, such as a
+read model (rows of different partitions' keys are different rows; a deadlock on a shared row
+is an outage, redelivered). An outage in one partition cancels, so rolls back, the others' and
+the whole fetch is redelivered, as above.
+
 Batch handlers (`@consumer.on_batch(...)`, opt-in per event type) receive a partition's new
 events at once, so that a read model writes them with a few set-based statements: each call
 gets a run of consecutive events of its types that the inbox has not seen, in offset order,
@@ -64,6 +72,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_mode
 
 from contracts.envelope import CloudEvent, EventPayload
 from contracts.topics import dead_letter_topic
+from services.runtime.collector import collector_paused
 from services.runtime.context import Context
 from services.runtime.db import Connection
 from services.runtime.errors import DomainError, NotYet
@@ -126,17 +135,23 @@ class EventConsumer:
         *,
         description: str = "",
         batch: int | None = None,
+        partitions_at_once: bool = False,
         topics: Sequence[str] = (),
         listener: ConsumerRebalanceListener | None = None,
     ) -> None:
         """`batch`: at most this many records per fetch, applied per partition in one
-        transaction (see the module docstring); None applies them one at a time. `topics`: the
-        topics to read, when they are not those of the handled events' models."""
+        transaction (see the module docstring); None applies them one at a time.
+        `partitions_at_once`: a fetch's partitions are applied side by side (see the module
+        docstring). `topics`: the topics to read, when they are not those of the handled
+        events' models."""
         if batch is not None and batch < 1:
             raise ValueError(f"{group}: a batch holds at least one record, not {batch}")
+        if partitions_at_once and batch is None:
+            raise ValueError(f"{group}: only a batched group applies partitions side by side")
         self.group = group
         self.description = description
         self.batch = batch
+        self.partitions_at_once = partitions_at_once
         self._topics = tuple(topics)
         # Told when the group's partitions move between replicas (state kept per partition).
         self.listener = listener
@@ -231,6 +246,9 @@ class ConsumerRuntime:
     # How long a batched consumer waits for records in one poll (FastStream then sleeps as long
     # after an empty one): short, as it adds to the latency of an idle consumer.
     batch_wait_ms: int = 50
+    # The most partitions of a fetch applied side by side, each holding a connection of the
+    # pool for its transaction: the rest of the pool stays for the service's other work.
+    partitions_side_by_side: int = 4
     processed: int = 0
     handler_failures: int = 0
     dead_lettered: int = 0
@@ -324,12 +342,31 @@ async def process_batch(
     consumer: EventConsumer, runtime: ConsumerRuntime, records: Sequence[Record]
 ) -> None:
     """Apply one fetch's records, one transaction per partition (see the module docstring).
-    Raises only when they must be redelivered."""
+    Raises only when they must be redelivered. The garbage collector waits for the end of the
+    fetch (`collector`): its events live until then."""
     partitions: dict[tuple[str, int], list[Record]] = {}
     for record in records:
         partitions.setdefault((record.topic, record.partition), []).append(record)
-    for share in partitions.values():
-        await _apply_partition(consumer, runtime, share)
+    with collector_paused():
+        if not consumer.partitions_at_once or len(partitions) == 1:
+            for share in partitions.values():
+                await _apply_partition(consumer, runtime, share)
+            return
+        # Side by side: one partition's transaction waits on PostgreSQL while the next one's
+        # records are parsed. The first failure cancels (rolls back) the others: the fetch is
+        # redelivered whole, and the inbox skips what had committed.
+        room = asyncio.Semaphore(runtime.partitions_side_by_side)
+
+        async def apply(share: list[Record]) -> None:
+            async with room:
+                await _apply_partition(consumer, runtime, share)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for share in partitions.values():
+                    group.create_task(apply(share))
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None
 
 
 async def _apply_partition(
@@ -492,7 +529,8 @@ def subscribe(
         async def on_batch(message: KafkaMessage) -> None:
             raw = message.raw_message
             assert isinstance(raw, tuple)
-            await process_batch(consumer, runtime, [_record(r) for r in raw])
+            with collector_paused():  # from the first object the fetch's records make
+                await process_batch(consumer, runtime, [_record(r) for r in raw])
 
         broker.subscriber(*consumer.topics, **options)(on_batch)
         return

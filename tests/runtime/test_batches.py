@@ -21,7 +21,7 @@ from contracts.envelope import CloudEvent, new_event
 from services.runtime.consumer import ConsumerRuntime, EventConsumer, Record, process_batch
 from services.runtime.context import Context
 from services.runtime.db import Connection
-from tests.runtime.throwaway import throwaway
+from tests.runtime.throwaway import Throwaway, throwaway
 from tests.support import eventually
 
 BATCH = 100
@@ -52,11 +52,12 @@ async def effect_order(pool: asyncpg.Pool) -> list[str]:
     return [row["event_id"] for row in rows]
 
 
+@pytest.mark.parametrize("side_by_side", [False, True], ids=["in-turn", "side-by-side"])
 async def test_a_batch_keeps_each_keys_order(
-    outbox_pool: asyncpg.Pool, kafka: str, monkeypatch: pytest.MonkeyPatch
+    outbox_pool: asyncpg.Pool, kafka: str, monkeypatch: pytest.MonkeyPatch, side_by_side: bool
 ) -> None:
     batches = Batches(monkeypatch)
-    async with throwaway(kafka, outbox_pool, batch=BATCH) as t:
+    async with throwaway(kafka, outbox_pool, batch=BATCH, partitions_at_once=side_by_side) as t:
         keys = [f"key-{k}".encode() for k in range(4)]
         sent: dict[bytes, list[str]] = {key: [] for key in keys}
         for n in range(200):
@@ -226,6 +227,62 @@ async def test_a_handler_fault_rolls_the_batch_back_and_it_is_tried_again(
         # What ran before the fault in its batch left nothing and ran again.
         assert all(t.attempts[events[o].id] == 2 for o in together if o < 5)
         assert all(t.attempts[events[o].id] == 1 for o in together if o > 5)
+
+
+# --- partitions side by side ---------------------------------------------------------------------
+
+
+async def _two_partitions(t: Throwaway, first: CloudEvent[Any], second: CloudEvent[Any]) -> None:
+    """Send `first`, then `second` under keys that put it in another partition."""
+    taken = await t.send(first, key=b"key-0")
+    for k in range(1, 64):
+        # Tried on a look-alike first: only the key that lands elsewhere sends `second`.
+        if await t.send(t.event(1000 + k), key=f"key-{k}".encode()) != taken:
+            await t.send(second, key=f"key-{k}".encode())
+            return
+    raise AssertionError("no key landed in another partition")
+
+
+async def test_partitions_side_by_side_are_applied_at_once(
+    outbox_pool: asyncpg.Pool, kafka: str
+) -> None:
+    """Two held events in two partitions of one fetch are held at the same time: one
+    partition's transaction does not wait for the other's."""
+    async with throwaway(kafka, outbox_pool, batch=BATCH, partitions_at_once=True) as t:
+        one, two = t.event(1, behaviour="hold"), t.event(2, behaviour="hold")
+        await _two_partitions(t, one, two)
+        runtime = t.runtime()
+        async with t.member(runtime):
+            await eventually(lambda: t.held == {one.id, two.id})
+            t.gate.set()
+            await eventually(lambda: runtime.processed >= 3)
+            await eventually(lambda: t.effects(two.id))
+        assert await t.effects(one.id) == await t.effects(two.id) == 1
+
+
+async def test_an_outage_in_one_partition_rolls_the_others_back_and_nothing_applies_twice(
+    outbox_pool: asyncpg.Pool, kafka: str
+) -> None:
+    """The database goes away under one partition's transaction while the other's is still
+    open: that one is cancelled, so rolled back, the fetch is delivered again, and every
+    event applies once."""
+    async with throwaway(kafka, outbox_pool, batch=BATCH, partitions_at_once=True) as t:
+        held, broken = t.event(1, behaviour="hold"), t.event(2, behaviour="outage-while-held")
+        await _two_partitions(t, held, broken)
+        runtime = t.runtime()
+        async with t.member(runtime):
+            # Cancelled by the outage, the held event is tried again with the whole fetch.
+            await eventually(lambda: t.attempts[held.id] >= 2)
+            t.gate.set()
+            await eventually(lambda: t.attempts[broken.id] >= 2)
+            await eventually(lambda: t.effects(broken.id))
+            await eventually(lambda: t.effects(held.id))
+        assert t.attempts[held.id] == 2  # its first transaction was rolled back
+        assert t.attempts[broken.id] == 2
+        assert runtime.dead_lettered == 0
+        rows = await outbox_pool.fetch("SELECT event_id, count(*) AS n FROM effects GROUP BY 1")
+        assert {row["n"] for row in rows} == {1}
+        assert len(rows) == len(t.attempts)  # every event tried applied once, no more
 
 
 # --- batch handlers: a partition's new events at once -------------------------------------------

@@ -42,7 +42,8 @@ CREATE TABLE refs (id text PRIMARY KEY);
 
 
 class Tick(EventPayload):
-    """The throwaway event. `behaviour`: apply | reject | fail | fail-once | hold | needs-ref."""
+    """The throwaway event. `behaviour`: apply | reject | fail | fail-once | hold | needs-ref |
+    outage-while-held (the first attempt fails as an outage once a `hold` event is held)."""
 
     event_type: ClassVar[str] = "mcvt.test.tick.v1"
     topic: ClassVar[Topic]  # each test's own topic, set on a subclass by `Throwaway`
@@ -71,12 +72,14 @@ class Throwaway:
     topic: str = field(default_factory=lambda: f"mcvt.test.{uuid.uuid4().hex[:12]}")
     group: str = field(default_factory=lambda: f"test.throwaway-{uuid.uuid4().hex[:8]}")
     batch: int | None = None  # the group takes records in batches of up to this many
+    partitions_at_once: bool = False  # a fetch's partitions applied side by side
     # Ticks go to a batch handler (`on_batch`), which writes a run's effects in one statement.
     batch_handler: bool = False
     runs: list[list[int]] = field(default_factory=list)  # the ticks' `n` of each batch call
     attempts: Counter[str] = field(default_factory=Counter)  # handler runs per event id
     gate: asyncio.Event = field(default_factory=asyncio.Event)  # releases `hold` events
     holding: asyncio.Event = field(default_factory=asyncio.Event)  # a `hold` event is held
+    held: set[str] = field(default_factory=set)  # the `hold` events held now
     busy: set[str] = field(default_factory=set)  # members inside the handler now
     consumer: EventConsumer = field(init=False)
     model: type[Tick] = field(init=False)
@@ -86,7 +89,12 @@ class Throwaway:
         extra: dict[str, Any] = {"topic": self.topic, "__module__": __name__}
         self.model = type("TestTick", (Tick,), dict(extra))
         self.other = type("TestOther", (Other,), dict(extra))
-        self.consumer = EventConsumer(self.group, description="runtime tests", batch=self.batch)
+        self.consumer = EventConsumer(
+            self.group,
+            description="runtime tests",
+            batch=self.batch,
+            partitions_at_once=self.partitions_at_once,
+        )
         if self.batch_handler:
             self.consumer.on_batch(self.model)(self._handle_run)
         else:
@@ -112,9 +120,16 @@ class Throwaway:
             "SELECT true FROM refs WHERE id = $1", event.data.ref
         ):
             raise NotYet(f"reference {event.data.ref} not known yet")
+        if behaviour == "outage-while-held" and self.attempts[event.id] == 1:
+            await self.holding.wait()  # another transaction is open, held
+            raise ConnectionResetError("the database went away mid-transaction")
         if behaviour == "hold" and not self.gate.is_set():
             self.holding.set()
-            await self.gate.wait()
+            self.held.add(event.id)
+            try:
+                await self.gate.wait()
+            finally:
+                self.held.discard(event.id)
         elif behaviour == "slow":
             self.busy.add(member)
             try:
@@ -156,12 +171,14 @@ class Throwaway:
         *,
         key: bytes | None = None,
         headers: list[tuple[str, bytes]] | None = None,
-    ) -> None:
-        """Produce a record to the test topic and wait for the broker's acknowledgement."""
+    ) -> int:
+        """Produce a record to the test topic and wait for the broker's acknowledgement; the
+        partition it went to."""
         if isinstance(value, CloudEvent):
             key = key or value.subject.encode()
             value = value.model_dump_json().encode()
-        await self.producer.send_and_wait(self.topic, value=value, key=key, headers=headers)
+        sent = await self.producer.send_and_wait(self.topic, value=value, key=key, headers=headers)
+        return int(sent.partition)
 
     def runtime(self, member: str = "a", **options: Any) -> ConsumerRuntime:
         """A consumer runtime as `create_app` builds one, with quick settings for Tansu; the
@@ -227,15 +244,28 @@ async def evict(broker: KafkaBroker) -> None:
 
 @contextlib.asynccontextmanager
 async def throwaway(
-    kafka: str, pool: asyncpg.Pool, *, batch: int | None = None, batch_handler: bool = False
+    kafka: str,
+    pool: asyncpg.Pool,
+    *,
+    batch: int | None = None,
+    batch_handler: bool = False,
+    partitions_at_once: bool = False,
 ) -> AsyncIterator[Throwaway]:
     """A throwaway group over a database from the `outbox_pool` fixture (runtime tables only),
-    batched when `batch` is given, its ticks applied by a batch handler if `batch_handler`."""
+    batched when `batch` is given, its ticks applied by a batch handler if `batch_handler`, a
+    fetch's partitions side by side if `partitions_at_once`."""
     await pool.execute(SCHEMA)
     producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all", linger_ms=2)
     await producer.start()
     try:
-        setup = Throwaway(kafka, pool, producer, batch=batch, batch_handler=batch_handler)
+        setup = Throwaway(
+            kafka,
+            pool,
+            producer,
+            batch=batch,
+            batch_handler=batch_handler,
+            partitions_at_once=partitions_at_once,
+        )
         await ensure_topics(kafka, [setup.topic, setup.dead_letter_topic], PARTITIONS)
         yield setup
     finally:
