@@ -48,6 +48,9 @@ def read_model_consumer(group: str, territories: Territories) -> EventConsumer:
     consumer = EventConsumer(
         group,
         batch=EventConsumer.READ_MODEL_BATCH,
+        # Its rows are its events' aggregates, each in one partition; the owners' state in
+        # memory is not touched here.
+        partitions_at_once=True,
         description="Keeps the read model of offers, needs and actors and the territories' "
         "matching policies; forwards what each territory's owner acts on to "
         f"{ownership.topic_of(group)}.",
