@@ -2,15 +2,15 @@
 
 Needs are taken in groups that read the same offers (same territory, category and unit). For
 a group, the conditions that compare one number of each side (capacity, price model, budget,
-requester kind, a shared weekday) are evaluated for every need and offer at once; the pairs of
-all groups left are first cut to those within a chord of the radius (a straight line through
-the Earth, cheaper than the great circle), then get, as arrays, their distance, their time
-overlap (the integer interval arithmetic of `availability.overlap`, on the week's intervals
-padded to a common width) and every part of the score. A pair the arrays do not cover (an
-offer with more week intervals than its row holds, a dated window longer than a week, a
-closure within a dated window) gets its overlap from `availability.overlap` itself. The text,
-the costliest part, is compared only for the pairs that may still reach the threshold and a
-need's `top_k`.
+requester kind, a shared weekday) and the chord of the need's radius (a straight line through
+the Earth, cheaper than the great circle: one matrix product of the points) are evaluated for
+every need and offer at once; the pairs of all groups left then get, as arrays, their
+distance, their time overlap (the integer interval arithmetic of `availability.overlap`, on
+the week's intervals padded to a common width) and every part of the score. A pair the arrays
+do not cover (an offer with more week intervals than its row holds, a dated window longer
+than a week, a closure within a dated window) gets its overlap from `availability.overlap`
+itself. The text, the costliest part, is compared only for the pairs that may still reach the
+threshold and a need's `top_k`.
 
 The answer is exactly `rank_for_need`'s: the array distance may differ from the scalar one by a
 rounding, so a pair within a hair of a radius is checked with the scalar filter, and every
@@ -219,7 +219,7 @@ def _uninterrupted() -> Iterator[None]:
 
 def _fitting(needs: _Needs, offers: OfferColumns, members: I64, served: I64) -> tuple[I64, I64]:
     """The pairs of needs and offers of a group that pass the filters comparing one number of
-    each side, evaluated for every need and offer at once."""
+    each side and lie within the need's chord, evaluated for every need and offer at once."""
     capacity, model, euros = offers.capacity[served], offers.model[served], offers.euros[served]
     kinds, days = offers.kinds[served], offers.days[served]
     # Within the need's chord: one matrix product of the points (the offer's own radius is
