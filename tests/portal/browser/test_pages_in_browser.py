@@ -97,7 +97,9 @@ async def test_the_map_shows_the_listed_items_even_without_tiles(
     page = await context.new_page()
     try:
         await sign_in(page, Mouse(page), stack, FACILITATOR)
-        await page.locator("#map path.leaflet-interactive, #map svg path").first.wait_for()
+        # An outline drawn (whichever layer came first: a path out of view is drawn empty,
+        # hidden, so the first one found may never show).
+        await page.locator("#map svg path").filter(visible=True).first.wait_for()
         listed = await page.locator(".items li[data-lat]").count()
         await page.wait_for_function("() => document.querySelector('#map .leaflet-marker-pane')")
         markers = await page.evaluate("() => window.__mcvtMap ? window.__mcvtMap.markers : -1")
