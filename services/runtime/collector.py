@@ -1,13 +1,13 @@
-"""The garbage collector paused while a batch of short-lived objects is made and let go.
+"""The garbage collector paused while a batch of objects that outlive the block is made.
 
 A consumer's batch parses up to thousands of events, and a re-match makes tens of thousands of
-candidates: objects that live until the batch ends and hold no cycle. Meanwhile every
-collection their allocations set off walks all of them again, and a full one the whole heap (a
-rebuild from offset 0 spent three times as long in the collector as in validating its records).
-Paused, they are freed by their reference counts when the batch lets them go; the collector
-takes up again after, cycles left meanwhile included. Pauses may overlap (several consumers'
-batches awaiting the database at once): the collector takes up again when the last one ends,
-unless it was off before the first began.
+candidates: objects that live until the batch ends and hold no cycle. While they are made,
+every few hundred allocations set off a collection that walks all of those made so far again,
+and full ones the whole heap (a rebuild from offset 0 spent three times as long in the
+collector as in validating its records). Paused, the block makes them without walking them
+over and over; the collector takes up again after it. A pause holds no `await`, so the
+collector is never kept off while other tasks run; pauses may still nest (a re-match inside a
+handler), and the collector takes up again when the outermost ends, unless it was off before.
 """
 
 from __future__ import annotations

@@ -342,31 +342,29 @@ async def process_batch(
     consumer: EventConsumer, runtime: ConsumerRuntime, records: Sequence[Record]
 ) -> None:
     """Apply one fetch's records, one transaction per partition (see the module docstring).
-    Raises only when they must be redelivered. The garbage collector waits for the end of the
-    fetch (`collector`): its events live until then."""
+    Raises only when they must be redelivered."""
     partitions: dict[tuple[str, int], list[Record]] = {}
     for record in records:
         partitions.setdefault((record.topic, record.partition), []).append(record)
-    with collector_paused():
-        if not consumer.partitions_at_once or len(partitions) == 1:
+    if not consumer.partitions_at_once or len(partitions) == 1:
+        for share in partitions.values():
+            await _apply_partition(consumer, runtime, share)
+        return
+    # Side by side: one partition's transaction waits on PostgreSQL while the next one's
+    # records are parsed. The first failure cancels (rolls back) the others: the fetch is
+    # redelivered whole, and the inbox skips what had committed.
+    room = asyncio.Semaphore(runtime.partitions_side_by_side)
+
+    async def apply(share: list[Record]) -> None:
+        async with room:
+            await _apply_partition(consumer, runtime, share)
+
+    try:
+        async with asyncio.TaskGroup() as group:
             for share in partitions.values():
-                await _apply_partition(consumer, runtime, share)
-            return
-        # Side by side: one partition's transaction waits on PostgreSQL while the next one's
-        # records are parsed. The first failure cancels (rolls back) the others: the fetch is
-        # redelivered whole, and the inbox skips what had committed.
-        room = asyncio.Semaphore(runtime.partitions_side_by_side)
-
-        async def apply(share: list[Record]) -> None:
-            async with room:
-                await _apply_partition(consumer, runtime, share)
-
-        try:
-            async with asyncio.TaskGroup() as group:
-                for share in partitions.values():
-                    group.create_task(apply(share))
-        except ExceptionGroup as failed:
-            raise failed.exceptions[0] from None
+                group.create_task(apply(share))
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None
 
 
 async def _apply_partition(
@@ -376,14 +374,15 @@ async def _apply_partition(
     one at a time."""
     events: list[tuple[CloudEvent[Any], _Route[Any]]] = []
     invalid: list[tuple[Record, ValidationError]] = []
-    for record in records:
-        try:
-            parsed = consumer.parse(record.value)
-        except ValidationError as broken:
-            invalid.append((record, broken))
-            continue
-        if parsed is not None:
-            events.append(parsed)
+    with collector_paused():  # the parsed events live until the partition is applied
+        for record in records:
+            try:
+                parsed = consumer.parse(record.value)
+            except ValidationError as broken:
+                invalid.append((record, broken))
+                continue
+            if parsed is not None:
+                events.append(parsed)
     if events:
         metrics = runtime.metrics
         started = time.perf_counter()
@@ -529,8 +528,9 @@ def subscribe(
         async def on_batch(message: KafkaMessage) -> None:
             raw = message.raw_message
             assert isinstance(raw, tuple)
-            with collector_paused():  # from the first object the fetch's records make
-                await process_batch(consumer, runtime, [_record(r) for r in raw])
+            with collector_paused():  # a fetch's records make thousands of objects at once
+                records = [_record(r) for r in raw]
+            await process_batch(consumer, runtime, records)
 
         broker.subscriber(*consumer.topics, **options)(on_batch)
         return
