@@ -528,9 +528,7 @@ def subscribe(
         async def on_batch(message: KafkaMessage) -> None:
             raw = message.raw_message
             assert isinstance(raw, tuple)
-            with collector_paused():  # a fetch's records make thousands of objects at once
-                records = [_record(r) for r in raw]
-            await process_batch(consumer, runtime, records)
+            await process_batch(consumer, runtime, [_record(r) for r in raw])
 
         broker.subscriber(*consumer.topics, **options)(on_batch)
         return
