@@ -18,7 +18,10 @@ offset 0 three ways, in this order:
     `--single-records` records, not the whole backlog.
 
 Each rate counts from the first record consumed to the last, so the group's join is not in it.
-The broker, PostgreSQL and Python share this machine's cores: the load average is printed.
+The broker, PostgreSQL and Python share this machine's cores: the load average is printed, and
+each read's processor time per record, of this process, of PostgreSQL's processes and of the
+broker's, over the same stretch. From (2)'s, the most this machine's cores allow a rebuild
+doing that work: (6), its rate were every core busy with it and nothing else.
 Targets (issue 15): (2) >= 10 x (3) and (2) >= 0.3 x (1).
 """
 
@@ -28,13 +31,16 @@ import argparse
 import asyncio
 import logging
 import math
+import os
 import random
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psutil
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from faststream.kafka import KafkaBroker
 
@@ -116,6 +122,32 @@ async def publish_market(bootstrap: str, offers: int, needs: int) -> None:
 # --- the three reads ----------------------------------------------------------------------------
 
 
+SIDES = ("Python", "PostgreSQL", "broker")
+
+
+def processor_seconds() -> dict[str, float]:
+    """Processor seconds used so far by this process, PostgreSQL's processes and the broker's."""
+    used = dict.fromkeys(SIDES, 0.0)
+    used["Python"] = time.process_time()
+    for process in psutil.process_iter(["name", "cpu_times"]):
+        name, times = process.info["name"] or "", process.info["cpu_times"]
+        side = "PostgreSQL" if name == "postgres" else "broker" if name.startswith("tansu") else ""
+        if side and times is not None:
+            used[side] += times.user + times.system
+    return used
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A read's records per second and processor microseconds per record, by side."""
+
+    rate: float
+    cpu_us: dict[str, float]
+
+    def cpu(self) -> str:
+        return ", ".join(f"{side} {self.cpu_us[side]:.0f}" for side in SIDES) + " us/record"
+
+
 class Clock:
     """When a reader consumed its first record and when it reached its goal."""
 
@@ -123,23 +155,31 @@ class Clock:
         self.first: float | None = None
         self.count_at_first = 0
 
-    async def rate(self, count: Callable[[], int], goal: int, limit_s: float) -> float:
-        """Records per second from the first consumed to `goal` (or to what `limit_s` allows)."""
+    async def rate(self, count: Callable[[], int], goal: int, limit_s: float) -> Reading:
+        """Records per second from the first consumed to `goal` (or to what `limit_s` allows),
+        and the processor time spent meanwhile."""
         deadline = time.perf_counter() + limit_s
+        used = processor_seconds()
         while count() < goal and time.perf_counter() < deadline:
             if self.first is None and count() > 0:
                 self.first, self.count_at_first = time.perf_counter(), count()
+                used = processor_seconds()
             await asyncio.sleep(0.01)
         done, end = count(), time.perf_counter()
         if self.first is None or done <= self.count_at_first:
             raise RuntimeError(f"only {done} of {goal} records consumed within {limit_s:g} s")
-        return (done - self.count_at_first) / (end - self.first)
+        records = done - self.count_at_first
+        spent = processor_seconds()
+        return Reading(
+            records / (end - self.first),
+            {side: (spent[side] - used[side]) / records * 1e6 for side in SIDES},
+        )
 
 
 async def raw_rate(
     bootstrap: str, total: int, limit_s: float, parse: Callable[[bytes], Any] | None = None
-) -> float:
-    """Records per second of a plain consumer; with `parse`, each record's value given to it."""
+) -> Reading:
+    """A plain consumer's reading; with `parse`, each record's value given to it."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     consumed = 0
@@ -175,8 +215,9 @@ async def rebuild_rate(
     batched: bool,
     goal: int,
     limit_s: float,
-) -> tuple[float, int]:
-    """Matching's read-model group rebuilding into a fresh database; (rate, offers stored)."""
+) -> tuple[Reading, int]:
+    """Matching's read-model group rebuilding into a fresh database; its reading and the
+    offers stored."""
     name = f"mcvt_bench_rebuild_{uuid.uuid4().hex[:10]}"
     url = await create_database(server, name)
     try:
@@ -221,33 +262,42 @@ async def bench(server: str, bootstrap: str, args: argparse.Namespace) -> Report
     try:
         progress("(1) raw consume")
         raw = await raw_rate(bootstrap, total, args.limit_s)
-        report.add("(1) raw aiokafka consume", f"{raw:,.0f} records/s", f"{total} records")
+        report.add("(1) raw aiokafka consume", f"{raw.rate:,.0f} records/s", raw.cpu())
         progress("(1b) raw consume, each record validated")
         reader = read_model_consumer("matching.validate", Territories(replica="validate"))
         valid = await raw_rate(bootstrap, total, args.limit_s, reader.parse)
         report.add(
             "(1b) raw consume + validation",
-            f"{valid:,.0f} records/s",
-            f"{valid / raw:.2f} x raw: the most a validating rebuild reaches",
+            f"{valid.rate:,.0f} records/s",
+            f"{valid.rate / raw.rate:.2f} x raw: the most a validating rebuild reaches "
+            f"in one process; {valid.cpu()}",
         )
         progress("(2) batched rebuild")
         batched, indexed = await rebuild_rate(
             server, bootstrap, producer, batched=True, goal=total, limit_s=args.limit_s
         )
-        note = f"{total} records, {indexed} offers stored"
-        report.add("(2) rebuild, batched", f"{batched:,.0f} records/s", note)
+        note = f"{indexed} offers stored; {batched.cpu()}"
+        report.add("(2) rebuild, batched", f"{batched.rate:,.0f} records/s", note)
         goal = min(total, args.single_records)
         progress(f"(3) rebuild one record at a time: first {goal} records")
         single, _ = await rebuild_rate(
             server, bootstrap, producer, batched=False, goal=goal, limit_s=args.limit_s
         )
-        report.add("(3) rebuild, one at a time", f"{single:,.0f} records/s", f"first {goal}")
+        note = f"first {goal}; {single.cpu()}"
+        report.add("(3) rebuild, one at a time", f"{single.rate:,.0f} records/s", note)
     finally:
         await producer.stop()
-    report.add("(4) batched / one at a time", f"{batched / single:.1f} x")
-    report.add("(5) batched / raw", f"{batched / raw:.2f} x")
-    report.target("(4) batched / one at a time", batched / single, 10, at_least=True)
-    report.target("(5) batched / raw", batched / raw, 0.3, at_least=True)
+    report.add("(4) batched / one at a time", f"{batched.rate / single.rate:.1f} x")
+    report.add("(5) batched / raw", f"{batched.rate / raw.rate:.2f} x")
+    cores = os.cpu_count() or 1
+    ceiling = cores / sum(batched.cpu_us.values()) * 1e6
+    report.add(
+        "(6) the most (2) reaches here",
+        f"{ceiling:,.0f} records/s",
+        f"{ceiling / raw.rate:.2f} x raw: {cores} cores / (2)'s processor time per record",
+    )
+    report.target("(4) batched / one at a time", batched.rate / single.rate, 10, at_least=True)
+    report.target("(5) batched / raw", batched.rate / raw.rate, 0.3, at_least=True)
     return report
 
 
