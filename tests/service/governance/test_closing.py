@@ -25,8 +25,11 @@ async def test_a_proposal_due_while_the_service_was_down_closes_after_restart(
         **{
             **base,
             "database_url": url,
+            # Groups of its own: sharing one with the stack's governance (another database)
+            # would split the events between the two and rebalance the group under both.
             "members_consumer_group": f"governance.members.{uuid.uuid4().hex[:8]}",
             "access_consumer_group": f"governance.access.{uuid.uuid4().hex[:8]}",
+            "agreements_consumer_group": f"governance.agreements.{uuid.uuid4().hex[:8]}",
         }
     )
     app = build_app(settings)
