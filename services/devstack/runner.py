@@ -361,19 +361,15 @@ def stop_all(services: Sequence[Service], broker: TansuBroker | None) -> None:
             say("stopping " + ", ".join(s.name for s in running))
         for service in running:
             assert service.process is not None
-            try:
+            with contextlib.suppress(ProcessLookupError):  # already gone
                 os.killpg(service.process.pid, signal.SIGTERM)  # the group: workers too
-            except ProcessLookupError:
-                pass
         deadline = time.monotonic() + STOP_TIMEOUT_S
         for service in running:
             assert service.process is not None
             if not _ends(service.process, deadline, hurry):
                 say(f"{service.name} is still running, killing it")
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(service.process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 service.process.wait()
         for service in services:
             if service.pump is not None:
