@@ -55,6 +55,8 @@ class Case:
     urls: dict[str, str] = field(default_factory=dict)
     with_actors: bool = False  # actors beside it, for a token (and its JWKS)
     prepare: Callable[[World], Awaitable[None]] | None = None
+    # Events fed: enough that they are still streaming in when the kill lands.
+    count: int = 1000
 
     def __str__(self) -> str:
         return self.service
@@ -179,6 +181,9 @@ CASES = (
                 _count,
             ),
         ),
+        # Its read model applies up to 2,000 records at once, a fetch's partitions side by
+        # side: 1,000 were at times all applied before the kill could land.
+        count=10_000,
     ),
     Case(
         "agreements",

@@ -2,8 +2,8 @@
 
 The package has a broker of its own (`tests/brokers.py`), and each kill test one more
 (`fresh_broker`): a consumer group new to a broker reads its topics from the beginning, so a
-service would otherwise wade through the 1,000 events of every case before it (every service's
-access group reads `mcvt.actors`) before the 1,000 of its own.
+service would otherwise wade through the events of every case before it (every service's
+access group reads `mcvt.actors`) before its own.
 """
 
 from __future__ import annotations
