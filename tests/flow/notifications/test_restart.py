@@ -133,7 +133,8 @@ def ids(partner: Receiver, hook: str) -> Counter[str]:
 
 
 async def subscribed(client: httpx.AsyncClient, headers: dict[str, str], url: str) -> None:
-    """Subscribe once the new service has heard of the actor (401 with Retry-After until)."""
+    """Subscribe once the new service has heard of the actor (401 with Retry-After until) and of
+    its admission (403 until, the actor known as registered only)."""
 
     async def made() -> bool:
         response = await client.post(
@@ -143,7 +144,11 @@ async def subscribed(client: httpx.AsyncClient, headers: dict[str, str], url: st
         )
         if response.status_code == 201:
             return True
-        assert response.status_code == 401, response.text
+        not_yet_admitted = (
+            response.status_code == 403
+            and "until your actor is admitted" in response.json()["detail"]
+        )
+        assert response.status_code == 401 or not_yet_admitted, response.text
         return False
 
     await eventually(made, timeout=30, interval=0.2)
