@@ -35,6 +35,7 @@ from services.notifications.settings import NotificationsSettings
 from services.runtime import clock, outbox
 from services.runtime.context import Context
 from services.runtime.db import Connection, in_transaction
+from services.runtime.waits import until_set
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +99,7 @@ class Dispatcher:
                     task.add_done_callback(self._finished)
             if claimed and len(claimed) == free:
                 continue  # more may be due: claim again as soon as a slot frees
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._settings.delivery_poll_interval_s)
+            await until_set(self._wake, self._settings.delivery_poll_interval_s)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)

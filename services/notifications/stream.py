@@ -39,6 +39,7 @@ from services.runtime.auth import AccessCheck, CurrentActor
 from services.runtime.errors import Forbidden, Unauthorized
 from services.runtime.principal import Principal
 from services.runtime.problems import problem
+from services.runtime.waits import until_set
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +123,7 @@ async def feed(
                 raise Overflow("the reader fell behind") from None
             after = row["seq"]
         if len(rows) < settings.stream_buffer:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(written.wait(), settings.stream_poll_interval_s)
+            await until_set(written, settings.stream_poll_interval_s)
 
 
 async def _page(

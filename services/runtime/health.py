@@ -18,7 +18,8 @@ async def healthz() -> dict[str, str]:
 
 async def _check(coro: Any) -> str:
     try:
-        await asyncio.wait_for(coro, timeout=2)
+        async with asyncio.timeout(2):
+            await coro
     except Exception as error:
         return f"unavailable: {type(error).__name__}"
     return "ok"

@@ -113,7 +113,8 @@ class ServiceMetrics:
 
         async def run(name: str, provider: GaugeProvider) -> None:
             try:
-                await asyncio.wait_for(provider(), _PROVIDER_TIMEOUT_S)
+                async with asyncio.timeout(_PROVIDER_TIMEOUT_S):
+                    await provider()
             except Exception as error:
                 self._provider_errors.labels(name).inc()
                 log.warning("metrics provider %s failed: %r", name, error)

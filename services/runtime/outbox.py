@@ -33,6 +33,7 @@ from opentelemetry import propagate
 from contracts.envelope import CONTENT_TYPE, CloudEvent, EventPayload, new_event
 from services.runtime.context import Context
 from services.runtime.db import Connection
+from services.runtime.waits import until_set
 
 log = logging.getLogger(__name__)
 
@@ -201,8 +202,7 @@ class OutboxRelay:
                 if loop.time() >= next_cleanup:
                     await self.cleanup(conn)
                     next_cleanup = loop.time() + self._cleanup_every_s
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)
+                await until_set(self._wake, self._poll_interval_s)
         finally:
             # On a broken connection this fails too: let the error that stopped the drain be
             # the one logged, not this clean-up's.

@@ -43,6 +43,7 @@ import asyncpg
 from services.runtime.context import Context
 from services.runtime.db import Connection
 from services.runtime.settings import ServiceSettings
+from services.runtime.waits import until_set
 
 log = logging.getLogger(__name__)
 
@@ -380,8 +381,7 @@ class Scheduler:
             delay = self._poll_s if row["next"] is None else row["next"] - row["now"]
             delay = max(min(delay, self._poll_s), _MIN_WAIT_S)
             self._wake_at = row["now"] + delay
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+            await until_set(self._wake, delay)
 
     async def run_due(self) -> int:
         """Claim and run due jobs, `scheduler_concurrency` at a time, until none is due; return
@@ -429,10 +429,10 @@ class Scheduler:
             self.ran += 1
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(
-                    asyncio.shield(self._pool.execute(_RELEASE, job.kind, job.key, job.lease_id)),
-                    1.0,
-                )
+                async with asyncio.timeout(1.0):
+                    await asyncio.shield(
+                        self._pool.execute(_RELEASE, job.kind, job.key, job.lease_id)
+                    )
             raise
         except TimeoutError as exc:
             error = f"its lease of {kind.lease_s:g} s ran out"

@@ -12,7 +12,7 @@ from aiokafka.errors import KafkaError
 from services.runtime.context import Context
 from services.runtime.outbox import OutboxRelay, emit, enqueue
 from tests.runtime.conftest import actor_event, new_subject
-from tests.support import events_of, read_topic
+from tests.support import events_of, eventually, read_topic
 
 
 class Rollback(Exception):
@@ -137,6 +137,19 @@ async def test_only_one_relay_is_active_per_database(outbox_pool, producer) -> N
             assert first.active and not second.active
         assert first.active
     assert not first.active
+
+
+async def test_a_relay_woken_as_it_is_cancelled_stops(outbox_pool, producer) -> None:
+    relay = OutboxRelay(outbox_pool, producer, poll_interval_s=30)
+    task = asyncio.create_task(relay.run())
+    await eventually(lambda: relay.active)
+    await asyncio.sleep(0.2)  # its first drain found nothing: it waits for a notification
+    # A notification landing as the service stops (what the relay's listener does with it).
+    relay._wake.set()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        async with asyncio.timeout(5):
+            await task
 
 
 async def test_batches_drain_a_backlog_in_order(outbox_pool, producer, kafka) -> None:

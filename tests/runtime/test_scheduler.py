@@ -142,6 +142,18 @@ async def test_a_job_scheduled_earlier_than_the_planned_wake_up_wakes_the_worker
     assert await runs(pool, "later") == []
 
 
+async def test_a_scheduler_woken_as_it_is_cancelled_stops(pool: asyncpg.Pool) -> None:
+    worker = scheduler(pool)
+    task = asyncio.create_task(worker.run())
+    await asyncio.sleep(0.3)  # nothing is due: it waits for the poll or a notification
+    # A notification landing as the service stops (what the scheduler's listener does with it).
+    worker._wake.set()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        async with asyncio.timeout(5):
+            await task
+
+
 async def test_scheduling_the_same_key_again_moves_it_and_gives_one_run(pool: asyncpg.Pool) -> None:
     await at(pool, "test.record", "k", now() + timedelta(seconds=60), n=1)
     await at(pool, "test.record", "k", now() + timedelta(seconds=0.3), n=2)
