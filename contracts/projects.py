@@ -40,6 +40,10 @@ class Stage(StrEnum):
     DROPPED = "dropped"
 
 
+# A harvested or dropped project takes no more needs nor pledges.
+FINAL_STAGES = frozenset({Stage.HARVESTED, Stage.DROPPED})
+
+
 class ContributionKind(StrEnum):
     ASSET = "asset"  # the use of an asset, in the unit the pledge names
     TIME = "time"  # hours

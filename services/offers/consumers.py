@@ -1,7 +1,7 @@
 """Events the offers service acts on: actor events, for eligibility, locations and suspensions;
 match events, for the confirmed bookings that changes must keep and the needs' status;
 agreement events, for fulfilled needs and the idle share measured from confirmed usage; project
-events, for the projects a need may serve."""
+events, for the projects a need may serve and whether they still take needs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from contracts.actors import ActorState, ActorSuspendedV1
 from contracts.agreements import AgreementActivatedV1, AgreementRef, UsageConfirmedV1
 from contracts.envelope import CloudEvent
 from contracts.matches import MatchState
-from contracts.projects import ProjectCreatedV1
+from contracts.projects import ProjectCreatedV1, ProjectStageChangedV1
 from services.offers import domain, handlers
 from services.runtime.consumer import EventConsumer
 from services.runtime.context import Context
@@ -61,7 +61,7 @@ async def on_agreement_event(
 project_events = EventConsumer(
     "offers.projects",
     batch=EventConsumer.READ_MODEL_BATCH,
-    description="Keeps the projects (territory, carriers) a need may name.",
+    description="Keeps the projects (territory, carriers, stage) a need may name.",
 )
 
 
@@ -70,3 +70,10 @@ async def on_project_created(
     conn: Connection, event: CloudEvent[ProjectCreatedV1], ctx: Context
 ) -> None:
     await handlers.apply_project(conn, domain.project_record(event.data))
+
+
+@project_events.on(ProjectStageChangedV1)
+async def on_project_stage_changed(
+    conn: Connection, event: CloudEvent[ProjectStageChangedV1], ctx: Context
+) -> None:
+    await handlers.apply_project_stage(conn, event.data)

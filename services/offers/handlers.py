@@ -37,6 +37,7 @@ from contracts.offers import (
     OfferUpdatedV1,
     OfferWithdrawnV1,
 )
+from contracts.projects import ProjectStageChangedV1
 from contracts.taxonomy import Unit
 from services.offers import domain, store
 from services.offers.domain import ActorRecord, Asset, Need, Offer, ProjectRecord
@@ -526,6 +527,11 @@ async def _measure_idleness(conn: Connection, report: UsageConfirmedV1, ctx: Con
 
 async def apply_project(conn: Connection, project: ProjectRecord) -> None:
     await store.save_project(conn, project)
+
+
+async def apply_project_stage(conn: Connection, changed: ProjectStageChangedV1) -> None:
+    # Its creation came first: a project's events share its key, hence a partition.
+    await store.set_project_stage(conn, UUID(changed.project_id), changed.to_stage)
 
 
 # --- actor events -----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from uuid import UUID
 import asyncpg
 
 from contracts.actors import Location
+from contracts.projects import Stage
 from services.offers import geo
 from services.offers.domain import ActorRecord, Asset, Need, Offer, ProjectRecord
 from services.offers.domain.bookings import Booking
@@ -82,7 +83,7 @@ async def save_actor_if_newer(conn: Connection, actor: ActorRecord) -> bool:
 
 async def get_project(conn: Connection, project_id: UUID) -> ProjectRecord | None:
     row = await conn.fetchrow(
-        "SELECT project_id, territory_id, carrier_ids FROM projects WHERE project_id = $1",
+        "SELECT project_id, territory_id, carrier_ids, stage FROM projects WHERE project_id = $1",
         project_id,
     )
     if row is None:
@@ -91,18 +92,25 @@ async def get_project(conn: Connection, project_id: UUID) -> ProjectRecord | Non
         project_id=row["project_id"],
         territory_id=row["territory_id"],
         carrier_ids=frozenset(row["carrier_ids"]),
+        stage=row["stage"],
     )
 
 
 async def save_project(conn: Connection, project: ProjectRecord) -> None:
     """A project's territory and carriers are set at its creation: a redelivery changes nothing."""
     await conn.execute(
-        """INSERT INTO projects (project_id, territory_id, carrier_ids) VALUES ($1, $2, $3)
+        """INSERT INTO projects (project_id, territory_id, carrier_ids, stage)
+           VALUES ($1, $2, $3, $4)
            ON CONFLICT (project_id) DO NOTHING""",
         project.project_id,
         project.territory_id,
         sorted(project.carrier_ids),
+        project.stage,
     )
+
+
+async def set_project_stage(conn: Connection, project_id: UUID, stage: Stage) -> None:
+    await conn.execute("UPDATE projects SET stage = $2 WHERE project_id = $1", project_id, stage)
 
 
 # --- assets -----------------------------------------------------------------------------------

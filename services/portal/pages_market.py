@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
+from contracts.projects import FINAL_STAGES
 from services.portal.forms import (
     PRICE_MODELS,
     asset_body,
@@ -269,11 +270,26 @@ async def _project(visit: Visit, project_id: str) -> dict[str, Any] | None:
     return project
 
 
+def _closed(visit: Visit, project: dict[str, Any]) -> dict[str, str]:
+    """The form's error when the project takes no more needs, none otherwise."""
+    if project["stage"] not in FINAL_STAGES:
+        return {}
+    _ = visit.words.gettext
+    return {
+        "project_id": _("Ce projet est clos (récolté ou abandonné) : il ne reçoit plus de besoins.")
+    }
+
+
 @router.get("/besoins/nouveau")
 async def need_form(visit: VisitDep, projet: str = "") -> Response:
     project = await _project(visit, projet)
-    values = {"project_id": str(project["id"])} if project else {}
-    return await _form_page(visit, "need_form.html", project=project, values=values)
+    if project is None:
+        return await _form_page(visit, "need_form.html")
+    closed = _closed(visit, project)
+    return await _form_page(
+        visit, "need_form.html", status=409 if closed else 200, errors=closed,
+        project=project, values={"project_id": str(project["id"])},
+    )  # fmt: skip
 
 
 @router.post("/besoins/nouveau")
@@ -285,6 +301,11 @@ async def publish_need(visit: VisitDep) -> Response:
         return await _submit(
             visit, "need_form.html", "/v1/needs", need_body,
             _("Besoin publié. Les propositions arrivent dans « Mes mises en relation »."),
+        )  # fmt: skip
+    if closed := _closed(visit, project):
+        return await _form_page(
+            visit, "need_form.html", status=409, errors=closed, project=project,
+            values=dict(form.items()),
         )  # fmt: skip
     return await _submit(
         visit, "need_form.html", "/v1/needs",

@@ -273,6 +273,38 @@ async def test_a_carrier_opens_a_need_that_the_project_then_still_needs(
     assert need["project_id"] == project["id"]
 
 
+async def test_a_dropped_project_s_need_form_says_it_takes_no_more_needs(
+    portal: Portal,
+) -> None:
+    stack = portal.stack
+    place = await new_place(stack)
+    carrier = await new_person(stack, place.territory, kind="association", name="Garage")
+    project = await _project(portal, carrier)
+    path = f"/projets/{project['id']}"
+    opening = f"/besoins/nouveau?projet={project['id']}"
+    closed = "Ce projet est clos (récolté ou abandonné) : il ne reçoit plus de besoins."
+
+    async with signed_in(portal, carrier) as browser:
+        page = await browser.get(path)
+        form = await browser.get(opening)  # opened before the project is dropped
+        dropped = await browser.post(
+            f"{path}/etape",
+            data={"stage": "dropped", "reason": "Plus de local.", "csrf": csrf_in(page.text)},
+        )
+        assert dropped.status_code == 303, dropped.text
+        assert f'href="{opening}"' not in (await browser.get(path)).text
+        shown = await browser.get(opening)
+        assert shown.status_code == 409 and closed in text_of(shown.text)
+        data = {**NEED_FORM, "title": "Un pont élévateur", "project_id": project["id"]}
+        sent = await browser.post("/besoins/nouveau", data={**data, "csrf": csrf_in(form.text)})
+        assert sent.status_code == 409 and closed in text_of(sent.text)
+        assert 'value="Un pont élévateur"' in sent.text  # what was typed is kept
+    mine = await stack.offers.get(
+        "/v1/needs", params={"owner_id": carrier.id}, headers=carrier.member.headers
+    )
+    assert mine.json()["items"] == []
+
+
 async def test_a_facilitator_drafts_the_vision_and_a_free_motion_adopts_it(
     portal: Portal,
 ) -> None:

@@ -1,5 +1,6 @@
 """The territorial projects offers knows (its read model of the projects topic): a need may
-serve only a project of its requester's territory that the requester carries.
+serve only a project of its requester's territory that the requester carries, while the project
+is neither harvested nor dropped.
 
 Pure: no database, no HTTP, no broker.
 """
@@ -10,9 +11,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
-from contracts.projects import ProjectCreatedV1
+from contracts.projects import FINAL_STAGES, ProjectCreatedV1, Stage
 from services.offers.domain.actors import ActorRecord
-from services.runtime.errors import InvalidInput
+from services.runtime.errors import Conflict, InvalidInput
 
 
 class ProjectRecord(BaseModel):
@@ -21,6 +22,8 @@ class ProjectRecord(BaseModel):
     project_id: UUID
     territory_id: UUID
     carrier_ids: frozenset[UUID]
+    # None for a project recorded before offers kept the stages: taken as open.
+    stage: Stage | None = None
 
 
 def project_record(created: ProjectCreatedV1) -> ProjectRecord:
@@ -28,6 +31,7 @@ def project_record(created: ProjectCreatedV1) -> ProjectRecord:
         project_id=UUID(created.project_id),
         territory_id=UUID(created.territory_id),
         carrier_ids=frozenset(UUID(c) for c in created.carrier_ids),
+        stage=created.stage,
     )
 
 
@@ -46,3 +50,7 @@ def check_project(project_id: UUID, project: ProjectRecord | None, requester: Ac
         raise InvalidInput("the project is not of your territory", field="project_id")
     if requester.actor_id not in project.carrier_ids:
         raise InvalidInput("only the project's carriers open needs for it", field="project_id")
+    if project.stage in FINAL_STAGES:
+        raise Conflict(
+            f"the project is {project.stage}: it takes no more needs", field="project_id"
+        )

@@ -8,7 +8,7 @@ project's carriers or the territory's facilitators move a stage by hand, and say
 
 from __future__ import annotations
 
-from contracts.projects import Stage
+from contracts.projects import FINAL_STAGES, Stage
 from services.runtime.errors import Conflict, Forbidden
 
 BY_HAND: dict[Stage, frozenset[Stage]] = {
@@ -21,7 +21,6 @@ BY_HAND: dict[Stage, frozenset[Stage]] = {
 }
 # Where a `select_for_trial` decision takes a project from.
 TO_TRIAL_FROM = frozenset({Stage.PREPARED})
-FINAL = frozenset({Stage.HARVESTED, Stage.DROPPED})
 
 
 def check_move(current: Stage, target: Stage, *, may_move: bool, evaluated: bool) -> None:
@@ -51,5 +50,5 @@ def check_evaluable(current: Stage) -> None:
 
 def check_open(current: Stage, what: str) -> None:
     """A harvested or dropped project takes no more needs nor pledges."""
-    if current in FINAL:
+    if current in FINAL_STAGES:
         raise Conflict(f"un projet {current} ne reçoit plus de {what}", field="stage")
