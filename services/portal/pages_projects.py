@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from contracts.projects import FINAL_STAGES
 from services.portal.forms import Form, field_errors, listed, number, text
 from services.portal.proposal_forms import filled
 from services.portal.upstream import ApiError
@@ -311,6 +312,7 @@ async def _project_page(
         project=project,
         acts=acts,
         carries=visit.session.actor_id in [str(c) for c in project["carrier_ids"]],
+        closed=project["stage"] in FINAL_STAGES,
         moves=moves,
         refused=(errors or {}) if hidden else {},
         move_labels=move_labels(visit),
